@@ -1,0 +1,85 @@
+// Activation functions: element-wise policies. Contract (docs/policies.md, concept nn::activation):
+//   f(z)      the activation of a weighted input z;
+//   df(z, a)  its derivative at z, given also a = f(z) (sigmoid and tanh are cheaper from a).
+// Both are templates over V, so one definition serves a plain scalar T and a SIMD batch of T;
+// write them with the functions of nn::simd (exp, log, tanh, max, where, ...).
+#pragma once
+
+#include <concepts>
+
+#include "nn/simd/xsimd_compat.hpp"
+
+namespace nn {
+
+template <class A, class T>
+concept activation_for = std::default_initializable<A> && requires(const A& act, T z, simd::batch<T> zb) {
+  { act.f(z) } -> std::same_as<T>;
+  { act.df(z, z) } -> std::same_as<T>;
+  { act.f(zb) } -> std::same_as<simd::batch<T>>;
+  { act.df(zb, zb) } -> std::same_as<simd::batch<T>>;
+};
+
+// An activation usable with both float and double networks.
+template <class A>
+concept activation = activation_for<A, float> && activation_for<A, double>;
+
+// σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 − σ(z)). The course's neuron.
+struct sigmoid {
+  template <class V>
+  V f(const V& z) const noexcept {
+    using S = simd::scalar_of_t<V>;
+    return simd::constant<V>(S(1)) / (simd::constant<V>(S(1)) + simd::exp(-z));
+  }
+  template <class V>
+  V df(const V&, const V& a) const noexcept {
+    using S = simd::scalar_of_t<V>;
+    return a * (simd::constant<V>(S(1)) - a);
+  }
+};
+
+// The perceptron: 1 when z > 0, else 0. Its derivative is 0 wherever it exists, so gradient descent
+// cannot train it; use the perceptron learning rule instead.
+struct step {
+  template <class V>
+  V f(const V& z) const noexcept {
+    using S = simd::scalar_of_t<V>;
+    return simd::where(z > simd::constant<V>(S(0)), simd::constant<V>(S(1)), simd::constant<V>(S(0)));
+  }
+  template <class V>
+  V df(const V&, const V&) const noexcept {
+    return simd::constant<V>(simd::scalar_of_t<V>(0));
+  }
+};
+
+// f(z) = z: linear regression's neuron.
+struct identity {
+  template <class V>
+  V f(const V& z) const noexcept { return z; }
+  template <class V>
+  V df(const V&, const V&) const noexcept {
+    return simd::constant<V>(simd::scalar_of_t<V>(1));
+  }
+};
+
+// tanh(z); derivative 1 − tanh²(z).
+struct tanh {
+  template <class V>
+  V f(const V& z) const noexcept { return simd::tanh(z); }
+  template <class V>
+  V df(const V&, const V& a) const noexcept {
+    return simd::constant<V>(simd::scalar_of_t<V>(1)) - a * a;
+  }
+};
+
+// max(0, z); derivative 1 for z > 0, else 0 (the value at 0 is a convention).
+struct relu {
+  template <class V>
+  V f(const V& z) const noexcept { return simd::max(z, simd::constant<V>(simd::scalar_of_t<V>(0))); }
+  template <class V>
+  V df(const V& z, const V&) const noexcept {
+    using S = simd::scalar_of_t<V>;
+    return simd::where(z > simd::constant<V>(S(0)), simd::constant<V>(S(1)), simd::constant<V>(S(0)));
+  }
+};
+
+}  // namespace nn

@@ -1,0 +1,106 @@
+// Zero-initialised, SIMD-aligned heap storage with value semantics.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "nn/simd/xsimd_compat.hpp"
+
+namespace nn::detail {
+
+template <class T>
+class aligned_buffer {
+  static_assert(std::is_trivially_copyable_v<T>, "aligned_buffer holds plain numbers only");
+
+ public:
+  aligned_buffer() = default;
+  explicit aligned_buffer(std::size_t n) : data_(allocate(n)), size_(n) {}
+  aligned_buffer(const aligned_buffer& o) : data_(allocate(o.size_)), size_(o.size_) {
+    if (size_) std::memcpy(data_, o.data_, size_ * sizeof(T));
+  }
+  aligned_buffer(aligned_buffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  aligned_buffer& operator=(const aligned_buffer& o) {
+    if (this != &o) {
+      aligned_buffer tmp(o);
+      swap(tmp);
+    }
+    return *this;
+  }
+  aligned_buffer& operator=(aligned_buffer&& o) noexcept {
+    aligned_buffer tmp(std::move(o));
+    swap(tmp);
+    return *this;
+  }
+  ~aligned_buffer() { release(); }
+
+  void swap(aligned_buffer& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+  }
+
+  // Grows (never shrinks) and zero-fills; previous contents are not kept.
+  void reset(std::size_t n) {
+    if (n > size_) {
+      aligned_buffer tmp(n);
+      swap(tmp);
+    } else if (size_) {
+      std::memset(data_, 0, size_ * sizeof(T));
+    }
+  }
+
+  T* data() noexcept { return data_; }
+  const T* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  std::span<T> span() noexcept { return {data_, size_}; }
+  std::span<const T> span() const noexcept { return {data_, size_}; }
+
+ private:
+  static T* allocate(std::size_t n) {
+    if (n == 0) return nullptr;
+    // Round the byte count up to whole alignment blocks so full-width loads of the last row stay inside.
+    const std::size_t bytes = (n * sizeof(T) + simd::alignment - 1) / simd::alignment * simd::alignment;
+    void* p = ::operator new(bytes, std::align_val_t{simd::alignment});
+    std::memset(p, 0, bytes);
+    return static_cast<T*>(p);
+  }
+  void release() noexcept {
+    if (data_) ::operator delete(data_, std::align_val_t{simd::alignment});
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace nn::detail
+
+namespace nn {
+
+// A standard allocator whose memory is aligned for nn's kernels (simd::alignment bytes).
+template <class T>
+struct aligned_allocator {
+  using value_type = T;
+  aligned_allocator() noexcept = default;
+  template <class U>
+  aligned_allocator(const aligned_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{simd::alignment}));
+  }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{simd::alignment}); }
+  template <class U>
+  bool operator==(const aligned_allocator<U>&) const noexcept { return true; }
+};
+
+// A std::vector whose data() suits nn's kernels, e.g. for gradients (basic_network::gradient).
+template <class T>
+using aligned_vector = std::vector<T, aligned_allocator<T>>;
+
+}  // namespace nn

@@ -1,0 +1,41 @@
+// Forward declarations of nn's main types, for headers that only name them.
+#pragma once
+
+#include <cstddef>
+#include <limits>
+
+namespace nn {
+
+// Marks a size known only at run time (a mini-batch's rows, a data set's width read from a file).
+inline constexpr std::size_t dynamic = std::numeric_limits<std::size_t>::max();
+
+struct sigmoid;
+struct step;
+struct identity;
+struct tanh;
+struct relu;
+struct quadratic_cost;
+struct normal_init;
+struct scaled_normal_init;
+struct sgd;
+class rng;
+
+template <class T = float, class Hidden = sigmoid, class Output = Hidden>
+struct policies;
+template <class Policies, std::size_t... Sizes>
+class basic_network;
+template <std::size_t... Sizes>
+using network = basic_network<policies<>, Sizes...>;
+
+template <class T, std::size_t Rows, std::size_t Cols>
+class matrix;
+template <class T, std::size_t Rows, std::size_t Cols>
+class matrix_ref;
+
+template <class T = float, std::size_t Inputs = dynamic, std::size_t Outputs = dynamic>
+class dataset;
+
+template <class Optimizer = sgd, class Cost = quadratic_cost>
+class trainer;
+
+}  // namespace nn

@@ -1,0 +1,310 @@
+// nn's umbrella header, and the network type: a fully connected feed-forward network whose layer
+// sizes are template arguments. Where a training step lives: trainer::fit (nn/train.hpp) gathers a
+// mini-batch, then basic_network::backprop (below) runs forward, output error, backward and the update.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "nn/activation.hpp"
+#include "nn/cost.hpp"
+#include "nn/data/dataset.hpp"
+#include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/shape_check.hpp"
+#include "nn/fwd.hpp"
+#include "nn/init.hpp"
+#include "nn/matrix.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/random.hpp"
+#include "nn/simd/kernels.hpp"
+#include "nn/train.hpp"
+
+namespace nn {
+
+// The element type and activations of a network. Hidden is used by every layer but the last.
+template <class T, class Hidden, class Output>
+struct policies {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "nn::policies: the element type must be float or double");
+  static_assert(activation_for<Hidden, T>,
+                "nn::policies: Hidden must satisfy nn::activation_for<Hidden, T> (members f(z) and df(z, a) "
+                "for T and nn::simd::batch<T>; see docs/policies.md)");
+  static_assert(activation_for<Output, T>,
+                "nn::policies: Output must satisfy nn::activation_for<Output, T> (members f(z) and df(z, a) "
+                "for T and nn::simd::batch<T>; see docs/policies.md)");
+  using value_type = T;
+  using hidden_activation = Hidden;
+  using output_activation = Output;
+};
+
+namespace detail {
+
+constexpr std::size_t round_up(std::size_t n, std::size_t w) { return (n + w - 1) / w * w; }
+
+}  // namespace detail
+
+template <class Policies, std::size_t... Sizes>
+class basic_network {
+  static_assert(sizeof...(Sizes) >= 2,
+                "nn::network needs at least two layer sizes, inputs then outputs, e.g. nn::network<784, 30, 10>");
+  static_assert(((Sizes > 0) && ...), "nn::network: every layer size must be at least 1");
+
+ public:
+  using value_type = typename Policies::value_type;
+  using hidden_activation = typename Policies::hidden_activation;
+  using output_activation = typename Policies::output_activation;
+  using T = value_type;
+
+  static constexpr std::array<std::size_t, sizeof...(Sizes)> sizes{Sizes...};
+  static constexpr std::size_t layer_count = sizeof...(Sizes) - 1;  // layers of weights
+  static constexpr std::size_t inputs = sizes.front();
+  static constexpr std::size_t outputs = sizes.back();
+
+  // Input-major weights of layer L (0-based): rows are the sizes[L] inputs, columns the sizes[L+1] neurons.
+  template <std::size_t L>
+  using weight_ref = matrix_ref<T, sizes[L], sizes[L + 1]>;
+
+ private:
+  static constexpr std::size_t W = simd::width<T>;
+  static constexpr std::array<std::size_t, sizeof...(Sizes)> strides{detail::round_up(Sizes, W)...};
+  static constexpr std::array<std::size_t, layer_count + 1> offsets = [] {
+    std::array<std::size_t, layer_count + 1> o{};
+    for (std::size_t l = 0; l < layer_count; ++l) o[l + 1] = o[l] + (sizes[l] + 1) * strides[l + 1];
+    return o;
+  }();
+  static constexpr std::size_t weight_offset(std::size_t l) { return offsets[l]; }
+  static constexpr std::size_t bias_offset(std::size_t l) { return offsets[l] + sizes[l] * strides[l + 1]; }
+
+  template <class F>
+  static void for_layers(F&& f) { simd::detail::static_for<layer_count>(f); }
+  template <class F>
+  static void for_layers_reversed(F&& f) {
+    simd::detail::static_for<layer_count>([&](auto k) { f(std::integral_constant<std::size_t, layer_count - 1 - k>{}); });
+  }
+  template <std::size_t L>
+  using activation_of = std::conditional_t<L + 1 == layer_count, output_activation, hidden_activation>;
+
+ public:
+  // Weights and biases that are real (padding excluded), and the storage they take with padding.
+  static constexpr std::size_t parameter_count = [] {
+    std::size_t n = 0;
+    for (std::size_t l = 0; l < layer_count; ++l) n += (sizes[l] + 1) * sizes[l + 1];
+    return n;
+  }();
+  static constexpr std::size_t parameter_storage = offsets[layer_count];
+
+  // Buffers for one mini-batch of up to `capacity` samples: inputs, targets, weighted inputs z,
+  // activations a and errors delta of every layer. Reused from batch to batch.
+  class workspace {
+   public:
+    explicit workspace(std::size_t capacity) : capacity_(capacity), rows_(capacity) {
+      if (capacity == 0) throw std::invalid_argument("nn: a mini-batch needs at least one sample");
+      std::size_t n = 0;
+      for (std::size_t l = 0; l <= layer_count; ++l) {
+        a_off_[l] = n;
+        n += capacity * strides[l];
+        z_off_[l] = n;
+        n += capacity * strides[l];
+        d_off_[l] = n;
+        n += capacity * strides[l];
+      }
+      y_off_ = n;
+      n += capacity * strides.back();
+      buf_ = detail::aligned_buffer<T>(n);
+    }
+    std::size_t capacity() const noexcept { return capacity_; }
+    std::size_t rows() const noexcept { return rows_; }
+    // Samples in the current mini-batch (at most capacity()).
+    void set_rows(std::size_t m) {
+      if (m == 0 || m > capacity_)
+        throw std::invalid_argument("nn: mini-batch of " + std::to_string(m) + " samples in a workspace for " +
+                                    std::to_string(capacity_));
+      rows_ = m;
+    }
+    matrix_ref<T, dynamic, inputs> input() noexcept { return a<0>(); }
+    matrix_ref<T, dynamic, outputs> target() noexcept { return {buf_.data() + y_off_, rows_}; }
+    matrix_ref<T, dynamic, outputs> output() noexcept { return a<layer_count>(); }
+    template <std::size_t L>
+    matrix_ref<T, dynamic, sizes[L]> a() noexcept { return {buf_.data() + a_off_[L], rows_}; }
+    template <std::size_t L>
+    matrix_ref<T, dynamic, sizes[L]> z() noexcept { return {buf_.data() + z_off_[L], rows_}; }
+    template <std::size_t L>
+    matrix_ref<T, dynamic, sizes[L]> delta() noexcept { return {buf_.data() + d_off_[L], rows_}; }
+
+   private:
+    std::size_t capacity_, rows_;
+    std::array<std::size_t, layer_count + 1> a_off_{}, z_off_{}, d_off_{};
+    std::size_t y_off_ = 0;
+    detail::aligned_buffer<T> buf_;
+  };
+
+  // All weights and biases zero (set them by hand, e.g. a perceptron, or call initialize).
+  basic_network() : params_(parameter_storage) {}
+  // Random parameters from `init` (default: the course's N(0, 1)) drawn from nn::rng(seed).
+  template <initializer Init = normal_init>
+  explicit basic_network(std::uint64_t seed, Init init = {}) : params_(parameter_storage) {
+    rng r(seed);
+    initialize(r, init);
+  }
+
+  // Draws every bias, layer by layer, then every weight, neuron by neuron (the course's order).
+  template <initializer Init = normal_init>
+  void initialize(rng& r, Init init = {}) {
+    for (std::size_t l = 0; l < layer_count; ++l)
+      for (std::size_t j = 0; j < sizes[l + 1]; ++j) bias(l, j) = static_cast<T>(init.bias(r, sizes[l], sizes[l + 1]));
+    for (std::size_t l = 0; l < layer_count; ++l)
+      for (std::size_t j = 0; j < sizes[l + 1]; ++j)
+        for (std::size_t k = 0; k < sizes[l]; ++k) weight(l, j, k) = static_cast<T>(init.weight(r, sizes[l], sizes[l + 1]));
+  }
+
+  // The course's w^{l+1}_{jk}: the weight from neuron k of layer `l` to neuron j of layer l+1, with
+  // layer 0 the inputs. Bounds are checked.
+  T& weight(std::size_t l, std::size_t j, std::size_t k) { return params_.data()[weight_index(l, j, k)]; }
+  T weight(std::size_t l, std::size_t j, std::size_t k) const { return params_.data()[weight_index(l, j, k)]; }
+  // The course's b^{l+1}_j: the bias of neuron j of layer l+1.
+  T& bias(std::size_t l, std::size_t j) { return params_.data()[bias_index(l, j)]; }
+  T bias(std::size_t l, std::size_t j) const { return params_.data()[bias_index(l, j)]; }
+
+  template <std::size_t L>
+  weight_ref<L> weights() noexcept { return {params_.data() + weight_offset(L)}; }
+  template <std::size_t L>
+  matrix_ref<const T, sizes[L], sizes[L + 1]> weights() const noexcept { return {params_.data() + weight_offset(L)}; }
+  template <std::size_t L>
+  std::span<T, sizes[L + 1]> biases() noexcept { return std::span<T, sizes[L + 1]>(params_.data() + bias_offset(L), sizes[L + 1]); }
+  template <std::size_t L>
+  std::span<const T, sizes[L + 1]> biases() const noexcept {
+    return std::span<const T, sizes[L + 1]>(params_.data() + bias_offset(L), sizes[L + 1]);
+  }
+
+  // Every parameter in storage order, padding included (padding is always zero and has zero gradient).
+  // Optimizers and gradients use this layout.
+  std::span<T> parameters() noexcept { return params_.span(); }
+  std::span<const T> parameters() const noexcept { return params_.span(); }
+
+  // The network's output for one input: a std::array, std::span, std::vector or C array of T.
+  template <class Range>
+  std::array<T, outputs> feedforward(const Range& x) const {
+    if constexpr (detail::static_extent<Range>() != dynamic) detail::check_input_size<inputs, detail::static_extent<Range>()>();
+    const std::span<const T> in(std::data(x), std::size(x));
+    check_runtime_size("feedforward", in.size());
+    workspace ws(1);
+    std::copy(in.begin(), in.end(), ws.input().row_data(0));
+    forward<false>(ws);
+    std::array<T, outputs> out;
+    std::copy_n(ws.output().row_data(0), outputs, out.begin());
+    return out;
+  }
+
+  // Outputs for a batch of inputs (one sample per row).
+  matrix<T, dynamic, outputs> predict(matrix_ref<const T, dynamic, inputs> x) const {
+    matrix<T, dynamic, outputs> out(x.rows());
+    constexpr std::size_t chunk = 64;
+    workspace ws(chunk);
+    for (std::size_t s0 = 0; s0 < x.rows(); s0 += chunk) {
+      const std::size_t m = std::min(chunk, x.rows() - s0);
+      ws.set_rows(m);
+      std::copy_n(x.row_data(s0), m * matrix_ref<T, dynamic, inputs>::stride, ws.input().data());
+      forward<false>(ws);
+      std::copy_n(ws.output().data(), m * matrix<T, dynamic, outputs>::stride, out.data() + s0 * out.stride);
+    }
+    return out;
+  }
+
+  // Forward pass over ws.input(); the result is in ws.output(). With KeepZ, the weighted inputs of
+  // every layer are kept for backprop.
+  template <bool KeepZ = true>
+  void forward(workspace& ws) const {
+    for_layers([&](auto l) {
+      constexpr std::size_t L = l.value;
+      simd::dense_forward<T, sizes[L], sizes[L + 1]>(ws.template a<L>(), weights<L>(), params_.data() + bias_offset(L),
+                                                     KeepZ ? ws.template z<L + 1>().data() : nullptr,
+                                                     ws.template a<L + 1>(), activation_of<L>{});
+    });
+  }
+
+  // Mean gradient of the cost over the mini-batch in ws (inputs and targets filled in) into `grads`
+  // (same layout as parameters(), aligned, e.g. an nn::aligned_vector<T> of parameter_storage values).
+  // Returns the batch's total cost Σ_x C_x.
+  template <class Cost>
+  T gradient(workspace& ws, const Cost& cost, std::span<T> grads) const {
+    check_gradient(grads);
+    return const_cast<basic_network*>(this)->backprop<false>(ws, cost, grads.data(), T(1) / static_cast<T>(ws.rows()));
+  }
+
+  // One SGD step on the mini-batch in ws, the update fused into the gradient kernels:
+  // w ← w − (η/m) Σ_x ∂C_x/∂w. Returns the batch's total cost (before the update).
+  template <class Cost>
+  T sgd_step(workspace& ws, const Cost& cost, T eta) {
+    return backprop<true>(ws, cost, params_.data(), -eta / static_cast<T>(ws.rows()));
+  }
+
+  friend bool operator==(const basic_network& a, const basic_network& b) noexcept {
+    return std::equal(a.params_.span().begin(), a.params_.span().end(), b.params_.span().begin());
+  }
+
+ private:
+  // Backpropagation over the whole mini-batch as matrix operations. The gradient of layer L's weights,
+  // times alpha, is written to (Accumulate = false) or added to (Accumulate = true) target's layer L.
+  // Layer L's weights are read for the error of layer L-1 before they are updated, so target may be
+  // the parameters themselves.
+  template <bool Accumulate, class Cost>
+  T backprop(workspace& ws, const Cost& cost, T* target, T alpha) {
+    static_assert(cost_for<Cost, T, output_activation>,
+                  "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
+                  "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
+    forward<true>(ws);
+    const T total = simd::output_delta<T, outputs>(ws.template z<layer_count>().data(), ws.output(), ws.target(),
+                                                   ws.template delta<layer_count>(), cost, output_activation{});
+    for_layers_reversed([&](auto l) {
+      constexpr std::size_t L = l.value;
+      if constexpr (L > 0)
+        simd::dense_backward_input<T, sizes[L], sizes[L + 1]>(weights<L>(), ws.template delta<L + 1>(),
+                                                              ws.template z<L>().data(), ws.template a<L>(),
+                                                              ws.template delta<L>(), hidden_activation{});
+      simd::rank_update<Accumulate, T, sizes[L], sizes[L + 1]>(ws.template a<L>(), ws.template delta<L + 1>(),
+                                                                weight_ref<L>(target + weight_offset(L)), alpha);
+      simd::column_sum<Accumulate, T, sizes[L + 1]>(ws.template delta<L + 1>(), target + bias_offset(L), alpha);
+    });
+    return total;
+  }
+
+  static std::string shape() {
+    std::string s = "nn::network<";
+    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+    return s + ">";
+  }
+  static void check_runtime_size(const char* what, std::size_t n) {
+    if (n != inputs)
+      throw std::invalid_argument(shape() + "::" + what + ": the input has " + std::to_string(n) +
+                                  " values but the network's input layer has " + std::to_string(inputs));
+  }
+  static void check_gradient(std::span<T> g) {
+    if (g.size() != parameter_storage)
+      throw std::invalid_argument(shape() + "::gradient: the gradient buffer has " + std::to_string(g.size()) +
+                                  " values, expected parameter_storage = " + std::to_string(parameter_storage));
+    if (reinterpret_cast<std::uintptr_t>(g.data()) % simd::alignment != 0)
+      throw std::invalid_argument(shape() + "::gradient: the gradient buffer is not aligned to " +
+                                  std::to_string(simd::alignment) + " bytes; use nn::aligned_vector<T>");
+  }
+  static std::size_t weight_index(std::size_t l, std::size_t j, std::size_t k) {
+    if (l >= layer_count || j >= sizes[l + 1] || k >= sizes[l])
+      throw std::out_of_range(shape() + "::weight(" + std::to_string(l) + ", " + std::to_string(j) + ", " +
+                              std::to_string(k) + "): out of range");
+    return weight_offset(l) + k * strides[l + 1] + j;
+  }
+  static std::size_t bias_index(std::size_t l, std::size_t j) {
+    if (l >= layer_count || j >= sizes[l + 1])
+      throw std::out_of_range(shape() + "::bias(" + std::to_string(l) + ", " + std::to_string(j) + "): out of range");
+    return bias_offset(l) + j;
+  }
+
+  detail::aligned_buffer<T> params_;
+};
+
+}  // namespace nn

@@ -1,0 +1,277 @@
+// The hot kernels of a dense layer, written with xsimd and unrolled over SIMD registers.
+//
+// Layout (see docs/design.md): a mini-batch is a matrix with one sample per row; a layer's weights are
+// stored input-major, Wt[i][o] = weight from input i to neuron o (the course's w_oi), so a row of Wt
+// holds one input's weights to every neuron of the layer. Every row is padded to whole registers and
+// the padding is zero; kernels keep it zero.
+//
+// Each kernel keeps a block of accumulators in registers (sample rows x output registers) and streams
+// the shared operand once per block. Block sizes are compile-time, chosen from the register count.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+
+#include "nn/matrix.hpp"
+#include "nn/simd/xsimd_compat.hpp"
+
+namespace nn::simd {
+
+namespace detail {
+
+// Architectural vector registers: 32 with AVX-512, else 16.
+template <class T>
+inline constexpr std::size_t register_count = sizeof(batch<T>) >= 64 ? 32 : 16;
+
+template <std::size_t N, class F>
+inline void static_for(F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(std::integral_constant<std::size_t, I>{}), ...);
+  }(std::make_index_sequence<N>{});
+}
+
+// Calls f(std::integral_constant<size_t, n>) for a run-time 0 < n < Max, so that remainders of a
+// run-time loop also run fully unrolled code.
+template <std::size_t Max, class F>
+inline void dispatch_below(std::size_t n, F&& f) {
+  static_for<Max>([&](auto k) {
+    if constexpr (k.value > 0) {
+      if (n == k.value) f(k);
+    }
+  });
+}
+
+// Calls f(block_start, integral_constant<block>) over [0, n) in blocks of Block, then once for the
+// remainder (compile-time n).
+template <std::size_t N, std::size_t Block, class F>
+inline void static_blocks(F&& f) {
+  std::size_t start = 0;
+  for (; start + Block <= N; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
+  if constexpr (N % Block != 0) f(start, std::integral_constant<std::size_t, N % Block>{});
+}
+
+// The same over a run-time n, dispatching the remainder to an unrolled instantiation.
+template <std::size_t Block, class F>
+inline void dynamic_blocks(std::size_t n, F&& f) {
+  std::size_t start = 0;
+  for (; start + Block <= n; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
+  if (start < n) dispatch_below<Block>(n - start, [&](auto k) { f(start, k); });
+}
+
+template <class T>
+inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
+template <class T>
+inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
+
+}  // namespace detail
+
+// Forward pass of a dense layer for a mini-batch, with the bias and the activation fused:
+//   z[s][o] = b[o] + Σ_i x[s][i]·Wt[i][o],   a[s][o] = act.f(z[s][o]).
+// z may be null (inference: only a is written). x and a have the same number of rows.
+template <class T, std::size_t In, std::size_t Out, class Act>
+void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, Out> w, const T* b,
+                   T* z, matrix_ref<T, dynamic, Out> a, const Act& act) noexcept {
+  using L = row_layout<T, Out>;
+  constexpr std::size_t W = L::simd_width, C = L::registers, SO = L::stride, SI = row_layout<T, In>::stride;
+  constexpr std::size_t CB = C < 4 ? C : 4;
+  constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
+  constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
+  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+
+  detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) {
+    constexpr std::size_t sb_n = decltype(sb_c)::value;
+    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) {
+      constexpr std::size_t cb_n = decltype(cb_c)::value;
+      batch<T> acc[sb_n][cb_n];
+      detail::static_for<cb_n>([&](auto cb) {
+        const batch<T> bias = detail::load(b + (c0 + cb) * W);
+        detail::static_for<sb_n>([&](auto sb) { acc[sb][cb] = bias; });
+      });
+      const T* xr = x.row_data(s0);
+      const T* wr = w.data() + c0 * W;
+      for (std::size_t i = 0; i < In; ++i, wr += SO) {
+        batch<T> wv[cb_n];
+        detail::static_for<cb_n>([&](auto cb) { wv[cb] = detail::load(wr + cb * W); });
+        detail::static_for<sb_n>([&](auto sb) {
+          const batch<T> xv(xr[sb * SI + i]);
+          detail::static_for<cb_n>([&](auto cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); });
+        });
+      }
+      detail::static_for<sb_n>([&](auto sb) {
+        detail::static_for<cb_n>([&](auto cb) {
+          const std::size_t off = (s0 + sb) * SO + (c0 + cb) * W;
+          if (z) detail::store(z + off, acc[sb][cb]);
+          batch<T> av = act.f(acc[sb][cb]);
+          if (c0 + cb == C - 1) av = xsimd::select(tail_mask, av, batch<T>(T(0)));
+          detail::store(a.data() + off, av);
+        });
+      });
+    });
+  });
+}
+
+// Output layer error and cost of a mini-batch:
+//   delta[s][o] = cost.delta(z, a, y, act),  returns Σ_s Σ_o cost.value(a, y) (padding excluded).
+template <class T, std::size_t Out, class Cost, class Act>
+T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const T, dynamic, Out> y,
+               matrix_ref<T, dynamic, Out> delta, const Cost& cost, const Act& act) noexcept {
+  using L = row_layout<T, Out>;
+  constexpr std::size_t W = L::simd_width, C = L::registers, SO = L::stride;
+  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+  const batch<T> zero(T(0));
+  batch<T> total(T(0));
+  for (std::size_t s = 0; s < a.rows(); ++s) {
+    for (std::size_t c = 0; c < C; ++c) {
+      const std::size_t off = s * SO + c * W;
+      const batch<T> av = detail::load(a.data() + off), yv = detail::load(y.data() + off);
+      batch<T> d = cost.delta(detail::load(z + off), av, yv, act);
+      batch<T> v = cost.value(av, yv);
+      if (c == C - 1) {
+        d = xsimd::select(tail_mask, d, zero);
+        v = xsimd::select(tail_mask, v, zero);
+      }
+      detail::store(delta.data() + off, d);
+      total += v;
+    }
+  }
+  return reduce_add(total);
+}
+
+// Error of a hidden layer from the error of the layer after it (before that layer's weights change):
+//   dp[s][i] = (Σ_o Wt[i][o]·delta[s][o]) · act.df(zp[s][i], ap[s][i]).
+template <class T, std::size_t In, std::size_t Out, class Act>
+void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dynamic, Out> delta,
+                          const T* zp, matrix_ref<const T, dynamic, In> ap, matrix_ref<T, dynamic, In> dp,
+                          const Act& act) noexcept {
+  using LO = row_layout<T, Out>;
+  using LI = row_layout<T, In>;
+  constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = LI::stride;
+  constexpr std::size_t B = detail::register_count<T> >= 32 ? 4 : 3;
+
+  detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) {
+    constexpr std::size_t sb_n = decltype(sb_c)::value;
+    detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) {
+      constexpr std::size_t ib_n = decltype(ib_c)::value;
+      batch<T> acc[sb_n][ib_n];
+      detail::static_for<sb_n>([&](auto sb) {
+        detail::static_for<ib_n>([&](auto ib) { acc[sb][ib] = batch<T>(T(0)); });
+      });
+      for (std::size_t c = 0; c < C; ++c) {
+        batch<T> wv[ib_n];
+        detail::static_for<ib_n>([&](auto ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
+        detail::static_for<sb_n>([&](auto sb) {
+          const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
+          detail::static_for<ib_n>([&](auto ib) { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
+        });
+      }
+      detail::static_for<sb_n>([&](auto sb) {
+        detail::static_for<ib_n>([&](auto ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
+      });
+    });
+  });
+
+  // Times the activation's derivative, one register at a time; padding stays zero.
+  constexpr std::size_t CI = LI::registers;
+  const batch_bool<T> tail_mask = first_lanes<T>(LI::tail);
+  for (std::size_t s = 0; s < dp.rows(); ++s) {
+    for (std::size_t c = 0; c < CI; ++c) {
+      const std::size_t off = s * SI + c * W;
+      batch<T> d = detail::load(dp.data() + off) * act.df(detail::load(zp + off), detail::load(ap.data() + off));
+      if (c == CI - 1) d = xsimd::select(tail_mask, d, batch<T>(T(0)));
+      detail::store(dp.data() + off, d);
+    }
+  }
+}
+
+// Weight gradient of a mini-batch as a rank-m update:
+//   Accumulate = false:  g[i][o]  = alpha · Σ_s x[s][i]·delta[s][o]     (a gradient)
+//   Accumulate = true:   g[i][o] += alpha · Σ_s x[s][i]·delta[s][o]     (e.g. SGD fused: g = Wt, alpha = −η/m)
+template <bool Accumulate, class T, std::size_t In, std::size_t Out>
+void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic, Out> delta,
+                 matrix_ref<T, In, Out> g, T alpha) noexcept {
+  using LO = row_layout<T, Out>;
+  constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = row_layout<T, In>::stride;
+  constexpr std::size_t CB = C < 4 ? C : 4;
+  constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
+  constexpr std::size_t IB = rows_max < 8 ? rows_max : 8;
+  const std::size_t m = x.rows();
+  const batch<T> av(alpha);
+
+  detail::static_blocks<In, IB>([&](std::size_t i0, auto ib_c) {
+    constexpr std::size_t ib_n = decltype(ib_c)::value;
+    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) {
+      constexpr std::size_t cb_n = decltype(cb_c)::value;
+      batch<T> acc[ib_n][cb_n];
+      detail::static_for<ib_n>([&](auto ib) {
+        detail::static_for<cb_n>([&](auto cb) { acc[ib][cb] = batch<T>(T(0)); });
+      });
+      const T* dr = delta.data() + c0 * W;
+      const T* xr = x.data() + i0;
+      for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
+        batch<T> dv[cb_n];
+        detail::static_for<cb_n>([&](auto cb) { dv[cb] = detail::load(dr + cb * W); });
+        detail::static_for<ib_n>([&](auto ib) {
+          const batch<T> xv(xr[ib]);
+          detail::static_for<cb_n>([&](auto cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); });
+        });
+      }
+      detail::static_for<ib_n>([&](auto ib) {
+        detail::static_for<cb_n>([&](auto cb) {
+          T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
+          if constexpr (Accumulate)
+            detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
+          else
+            detail::store(p, av * acc[ib][cb]);
+        });
+      });
+    });
+  });
+}
+
+// Bias gradient: g[o] (+)= alpha · Σ_s delta[s][o].
+template <bool Accumulate, class T, std::size_t Out>
+void column_sum(matrix_ref<const T, dynamic, Out> delta, T* g, T alpha) noexcept {
+  using LO = row_layout<T, Out>;
+  constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride;
+  const batch<T> av(alpha);
+  for (std::size_t c = 0; c < C; ++c) {
+    batch<T> acc(T(0));
+    for (std::size_t s = 0; s < delta.rows(); ++s) acc += detail::load(delta.data() + s * SO + c * W);
+    if constexpr (Accumulate)
+      detail::store(g + c * W, xsimd::fma(av, acc, detail::load(g + c * W)));
+    else
+      detail::store(g + c * W, av * acc);
+  }
+}
+
+// y += alpha · x over two spans of equal length (any alignment, any length).
+template <class T>
+void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
+  constexpr std::size_t W = width<T>;
+  const std::size_t n = x.size() < y.size() ? x.size() : y.size();
+  const batch<T> av(alpha);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const batch<T> r = xsimd::fma(av, batch<T>::load_unaligned(x.data() + i), batch<T>::load_unaligned(y.data() + i));
+    r.store_unaligned(y.data() + i);
+  }
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+// a[s][o] = act.f(z[s][o]) for every row; padding stays zero.
+template <class T, std::size_t N, class Act>
+void activate(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a, const Act& act) noexcept {
+  using L = row_layout<T, N>;
+  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+  for (std::size_t s = 0; s < z.rows(); ++s) {
+    for (std::size_t c = 0; c < L::registers; ++c) {
+      const std::size_t off = s * L::stride + c * L::simd_width;
+      batch<T> v = act.f(detail::load(z.data() + off));
+      if (c == L::registers - 1) v = xsimd::select(tail_mask, v, batch<T>(T(0)));
+      detail::store(a.data() + off, v);
+    }
+  }
+}
+
+}  // namespace nn::simd

@@ -1,0 +1,104 @@
+// The one place that knows about differences between xsimd releases (8.1 through 14.x).
+// Everything else in nn uses nn::simd::batch, nn::simd::width and the helpers here.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+namespace nn::simd {
+
+using arch = xsimd::default_arch;
+
+template <class T>
+using batch = xsimd::batch<T, arch>;
+
+template <class T>
+using batch_bool = xsimd::batch_bool<T, arch>;
+
+// Lanes of one register for T on the architecture this translation unit is compiled for.
+template <class T>
+inline constexpr std::size_t width = batch<T>::size;
+
+// Alignment (bytes) of every buffer nn hands to a kernel. At least 64 so that data laid out by one
+// build can be read by a build for a wider instruction set.
+inline constexpr std::size_t alignment = arch::alignment() > 64 ? arch::alignment() : 64;
+
+template <class T>
+inline T reduce_add(const batch<T>& v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_add(v);
+#else
+  return xsimd::hadd(v);
+#endif
+}
+
+// Lane mask {i < n} for i in [0, width): used to keep padding lanes at exactly zero.
+template <class T>
+inline batch_bool<T> first_lanes(std::size_t n) noexcept {
+  alignas(alignment) T idx[width<T>];
+  for (std::size_t i = 0; i < width<T>; ++i) idx[i] = static_cast<T>(i);
+  return batch<T>::load_aligned(idx) < batch<T>(static_cast<T>(n));
+}
+
+// Element-wise math that works on plain scalars and on batches, so a policy (activation, cost) is
+// written once as a template and used by both the SIMD kernels and the scalar tails and references.
+template <class T>
+inline batch<T> exp(const batch<T>& x) noexcept { return xsimd::exp(x); }
+inline float exp(float x) noexcept { return std::exp(x); }
+inline double exp(double x) noexcept { return std::exp(x); }
+
+template <class T>
+inline batch<T> log(const batch<T>& x) noexcept { return xsimd::log(x); }
+inline float log(float x) noexcept { return std::log(x); }
+inline double log(double x) noexcept { return std::log(x); }
+
+template <class T>
+inline batch<T> tanh(const batch<T>& x) noexcept { return xsimd::tanh(x); }
+inline float tanh(float x) noexcept { return std::tanh(x); }
+inline double tanh(double x) noexcept { return std::tanh(x); }
+
+template <class T>
+inline batch<T> abs(const batch<T>& x) noexcept { return xsimd::abs(x); }
+inline float abs(float x) noexcept { return std::fabs(x); }
+inline double abs(double x) noexcept { return std::fabs(x); }
+
+template <class T>
+inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept { return xsimd::max(a, b); }
+inline float max(float a, float b) noexcept { return a > b ? a : b; }
+inline double max(double a, double b) noexcept { return a > b ? a : b; }
+
+template <class T>
+inline batch<T> min(const batch<T>& a, const batch<T>& b) noexcept { return xsimd::min(a, b); }
+inline float min(float a, float b) noexcept { return a < b ? a : b; }
+inline double min(double a, double b) noexcept { return a < b ? a : b; }
+
+template <class T>
+inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noexcept {
+  return xsimd::fma(a, b, c);
+}
+inline float fma(float a, float b, float c) noexcept { return std::fma(a, b, c); }
+inline double fma(double a, double b, double c) noexcept { return std::fma(a, b, c); }
+
+// where(cond, a, b): a where cond holds, else b. cond comes from comparing values of the same kind.
+template <class T>
+inline batch<T> where(const batch_bool<T>& c, const batch<T>& a, const batch<T>& b) noexcept {
+  return xsimd::select(c, a, b);
+}
+template <class T>
+inline T where(bool c, T a, T b) noexcept { return c ? a : b; }
+
+// The scalar type of a value that is either T or batch<T>.
+template <class V>
+struct scalar_of { using type = V; };
+template <class T, class A>
+struct scalar_of<xsimd::batch<T, A>> { using type = T; };
+template <class V>
+using scalar_of_t = typename scalar_of<V>::type;
+
+// A constant of the value kind V (scalar or batch).
+template <class V>
+inline V constant(scalar_of_t<V> c) noexcept { return V(c); }
+
+}  // namespace nn::simd

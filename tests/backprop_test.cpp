@@ -1,0 +1,136 @@
+// Backpropagation against central finite differences, in double precision, for several shapes and for
+// every activation and cost, through both the gradient path and the fused SGD update.
+#include <nn/network.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "catch.hpp"
+#include "reference.hpp"
+
+namespace {
+
+// Cross-entropy for sigmoid outputs, as a user would write it: C = −Σ [y ln a + (1−y) ln(1−a)],
+// ∂C/∂z = (a − y)/(a(1 − a)) · σ'(z), written out in general form so it works with any activation.
+struct test_cross_entropy {
+  template <class V>
+  V value(const V& a, const V& y) const {
+    using S = nn::simd::scalar_of_t<V>;
+    return -(y * nn::simd::log(a) + (V(S(1)) - y) * nn::simd::log(V(S(1)) - a));
+  }
+  template <class V, class Act>
+  V delta(const V& z, const V& a, const V& y, const Act& act) const {
+    using S = nn::simd::scalar_of_t<V>;
+    return (a - y) / (a * (V(S(1)) - a)) * act.df(z, a);
+  }
+};
+
+template <class Net, class Cost>
+double batch_cost(const Net& net, typename Net::workspace& ws, const Cost& cost) {
+  net.template forward<true>(ws);
+  double total = 0;
+  for (std::size_t s = 0; s < ws.rows(); ++s)
+    for (std::size_t o = 0; o < Net::outputs; ++o) total += cost.value(ws.output()(s, o), ws.target()(s, o));
+  return total / static_cast<double>(ws.rows());
+}
+
+// Checks the mean gradient against (C(p+h) − C(p−h)) / 2h for every real parameter.
+template <class Net, class Cost>
+void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.05, double target_hi = 0.95) {
+  Net net(seed, nn::scaled_normal_init{});
+  const std::size_t m = 3;
+  typename Net::workspace ws(m);
+  nn::rng r(seed + 100);
+  ref::fill(ws.input(), r, -1, 1);
+  ref::fill(ws.target(), r, target_lo, target_hi);
+
+  nn::aligned_vector<double> grads(Net::parameter_storage);
+  const double total = net.gradient(ws, cost, std::span<double>(grads));
+  REQUIRE(total / m == Approx(batch_cost(net, ws, cost)).epsilon(1e-12));
+
+  const double h = 1e-6;
+  double diff2 = 0, norm_bp = 0, norm_fd = 0;
+  auto probe = [&](double& p, double bp) {
+    const double saved = p;
+    p = saved + h;
+    const double up = batch_cost(net, ws, cost);
+    p = saved - h;
+    const double down = batch_cost(net, ws, cost);
+    p = saved;
+    const double fd = (up - down) / (2 * h);
+    diff2 += (fd - bp) * (fd - bp);
+    norm_bp += bp * bp;
+    norm_fd += fd * fd;
+  };
+  auto params = net.parameters();
+  for (std::size_t l = 0; l < Net::layer_count; ++l)
+    for (std::size_t j = 0; j < Net::sizes[l + 1]; ++j) {
+      double& b = net.bias(l, j);
+      probe(b, grads[static_cast<std::size_t>(&b - params.data())]);
+      for (std::size_t k = 0; k < Net::sizes[l]; ++k) {
+        double& w = net.weight(l, j, k);
+        probe(w, grads[static_cast<std::size_t>(&w - params.data())]);
+      }
+    }
+  const double rel = std::sqrt(diff2) / (std::sqrt(norm_bp) + std::sqrt(norm_fd) + 1e-300);
+  INFO("relative error " << rel << ", gradient norm " << std::sqrt(norm_bp));
+  REQUIRE(norm_bp > 0);
+  REQUIRE(rel < 1e-6);
+
+  // Padding never gets a gradient: every entry that is not a real weight or bias is exactly zero.
+  std::vector<bool> is_real(grads.size(), false);
+  for (std::size_t l = 0; l < Net::layer_count; ++l)
+    for (std::size_t j = 0; j < Net::sizes[l + 1]; ++j) {
+      is_real[static_cast<std::size_t>(&net.bias(l, j) - params.data())] = true;
+      for (std::size_t k = 0; k < Net::sizes[l]; ++k)
+        is_real[static_cast<std::size_t>(&net.weight(l, j, k) - params.data())] = true;
+    }
+  std::size_t real = 0;
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    if (is_real[i]) ++real;
+    else REQUIRE(grads[i] == 0.0);
+  }
+  REQUIRE(real == Net::parameter_count);
+
+  // The fused SGD step moves every parameter by −η·gradient.
+  Net stepped = net;
+  const double eta = 0.25;
+  (void)stepped.sgd_step(ws, cost, eta);
+  auto before = net.parameters();
+  auto after = stepped.parameters();
+  for (std::size_t i = 0; i < before.size(); ++i)
+    REQUIRE(after[i] == Approx(before[i] - eta * grads[i]).margin(1e-14));
+}
+
+template <class Act, class Out = Act>
+using dnet3 = nn::basic_network<nn::policies<double, Act, Out>, 4, 5, 3>;
+template <class Act, class Out = Act>
+using dnet4 = nn::basic_network<nn::policies<double, Act, Out>, 7, 11, 9, 2>;
+template <class Act, class Out = Act>
+using dnet_wide = nn::basic_network<nn::policies<double, Act, Out>, 33, 17, 10>;
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("backprop matches finite differences with the quadratic cost", "[backprop]", nn::sigmoid, nn::tanh,
+                   nn::identity, nn::relu) {
+  const nn::quadratic_cost cost;
+  check_gradient<dnet3<TestType>>(1, cost);
+  check_gradient<dnet4<TestType>>(2, cost);
+  check_gradient<dnet_wide<TestType>>(3, cost);
+  check_gradient<nn::basic_network<nn::policies<double, TestType>, 6, 1>>(4, cost);
+}
+
+TEST_CASE("backprop with step hidden units: only the output layer gets a gradient", "[backprop]") {
+  check_gradient<dnet3<nn::step, nn::sigmoid>>(5, nn::quadratic_cost{});
+}
+
+TEST_CASE("backprop matches finite differences with a user-written cost", "[backprop]") {
+  check_gradient<dnet3<nn::sigmoid>>(6, test_cross_entropy{});
+  check_gradient<dnet4<nn::tanh, nn::sigmoid>>(7, test_cross_entropy{});
+  check_gradient<dnet_wide<nn::relu, nn::sigmoid>>(8, test_cross_entropy{});
+}
+
+TEST_CASE("backprop with mixed hidden and output activations", "[backprop]") {
+  check_gradient<dnet4<nn::relu, nn::identity>>(9, nn::quadratic_cost{}, -2, 2);
+  check_gradient<dnet_wide<nn::sigmoid, nn::tanh>>(10, nn::quadratic_cost{}, -0.9, 0.9);
+}

@@ -1,0 +1,10 @@
+// Compiles: the same kinds of use as the failing snippets, with the right shapes.
+#include <nn/network.hpp>
+int main() {
+  nn::network<784, 30, 10> net;
+  std::array<float, 784> x{};
+  (void)net.feedforward(x);
+  nn::dataset<float, 784, 10> d;
+  nn::trainer<> t;
+  t.fit(net, d);
+}

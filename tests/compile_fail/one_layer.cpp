@@ -1,0 +1,2 @@
+#include <nn/network.hpp>
+int main() { nn::network<784> net; }

@@ -1,0 +1,64 @@
+#include <nn/data/dataset.hpp>
+#include <nn/matrix.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "catch.hpp"
+
+TEST_CASE("row_layout pads rows to whole SIMD registers", "[matrix]") {
+  constexpr std::size_t w = nn::simd::width<float>;
+  STATIC_REQUIRE(nn::row_layout<float, 1>::stride == w);
+  STATIC_REQUIRE(nn::row_layout<float, 1>::tail == 1);
+  STATIC_REQUIRE(nn::row_layout<float, 784>::stride % w == 0);
+  STATIC_REQUIRE(nn::row_layout<float, 784>::stride >= 784);
+  STATIC_REQUIRE(nn::row_layout<float, 784>::stride < 784 + w);
+  STATIC_REQUIRE(nn::row_layout<float, w>::registers == 1);
+  STATIC_REQUIRE(nn::row_layout<float, w>::tail == w);
+  STATIC_REQUIRE(nn::row_layout<float, w + 1>::registers == 2);
+  STATIC_REQUIRE(nn::row_layout<float, w + 1>::tail == 1);
+  STATIC_REQUIRE(nn::row_layout<double, 30>::stride % nn::simd::width<double> == 0);
+}
+
+TEST_CASE("matrices are zero, aligned, and copy deeply", "[matrix]") {
+  nn::matrix<float, 30, 10> m;
+  REQUIRE(reinterpret_cast<std::uintptr_t>(m.data()) % nn::simd::alignment == 0);
+  for (std::size_t r = 0; r < 30; ++r) {
+    REQUIRE(reinterpret_cast<std::uintptr_t>(m.row(r).data()) % (nn::simd::width<float> * sizeof(float)) == 0);
+    for (float v : m.row(r)) REQUIRE(v == 0.f);
+  }
+  m(3, 4) = 2.f;
+  auto copy = m;
+  copy(3, 4) = 5.f;
+  REQUIRE(m(3, 4) == 2.f);
+  REQUIRE(copy(3, 4) == 5.f);
+  REQUIRE(m.view()(3, 4) == 2.f);
+
+  nn::batch_matrix<double, 3> b(7);
+  REQUIRE(b.rows() == 7);
+  b(6, 2) = 1.0;
+  REQUIRE(b.row(6)[2] == 1.0);
+}
+
+TEST_CASE("dataset stores samples in padded aligned rows and checks sizes", "[dataset]") {
+  nn::dataset<float> d(3, 2);
+  REQUIRE(d.empty());
+  for (int i = 0; i < 40; ++i) d.add({float(i), float(i + 1), float(i + 2)}, {1.f, float(-i)});
+  REQUIRE(d.size() == 40);
+  REQUIRE(d.input(39)[2] == 41.f);
+  REQUIRE(d.target(39)[1] == -39.f);
+  REQUIRE(d.input(0)[0] == 0.f);  // kept across growth
+  REQUIRE(reinterpret_cast<std::uintptr_t>(d.input(5).data()) % (nn::simd::width<float> * sizeof(float)) == 0);
+  REQUIRE_THROWS_AS(d.input(40), std::out_of_range);
+  REQUIRE_THROWS_AS(d.add({1.f, 2.f}, {1.f, 2.f}), std::invalid_argument);
+  REQUIRE_THROWS_AS((nn::dataset<float>(0, 2)), std::invalid_argument);
+  REQUIRE_THROWS_AS((nn::dataset<float, 4, 2>(3, 2)), std::invalid_argument);
+
+  d.resize(42);
+  REQUIRE(d.input(41)[0] == 0.f);
+  d.input(41)[0] = 9.f;
+  REQUIRE(d.input(41)[0] == 9.f);
+  STATIC_REQUIRE(nn::data_source<nn::dataset<float>, float>);
+  STATIC_REQUIRE(!nn::data_source<std::vector<float>, float>);
+}

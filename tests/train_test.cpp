@@ -1,0 +1,222 @@
+#include <nn/network.hpp>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+nn::dataset<float, 2, 1> xor_data() {
+  nn::dataset<float, 2, 1> d;
+  d.add({0, 0}, {0});
+  d.add({0, 1}, {1});
+  d.add({1, 0}, {1});
+  d.add({1, 1}, {0});
+  return d;
+}
+
+// y = A·x + c for a fixed A and c, on random x.
+nn::dataset<double, 3, 2> linear_data(std::size_t n, std::uint64_t seed) {
+  nn::dataset<double, 3, 2> d;
+  nn::rng r(seed);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x0 = 2 * r.uniform() - 1, x1 = 2 * r.uniform() - 1, x2 = 2 * r.uniform() - 1;
+    d.add({x0, x1, x2}, {0.5 * x0 - 1.5 * x1 + 0.25 * x2 + 0.1, -0.75 * x0 + 2.0 * x2 - 0.3});
+  }
+  return d;
+}
+
+// Random inputs, one-hot targets decided by a fixed rule: a small classification problem.
+template <class T = float>
+nn::dataset<T> blobs(std::size_t n, std::uint64_t seed) {
+  nn::dataset<T> d(20, 5);
+  nn::rng r(seed);
+  std::vector<T> x(20), y(5);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t label = r.below(5);
+    for (std::size_t k = 0; k < 20; ++k) x[k] = static_cast<T>(0.3 * r.normal() + (k % 5 == label ? 1.0 : 0.0));
+    std::fill(y.begin(), y.end(), T(0));
+    y[label] = T(1);
+    d.add(x, y);
+  }
+  return d;
+}
+
+struct unfused_sgd {
+  double learning_rate;
+  template <class T>
+  void step(std::span<T> p, std::span<const T> g) const {
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] -= static_cast<T>(learning_rate) * g[i];
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a 2-4-1 sigmoid network learns XOR", "[train]") {
+  const auto data = xor_data();
+  for (std::uint64_t seed : {1, 2, 3}) {
+    nn::network<2, 4, 1> net(seed);
+    nn::trainer<> t{nn::sgd{3.0}};
+    t.epochs = 4000;
+    t.batch_size = 4;
+    t.seed = seed;
+    t.on_epoch = nullptr;
+    const auto h = t.fit(net, data, data);
+    INFO("seed " << seed << ", final cost " << h.back().mean_cost);
+    REQUIRE(h.back().correct == 4);
+    REQUIRE(h.back().mean_cost < 0.01);
+    REQUIRE(net.feedforward(std::array<float, 2>{0, 1})[0] > 0.9f);
+    REQUIRE(net.feedforward(std::array<float, 2>{1, 1})[0] < 0.1f);
+  }
+}
+
+TEST_CASE("a linear network recovers a known linear map", "[train]") {
+  nn::basic_network<nn::policies<double, nn::identity>, 3, 2> net(4);
+  nn::trainer<> t{nn::sgd{0.1}};
+  t.epochs = 300;
+  t.batch_size = 10;
+  t.on_epoch = nullptr;
+  t.fit(net, linear_data(200, 5));
+  const double A[2][3] = {{0.5, -1.5, 0.25}, {-0.75, 0.0, 2.0}};
+  const double c[2] = {0.1, -0.3};
+  for (std::size_t j = 0; j < 2; ++j) {
+    REQUIRE(net.bias(0, j) == Approx(c[j]).margin(1e-6));
+    for (std::size_t k = 0; k < 3; ++k) REQUIRE(net.weight(0, j, k) == Approx(A[j][k]).margin(1e-6));
+  }
+}
+
+TEST_CASE("training classifies held-out data whose answer is known", "[train]") {
+  const auto train = blobs(2000, 1), test = blobs(500, 2);
+  nn::network<20, 15, 5> net(3);
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = 5;
+  t.on_epoch = nullptr;
+  const std::size_t before = nn::evaluate(net, test);
+  const auto h = t.fit(net, train, test);
+  REQUIRE(h.size() == 5);
+  REQUIRE(h.back().tested == 500);
+  REQUIRE(h.back().correct == nn::evaluate(net, test));
+  REQUIRE(h.back().correct > 475);
+  REQUIRE(before < 250);
+  REQUIRE(h.back().mean_cost < h.front().mean_cost);
+}
+
+TEST_CASE("the same seeds give bit-identical results; other seeds do not", "[train]") {
+  const auto train = blobs(300, 7);
+  auto run = [&](std::uint64_t init_seed, std::uint64_t shuffle_seed) {
+    nn::network<20, 15, 5> net(init_seed);
+    nn::trainer<> t{nn::sgd{1.0}};
+    t.epochs = 3;
+    t.seed = shuffle_seed;
+    t.on_epoch = nullptr;
+    const auto h = t.fit(net, train);
+    return std::pair{net, h.back().mean_cost};
+  };
+  const auto [a, ca] = run(1, 1);
+  const auto [b, cb] = run(1, 1);
+  REQUIRE(a == b);
+  REQUIRE(ca == cb);
+  REQUIRE(!(run(2, 1).first == a));  // another initialisation
+  REQUIRE(!(run(1, 2).first == a));  // another shuffle
+}
+
+TEST_CASE("the fused SGD update and a step() optimizer train the same network", "[train]") {
+  const auto train = blobs<double>(250, 3);  // 250 = 25 batches of 10: a partial last batch is tested below
+  nn::basic_network<nn::policies<double>, 20, 15, 5> fused(1), plain(1);
+  nn::trainer<> tf{nn::sgd{2.0}};
+  nn::trainer<unfused_sgd> tp{unfused_sgd{2.0}};
+  for (auto* t : {&tf.epochs, &tp.epochs}) *t = 3;
+  tf.on_epoch = nullptr;
+  tp.on_epoch = nullptr;
+  tf.fit(fused, train);
+  tp.fit(plain, train);
+  auto p = fused.parameters(), q = plain.parameters();
+  for (std::size_t i = 0; i < p.size(); ++i) REQUIRE(p[i] == Approx(q[i]).margin(1e-10));
+}
+
+TEST_CASE("a partial last mini-batch is trained and counted", "[train]") {
+  const auto train = blobs(25, 4);
+  nn::network<20, 15, 5> net(1);
+  nn::trainer<unfused_sgd> t{unfused_sgd{1.0}};
+  t.epochs = 1;
+  t.batch_size = 10;
+  std::vector<nn::epoch_report> seen;
+  t.on_epoch = [&](const nn::epoch_report& r) { seen.push_back(r); };
+  t.fit(net, train);
+  REQUIRE(seen.size() == 1);
+  REQUIRE(seen[0].samples == 25);
+  REQUIRE(seen[0].epoch == 0);
+  REQUIRE(seen[0].epochs == 1);
+  REQUIRE(seen[0].tested == 0);
+  REQUIRE(seen[0].mean_cost > 0);
+  // The same epoch with batch size 25 (one batch) gives the same mean cost before the update.
+  nn::network<20, 15, 5> one(1);
+  t.batch_size = 25;
+  t.on_epoch = nullptr;
+  const auto h = t.fit(one, train);
+  nn::network<20, 15, 5> fresh(1);
+  typename decltype(fresh)::workspace ws(25);
+  std::vector<std::size_t> idx(25);
+  for (std::size_t i = 0; i < 25; ++i) idx[i] = i;
+  nn::detail::gather<decltype(fresh)>(train, std::span<const std::size_t>(idx), ws);
+  nn::aligned_vector<float> g(decltype(fresh)::parameter_storage);
+  const double total = fresh.gradient(ws, nn::quadratic_cost{}, std::span<float>(g));
+  REQUIRE(h[0].mean_cost == Approx(total / 25).epsilon(1e-5));
+}
+
+TEST_CASE("the default report prints the course's line", "[train]") {
+  nn::epoch_report r;
+  r.epoch = 3;
+  r.correct = 9129;
+  r.tested = 10000;
+  r.seconds = 1.25;
+  r.mean_cost = 0.0412;
+  REQUIRE(nn::format_report(r) == "Epoch 3: 9129 / 10000  (1.25 s, mean cost 0.0412)");
+  r.tested = 0;
+  REQUIRE(nn::format_report(r) == "Epoch 3 complete  (1.25 s, mean cost 0.0412)");
+}
+
+TEST_CASE("divergence stops training with a message naming the epoch and learning rate", "[train]") {
+  nn::basic_network<nn::policies<double, nn::identity>, 3, 2> net(4);
+  nn::trainer<> t{nn::sgd{50.0}};
+  t.epochs = 100;
+  t.on_epoch = nullptr;
+  try {
+    t.fit(net, linear_data(200, 5));
+    FAIL("training at learning rate 50 should diverge");
+  } catch (const nn::divergence_error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    REQUIRE(msg.find("diverged in epoch") != std::string::npos);
+    REQUIRE(msg.find("50.0") != std::string::npos);
+    for (const char* bad : {"nan", "NaN", "inf"}) REQUIRE(msg.find(bad) == std::string::npos);
+    REQUIRE(e.epoch() < 100);
+    REQUIRE(e.learning_rate() == 50.0);
+  }
+}
+
+TEST_CASE("bad training set-ups are clear exceptions", "[train]") {
+  nn::network<20, 15, 5> net(1);
+  nn::trainer<> t;
+  t.on_epoch = nullptr;
+  SECTION("data of another width") {
+    nn::dataset<float> d(21, 5);
+    d.add(std::vector<float>(21), std::vector<float>(5));
+    try {
+      t.fit(net, d);
+      FAIL("no exception");
+    } catch (const std::invalid_argument& e) {
+      REQUIRE(std::string(e.what()).find("inputs of 21 values") != std::string::npos);
+      REQUIRE(std::string(e.what()).find("20 inputs") != std::string::npos);
+    }
+  }
+  SECTION("empty data") { REQUIRE_THROWS_AS(t.fit(net, nn::dataset<float>(20, 5)), std::invalid_argument); }
+  SECTION("batch size 0") {
+    t.batch_size = 0;
+    REQUIRE_THROWS_AS(t.fit(net, blobs(10, 1)), std::invalid_argument);
+  }
+  SECTION("learning rate not positive") { REQUIRE_THROWS_AS(nn::sgd{0.0}, std::invalid_argument); }
+}
