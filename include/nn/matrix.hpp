@@ -97,6 +97,10 @@ class matrix {
   std::size_t rows_;
 };
 
+// A fixed-size vector of N values: a matrix of one padded row.
+template <class T, std::size_t N>
+using vector = matrix<T, 1, N>;
+
 // A mini-batch of vectors of N values: one sample per row.
 template <class T, std::size_t N>
 using batch_matrix = matrix<T, dynamic, N>;

@@ -31,17 +31,6 @@ inline void static_for(F&& f) {
   }(std::make_index_sequence<N>{});
 }
 
-// Calls f(std::integral_constant<size_t, n>) for a run-time 0 < n < Max, so that remainders of a
-// run-time loop also run fully unrolled code.
-template <std::size_t Max, class F>
-inline void dispatch_below(std::size_t n, F&& f) {
-  static_for<Max>([&](auto k) {
-    if constexpr (k.value > 0) {
-      if (n == k.value) f(k);
-    }
-  });
-}
-
 // Calls f(block_start, integral_constant<block>) over [0, n) in blocks of Block, then once for the
 // remainder (compile-time n).
 template <std::size_t N, std::size_t Block, class F>
@@ -51,12 +40,22 @@ inline void static_blocks(F&& f) {
   if constexpr (N % Block != 0) f(start, std::integral_constant<std::size_t, N % Block>{});
 }
 
-// The same over a run-time n, dispatching the remainder to an unrolled instantiation.
+// The same over a run-time n. The remainder runs as blocks of 8, 4, 2 and 1 (those below Block), so every
+// block size is a compile-time constant while a kernel has only about log2(Block) + 1 instantiations.
 template <std::size_t Block, class F>
 inline void dynamic_blocks(std::size_t n, F&& f) {
+  static_assert(Block <= 16, "remainders are split into blocks of 8, 4, 2 and 1");
   std::size_t start = 0;
   for (; start + Block <= n; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
-  if (start < n) dispatch_below<Block>(n - start, [&](auto k) { f(start, k); });
+  static_for<4>([&](auto k) {
+    constexpr std::size_t part = std::size_t{8} >> k.value;
+    if constexpr (part < Block) {
+      if (n - start >= part) {
+        f(start, std::integral_constant<std::size_t, part>{});
+        start += part;
+      }
+    }
+  });
 }
 
 template <class T>
