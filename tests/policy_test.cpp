@@ -69,7 +69,7 @@ TEST_CASE("nn's own policies satisfy their concepts", "[policy]") {
   STATIC_REQUIRE(nn::has_fused_learning_rate<nn::sgd>);
 }
 
-TEST_CASE("user-written policies satisfy the concepts; malformed ones do not", "[policy]") {
+TEST_CASE("user-written policies satisfy the concepts, malformed ones do not", "[policy]") {
   STATIC_REQUIRE(nn::activation<user::softplus>);
   STATIC_REQUIRE(nn::cost<user::double_quadratic>);
   STATIC_REQUIRE(nn::optimizer<user::counting_sgd>);

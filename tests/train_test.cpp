@@ -104,7 +104,7 @@ TEST_CASE("training classifies held-out data whose answer is known", "[train]") 
   REQUIRE(h.back().mean_cost < h.front().mean_cost);
 }
 
-TEST_CASE("the same seeds give bit-identical results; other seeds do not", "[train]") {
+TEST_CASE("the same seeds give bit-identical results, other seeds do not", "[train]") {
   const auto train = blobs(300, 7);
   auto run = [&](std::uint64_t init_seed, std::uint64_t shuffle_seed) {
     nn::network<20, 15, 5> net(init_seed);
