@@ -3,6 +3,7 @@
 // mini-batch, then basic_network::backprop (below) runs forward, output error, backward and the update.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -109,6 +110,7 @@ class basic_network {
       for (std::size_t l = 0; l <= layer_count; ++l) {
         a_off_[l] = n;
         n += capacity * strides[l];
+        if (l == 0) continue;  // the inputs have no z and no error
         z_off_[l] = n;
         n += capacity * strides[l];
         d_off_[l] = n;
@@ -133,8 +135,10 @@ class basic_network {
     template <std::size_t L>
     matrix_ref<T, dynamic, sizes[L]> a() noexcept { return {buf_.data() + a_off_[L], rows_}; }
     template <std::size_t L>
+      requires(L > 0)
     matrix_ref<T, dynamic, sizes[L]> z() noexcept { return {buf_.data() + z_off_[L], rows_}; }
     template <std::size_t L>
+      requires(L > 0)
     matrix_ref<T, dynamic, sizes[L]> delta() noexcept { return {buf_.data() + d_off_[L], rows_}; }
 
    private:
@@ -201,8 +205,16 @@ class basic_network {
     return out;
   }
 
-  // Outputs for a batch of inputs (one sample per row).
-  matrix<T, dynamic, outputs> predict(matrix_ref<const T, dynamic, inputs> x) const {
+  // Outputs for a batch of inputs (one sample per row): an nn::matrix or nn::matrix_ref of rows of
+  // `inputs` values.
+  template <class U, std::size_t Rows, std::size_t Cols>
+  matrix<T, dynamic, outputs> predict(const matrix<U, Rows, Cols>& x) const {
+    return predict(matrix_ref<const U, Rows, Cols>(x.data(), x.rows()));
+  }
+  template <class U, std::size_t Rows, std::size_t Cols>
+  matrix<T, dynamic, outputs> predict(matrix_ref<U, Rows, Cols> x) const {
+    static_assert(std::is_same_v<std::remove_const_t<U>, T>, "nn: predict's inputs must have the network's element type");
+    detail::check_input_size<inputs, Cols>();
     matrix<T, dynamic, outputs> out(x.rows());
     constexpr std::size_t chunk = 64;
     workspace ws(chunk);

@@ -4,6 +4,7 @@ int main() {
   nn::network<784, 30, 10> net;
   std::array<float, 784> x{};
   (void)net.feedforward(x);
+  (void)net.predict(nn::batch_matrix<float, 784>(3));
   nn::dataset<float, 784, 10> d;
   nn::trainer<> t;
   t.fit(net, d);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 
 #include <xsimd/xsimd.hpp>
@@ -46,40 +47,51 @@ inline batch_bool<T> first_lanes(std::size_t n) noexcept {
 // written once as a template and used by both the SIMD kernels and the scalar tails and references.
 template <class T>
 inline batch<T> exp(const batch<T>& x) noexcept { return xsimd::exp(x); }
-inline float exp(float x) noexcept { return std::exp(x); }
-inline double exp(double x) noexcept { return std::exp(x); }
+template <std::floating_point T>
+inline T exp(T x) noexcept { return std::exp(x); }
 
 template <class T>
-inline batch<T> log(const batch<T>& x) noexcept { return xsimd::log(x); }
-inline float log(float x) noexcept { return std::log(x); }
-inline double log(double x) noexcept { return std::log(x); }
+inline batch<T> log(const batch<T>& x) noexcept {
+#if XSIMD_VERSION_MAJOR < 9 && !defined(__OPTIMIZE__)
+  // xsimd 8.1's log does not compile unoptimised on AVX-512BW: its select() casts in every branch of a
+  // switch, and GCC defines those intrinsics as macros at -O0. Unoptimised builds go lane by lane.
+  alignas(alignment) T v[width<T>];
+  x.store_aligned(v);
+  for (auto& e : v) e = std::log(e);
+  return batch<T>::load_aligned(v);
+#else
+  return xsimd::log(x);
+#endif
+}
+template <std::floating_point T>
+inline T log(T x) noexcept { return std::log(x); }
 
 template <class T>
 inline batch<T> tanh(const batch<T>& x) noexcept { return xsimd::tanh(x); }
-inline float tanh(float x) noexcept { return std::tanh(x); }
-inline double tanh(double x) noexcept { return std::tanh(x); }
+template <std::floating_point T>
+inline T tanh(T x) noexcept { return std::tanh(x); }
 
 template <class T>
 inline batch<T> abs(const batch<T>& x) noexcept { return xsimd::abs(x); }
-inline float abs(float x) noexcept { return std::fabs(x); }
-inline double abs(double x) noexcept { return std::fabs(x); }
+template <std::floating_point T>
+inline T abs(T x) noexcept { return std::fabs(x); }
 
 template <class T>
 inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept { return xsimd::max(a, b); }
-inline float max(float a, float b) noexcept { return a > b ? a : b; }
-inline double max(double a, double b) noexcept { return a > b ? a : b; }
+template <std::floating_point T>
+inline T max(T a, T b) noexcept { return a > b ? a : b; }
 
 template <class T>
 inline batch<T> min(const batch<T>& a, const batch<T>& b) noexcept { return xsimd::min(a, b); }
-inline float min(float a, float b) noexcept { return a < b ? a : b; }
-inline double min(double a, double b) noexcept { return a < b ? a : b; }
+template <std::floating_point T>
+inline T min(T a, T b) noexcept { return a < b ? a : b; }
 
 template <class T>
 inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noexcept {
   return xsimd::fma(a, b, c);
 }
-inline float fma(float a, float b, float c) noexcept { return std::fma(a, b, c); }
-inline double fma(double a, double b, double c) noexcept { return std::fma(a, b, c); }
+template <std::floating_point T>
+inline T fma(T a, T b, T c) noexcept { return std::fma(a, b, c); }
 
 // where(cond, a, b): a where cond holds, else b. cond comes from comparing values of the same kind.
 template <class T>
