@@ -17,6 +17,19 @@ using bm = nn::matrix<T, nn::dynamic, N>;
 
 long double sig(long double z) { return 1.0L / (1.0L + std::exp(-z)); }
 
+// A cost that is not zero where output and target are both zero (unlike the quadratic cost), so
+// padding lanes would show up in the total and in delta if a kernel forgot to mask them.
+struct offset_cost {
+  template <class V>
+  V value(const V& a, const V& y) const {
+    return (a - y) * (a - y) + V(nn::simd::scalar_of_t<V>(1));
+  }
+  template <class V, class Act>
+  V delta(const V&, const V& a, const V& y, const Act&) const {
+    return a - y + V(nn::simd::scalar_of_t<V>(1));
+  }
+};
+
 }  // namespace
 
 #define NN_KERNEL_SIZES                                                                                      \
@@ -150,6 +163,18 @@ TEMPLATE_TEST_CASE_SIG("output_delta matches the quadratic cost's value and (a â
       REQUIRE(std::fabs(delta(s, o) - d * av * (1 - av)) <= ref::tol<T>(16));
     }
   REQUIRE(std::fabs(total - expect_total) <= ref::tol<T>(m * N, 1.0));
+  CHECK(ref::padding_is_zero(delta));
+
+  // Padding lanes are excluded even when the cost is not zero there.
+  const T offset_total = nn::simd::output_delta<T, N>(z.data(), a, y, delta, offset_cost{}, nn::sigmoid{});
+  long double expect_offset = 0;
+  for (std::size_t s = 0; s < m; ++s)
+    for (std::size_t o = 0; o < N; ++o) {
+      const long double d = static_cast<long double>(a(s, o)) - y(s, o);
+      expect_offset += d * d + 1;
+      REQUIRE(std::fabs(delta(s, o) - (d + 1)) <= ref::tol<T>(4));
+    }
+  REQUIRE(std::fabs(offset_total - expect_offset) <= ref::tol<T>(m * N, 2.0));
   CHECK(ref::padding_is_zero(delta));
 }
 
