@@ -3,7 +3,8 @@
 # Uses sudo when not run as root. Does nothing when everything is there.
 set -euo pipefail
 
-packages=(cmake make g++ libxsimd-dev catch2)
+# dataset-fashion-mnist: real data for the MNIST example's test and for scripts/fetch-data.sh.
+packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist)
 [ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev)
 
 missing=()

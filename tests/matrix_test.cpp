@@ -62,3 +62,34 @@ TEST_CASE("dataset stores samples in padded aligned rows and checks sizes", "[da
   STATIC_REQUIRE(nn::data_source<nn::dataset<float>, float>);
   STATIC_REQUIRE(!nn::data_source<std::vector<float>, float>);
 }
+
+TEST_CASE("split_at keeps order, split shuffles with its seed", "[dataset]") {
+  nn::dataset<float> d(1, 1);
+  for (int i = 0; i < 100; ++i) d.add({float(i)}, {0.f});
+  const auto [first, rest] = nn::split_at(d, 80);
+  REQUIRE(first.size() == 80);
+  REQUIRE(rest.size() == 20);
+  REQUIRE(first.input(79)[0] == 79.f);
+  REQUIRE(rest.input(0)[0] == 80.f);
+  REQUIRE_THROWS_AS(nn::split_at(d, 101), std::invalid_argument);
+
+  const auto [a, b] = nn::split(d, 0.75, 3);
+  const auto [a2, b2] = nn::split(d, 0.75, 3);
+  const auto [a3, b3] = nn::split(d, 0.75, 4);
+  REQUIRE(a.size() == 75);
+  REQUIRE(b.size() == 25);
+  std::vector<int> seen(100, 0), first_a, first_a3;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ++seen[static_cast<std::size_t>(a.input(i)[0])];
+    REQUIRE(a.input(i)[0] == a2.input(i)[0]);
+    first_a.push_back(int(a.input(i)[0]));
+    first_a3.push_back(int(a3.input(i)[0]));
+  }
+  for (std::size_t i = 0; i < b.size(); ++i) ++seen[static_cast<std::size_t>(b.input(i)[0])];
+  for (int c : seen) REQUIRE(c == 1);
+  REQUIRE(first_a != first_a3);
+  bool shuffled = false;
+  for (std::size_t i = 0; i < a.size(); ++i) shuffled |= a.input(i)[0] != float(i);
+  REQUIRE(shuffled);
+  REQUIRE_THROWS_AS(nn::split(d, 1.5, 1), std::invalid_argument);
+}

@@ -220,3 +220,22 @@ TEST_CASE("bad training set-ups are clear exceptions", "[train]") {
   }
   SECTION("learning rate not positive") { REQUIRE_THROWS_AS(nn::sgd{0.0}, std::invalid_argument); }
 }
+
+TEST_CASE("on_progress reports growing counts up to the whole epoch", "[train]") {
+  const auto train = blobs(1000, 4);
+  nn::network<20, 15, 5> net(1);
+  nn::trainer<> t;
+  t.epochs = 2;
+  t.on_epoch = nullptr;
+  std::vector<std::size_t> done;
+  t.on_progress = [&](std::size_t d, std::size_t total) {
+    REQUIRE(total == 1000);
+    done.push_back(d);
+  };
+  t.fit(net, train);
+  REQUIRE(done.size() >= 2 * 90);
+  REQUIRE(done.size() <= 2 * 101);
+  REQUIRE(done[done.size() / 2 - 1] == 1000);
+  REQUIRE(done.back() == 1000);
+  for (std::size_t i = 1; i < done.size() / 2; ++i) REQUIRE(done[i] > done[i - 1]);
+}

@@ -288,7 +288,10 @@ class basic_network {
 
   static std::string shape() {
     std::string s = "nn::network<";
-    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      if (i) s += ", ";
+      s += std::to_string(sizes[i]);
+    }
     return s + ">";
   }
   static void check_runtime_size(const char* what, std::size_t n) {

@@ -165,6 +165,8 @@ class trainer {
   std::size_t batch_size = 10;
   std::uint64_t seed = 0;  // seeds the shuffle of every epoch
   std::function<void(const epoch_report&)> on_epoch = print_report;
+  // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
+  std::function<void(std::size_t, std::size_t)> on_progress;
 
   trainer() = default;
   explicit trainer(Optimizer o, Cost c = {}) : optimizer(std::move(o)), cost(std::move(c)) {}
@@ -217,10 +219,16 @@ class trainer {
       const auto t0 = clock::now();
       r.shuffle(std::span<std::size_t>(order));
       double total = 0;
+      const std::size_t progress_every = std::max<std::size_t>(1, order.size() / 100);
+      std::size_t next_progress = progress_every;
       for (std::size_t s0 = 0; s0 < order.size(); s0 += batch_size) {
         const std::size_t m = std::min(batch_size, order.size() - s0);
         detail::gather<Net>(train, std::span<const std::size_t>(order.data() + s0, m), ws);
         total += static_cast<double>(step(net, ws));
+        if (on_progress && s0 + m >= next_progress) {
+          on_progress(s0 + m, order.size());
+          next_progress = s0 + m + progress_every;
+        }
       }
       if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
 

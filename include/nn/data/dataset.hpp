@@ -1,16 +1,23 @@
 // In-memory data sets, and the interface through which the trainer reads any data source.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <concepts>
+#include <cstdint>
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <numeric>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/detail/aligned_buffer.hpp"
 #include "nn/fwd.hpp"
+#include "nn/random.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
 namespace nn {
@@ -127,5 +134,47 @@ class dataset {
   std::size_t n_ = 0, capacity_ = 0;
   detail::aligned_buffer<T> x_, y_;
 };
+
+// The samples of `d` at `indices`, in that order.
+template <class T, std::size_t In, std::size_t Out>
+dataset<T, In, Out> subset(const dataset<T, In, Out>& d, std::span<const std::size_t> indices) {
+  dataset<T, In, Out> out(d.input_size(), d.output_size());
+  out.resize(indices.size());
+  for (std::size_t r = 0; r < indices.size(); ++r) {
+    const auto x = d.input(indices[r]);
+    const auto y = d.target(indices[r]);
+    std::copy(x.begin(), x.end(), out.input(r).begin());
+    std::copy(y.begin(), y.end(), out.target(r).begin());
+  }
+  return out;
+}
+
+// The first `count` samples and the rest, in order: the course's split of MNIST's 60,000 training
+// images into 50,000 for training and 10,000 for validation is split_at(train, 50000).
+template <class T, std::size_t In, std::size_t Out>
+std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split_at(const dataset<T, In, Out>& d, std::size_t count) {
+  if (count > d.size())
+    throw std::invalid_argument("nn::split_at: " + std::to_string(count) + " samples asked of a data set of " +
+                                std::to_string(d.size()));
+  std::vector<std::size_t> idx(d.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  return {subset(d, std::span<const std::size_t>(idx.data(), count)),
+          subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
+}
+
+// A seeded random split: round(fraction · size) samples in the first part, the rest in the second.
+template <class T, std::size_t In, std::size_t Out>
+std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split(const dataset<T, In, Out>& d, double fraction,
+                                                          std::uint64_t seed) {
+  if (!(fraction >= 0.0 && fraction <= 1.0))
+    throw std::invalid_argument("nn::split: the fraction must be in [0, 1], got " + std::to_string(fraction));
+  std::vector<std::size_t> idx(d.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  rng r(seed);
+  r.shuffle(std::span<std::size_t>(idx));
+  const auto count = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(d.size())));
+  return {subset(d, std::span<const std::size_t>(idx.data(), count)),
+          subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
+}
 
 }  // namespace nn

@@ -1,0 +1,242 @@
+// The course's digit classifier: a 784-30-10 sigmoid network trained by mini-batch SGD on MNIST
+// (η = 3.0, mini-batch 10, 30 epochs), printing "Epoch j: correct / n" after every epoch like
+// network.py, then the test accuracy and a confusion matrix. Also Fashion-MNIST (--fashion), other
+// hidden sizes, and --predict with saved parameters. Data: `bash scripts/fetch-data.sh`.
+#include <nn/data/idx.hpp>
+#include <nn/io.hpp>
+#include <nn/network.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct options {
+  std::string data;  // folder of the four IDX files
+  bool fashion = false;
+  std::size_t epochs = 30, batch = 10, hidden = 30;
+  double eta = 3.0;
+  std::uint64_t seed = 1;
+  std::string save;           // where to write the trained parameters ("" = default name, "-" = don't)
+  std::string predict;        // parameters to load instead of training
+  std::vector<std::size_t> images;  // test images to classify with --predict
+  bool progress = true;
+};
+
+constexpr std::size_t hidden_sizes[] = {10, 15, 30, 50, 100};
+
+const char* const digit_names[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+const char* const fashion_names[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "Usage: mnist [options]\n"
+               "Trains the course's network on MNIST and prints \"Epoch j: correct / n\" each epoch.\n\n"
+               "  --data DIR      folder with the four IDX files (default data/mnist, or data/fashion-mnist)\n"
+               "  --fashion       use Fashion-MNIST\n"
+               "  --epochs N      epochs (default 30)\n"
+               "  --batch N       mini-batch size (default 10)\n"
+               "  --eta X         learning rate (default 3.0)\n"
+               "  --seed N        seeds the initial weights and the shuffles (default 1)\n"
+               "  --hidden N      hidden neurons: 10, 15, 30, 50 or 100 (default 30)\n"
+               "  --save FILE     write the trained parameters here (default mnist-784-H-10.nnp; '-' = don't)\n"
+               "  --predict FILE  load parameters from FILE and classify the test set instead of training\n"
+               "  --images I,J    with --predict: print the predicted class of these test images\n"
+               "  --no-progress   no progress bar\n"
+               "  --help          this text\n\n"
+               "Get the data first with: bash scripts/fetch-data.sh\n");
+}
+
+[[noreturn]] void bad_usage(const std::string& msg) {
+  std::fprintf(stderr, "mnist: %s\n\n", msg.c_str());
+  usage(stderr);
+  std::exit(2);
+}
+
+std::size_t to_size(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end || v[0] == '-') bad_usage(flag + " expects a whole number, got '" + v + "'");
+  return static_cast<std::size_t>(n);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) bad_usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      std::exit(0);
+    } else if (a == "--data") o.data = value();
+    else if (a == "--fashion") o.fashion = true;
+    else if (a == "--epochs") o.epochs = to_size(a, value());
+    else if (a == "--batch") o.batch = to_size(a, value());
+    else if (a == "--hidden") o.hidden = to_size(a, value());
+    else if (a == "--seed") o.seed = to_size(a, value());
+    else if (a == "--save") o.save = value();
+    else if (a == "--predict") o.predict = value();
+    else if (a == "--no-progress") o.progress = false;
+    else if (a == "--eta") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.eta = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(o.eta > 0)) bad_usage("--eta expects a positive number, got '" + v + "'");
+    } else if (a == "--images") {
+      std::string v = value();
+      for (std::size_t start = 0; start <= v.size();) {
+        const std::size_t comma = std::min(v.find(',', start), v.size());
+        o.images.push_back(to_size(a, v.substr(start, comma - start)));
+        start = comma + 1;
+      }
+    } else bad_usage("unknown option '" + a + "'");
+  }
+  if (o.batch == 0) bad_usage("--batch must be at least 1");
+  if (o.data.empty()) o.data = o.fashion ? "data/fashion-mnist" : "data/mnist";
+  return o;
+}
+
+void print_confusion(const std::vector<std::vector<std::size_t>>& m, const char* const* names) {
+  std::printf("\nConfusion matrix (rows: true class, columns: predicted)\n%12s", "");
+  for (std::size_t c = 0; c < 10; ++c) std::printf("%6zu", c);
+  std::printf("\n");
+  for (std::size_t r = 0; r < 10; ++r) {
+    std::printf("%2zu %-9.9s", r, names[r]);
+    for (std::size_t c = 0; c < 10; ++c) std::printf("%6zu", m[r][c]);
+    std::printf("\n");
+  }
+}
+
+template <class Net>
+void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const char* const* names) {
+  std::vector<std::vector<std::size_t>> confusion(10, std::vector<std::size_t>(10, 0));
+  std::size_t correct = 0;
+  nn::batch_matrix<float, 784> x(test.size());
+  for (std::size_t i = 0; i < test.size(); ++i) std::copy_n(test.input(i).data(), 784, x.row(i).data());
+  const auto out = net.predict(x);
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const auto row = out.row(i);
+    const std::size_t predicted = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    const auto t = test.target(i);
+    const std::size_t actual = static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin());
+    ++confusion[actual][predicted];
+    correct += predicted == actual;
+  }
+  std::printf("\nTest accuracy: %zu / %zu = %.4f\n", correct, test.size(), double(correct) / double(test.size()));
+  print_confusion(confusion, names);
+}
+
+template <std::size_t Hidden>
+int run(const options& o, const nn::dataset<float>& train, const nn::dataset<float>& test) {
+  using net_t = nn::network<784, Hidden, 10>;
+  const char* const* names = o.fashion ? fashion_names : digit_names;
+
+  if (!o.predict.empty()) {
+    net_t net;
+    nn::load_parameters(net, o.predict);
+    std::printf("Loaded %s (784-%zu-10)\n", o.predict.c_str(), Hidden);
+    for (std::size_t i : o.images) {
+      if (i >= test.size()) {
+        std::fprintf(stderr, "mnist: test image %zu does not exist (the test set has %zu)\n", i, test.size());
+        return 1;
+      }
+      const auto out = net.feedforward(test.input(i));
+      const auto best = static_cast<std::size_t>(std::max_element(out.begin(), out.end()) - out.begin());
+      const auto t = test.target(i);
+      const auto label = static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin());
+      std::printf("test image %zu: predicted %s, label %s\n", i, names[best], names[label]);
+    }
+    if (o.images.empty()) evaluate_and_report(net, test, names);
+    return 0;
+  }
+
+  net_t net(o.seed);
+  nn::trainer<> trainer{nn::sgd{o.eta}};
+  trainer.epochs = o.epochs;
+  trainer.batch_size = o.batch;
+  trainer.seed = o.seed;
+  const bool bar = o.progress && isatty(STDOUT_FILENO);
+  if (bar)
+    trainer.on_progress = [](std::size_t done, std::size_t total) {
+      const int width = 40, filled = static_cast<int>(width * done / total);
+      std::printf("\r[%.*s%*s] %3zu%%", filled, "########################################", width - filled, "",
+                  100 * done / total);
+      std::fflush(stdout);
+    };
+  trainer.on_epoch = [bar](const nn::epoch_report& r) {
+    if (bar) std::printf("\r%*s\r", 48, "");
+    nn::print_report(r);
+  };
+  std::printf("Training 784-%zu-10 on %zu images, testing on %zu: eta %g, mini-batch %zu, %zu epochs, seed %llu\n",
+              Hidden, train.size(), test.size(), o.eta, o.batch, o.epochs, static_cast<unsigned long long>(o.seed));
+  const auto history = trainer.fit(net, train, test);
+  double seconds = 0;
+  for (const auto& r : history) seconds += r.seconds;
+  std::printf("Training time: %.2f s (%.0f samples/s)\n", seconds,
+              seconds > 0 ? double(train.size() * history.size()) / seconds : 0.0);
+  evaluate_and_report(net, test, names);
+
+  if (o.save != "-") {
+    const std::string path = o.save.empty() ? (o.fashion ? "fashion-784-" : "mnist-784-") + std::to_string(Hidden) + "-10.nnp"
+                                            : o.save;
+    nn::save_parameters(net, path);
+    std::printf("\nSaved the parameters to %s (classify with: mnist --predict %s%s)\n", path.c_str(), path.c_str(),
+                o.fashion ? " --fashion" : "");
+  }
+  return 0;
+}
+
+template <std::size_t I = 0>
+int dispatch(std::size_t hidden, const options& o, const nn::dataset<float>& train, const nn::dataset<float>& test) {
+  if constexpr (I < std::size(hidden_sizes)) {
+    if (hidden == hidden_sizes[I]) return run<hidden_sizes[I]>(o, train, test);
+    return dispatch<I + 1>(hidden, o, train, test);
+  } else {
+    std::string list;
+    for (std::size_t h : hidden_sizes) list += (list.empty() ? "" : ", ") + std::to_string(h);
+    std::fprintf(stderr, "mnist: hidden size %zu is not built in; choose one of %s\n", hidden, list.c_str());
+    return 2;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse(argc, argv);
+  try {
+    std::size_t hidden = o.hidden;
+    if (!o.predict.empty()) {
+      const auto sizes = nn::read_parameter_sizes(o.predict);
+      if (sizes.size() != 3 || sizes[0] != 784 || sizes[2] != 10) {
+        std::fprintf(stderr, "mnist: %s holds a network of %zu layers, not 784-H-10\n", o.predict.c_str(), sizes.size());
+        return 1;
+      }
+      hidden = sizes[1];
+    }
+    std::ifstream source(o.data + "/SOURCE");
+    std::string line;
+    if (source && std::getline(source, line)) std::printf("Data: %s (%s)\n", o.data.c_str(), line.c_str());
+    if (line.find("small") != std::string::npos)
+      std::printf("Note: this is the small MNIST set (10,000 real digits); the course's figures are for 60,000.\n");
+    const auto train = nn::load_idx<float>(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10, 784);
+    const auto test = nn::load_idx<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
+    return dispatch(hidden, o, train, test);
+  } catch (const nn::data_error& e) {
+    std::fprintf(stderr, "mnist: %s\n", e.what());
+    if (e.offset() == nn::data_error::no_offset) std::fprintf(stderr, "Get the data with: bash scripts/fetch-data.sh\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mnist: %s\n", e.what());
+    return 1;
+  }
+}
