@@ -27,6 +27,8 @@ struct options {
   std::string predict;        // parameters to load instead of training
   std::vector<std::size_t> images;  // test images to classify with --predict
   bool progress = true;
+  bool scaled_init = false;  // N(0, 1/fan_in) weights instead of the course's N(0, 1)
+  std::size_t validation = static_cast<std::size_t>(-1);  // held-out training images; -1: the course's rule
 };
 
 constexpr std::size_t hidden_sizes[] = {10, 15, 30, 50, 100};
@@ -46,6 +48,9 @@ void usage(std::FILE* out) {
                "  --eta X         learning rate (default 3.0)\n"
                "  --seed N        seeds the initial weights and the shuffles (default 1)\n"
                "  --hidden N      hidden neurons: 10, 15, 30, 50 or 100 (default 30)\n"
+               "  --init K        course: weights and biases N(0, 1) (default); scaled: weights N(0, 1/784)\n"
+               "  --validation N  hold out the last N training images as a validation set, scored after\n"
+               "                  training (default: 10000 when there are 60000, as in the course, else 0)\n"
                "  --save FILE     write the trained parameters here (default mnist-784-H-10.nnp; '-' = don't)\n"
                "  --predict FILE  load parameters from FILE and classify the test set instead of training\n"
                "  --images I,J    with --predict: print the predicted class of these test images\n"
@@ -87,6 +92,12 @@ options parse(int argc, char** argv) {
     else if (a == "--save") o.save = value();
     else if (a == "--predict") o.predict = value();
     else if (a == "--no-progress") o.progress = false;
+    else if (a == "--validation") o.validation = to_size(a, value());
+    else if (a == "--init") {
+      const std::string v = value();
+      if (v != "course" && v != "scaled") bad_usage("--init expects 'course' or 'scaled', got '" + v + "'");
+      o.scaled_init = v == "scaled";
+    }
     else if (a == "--eta") {
       const std::string v = value();
       char* end = nullptr;
@@ -118,7 +129,8 @@ void print_confusion(const std::vector<std::vector<std::size_t>>& m, const char*
 }
 
 template <class Net>
-void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const char* const* names) {
+void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const char* const* names,
+                         const char* what = "Test", bool confusion_table = true) {
   std::vector<std::vector<std::size_t>> confusion(10, std::vector<std::size_t>(10, 0));
   std::size_t correct = 0;
   nn::batch_matrix<float, 784> x(test.size());
@@ -132,12 +144,21 @@ void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const c
     ++confusion[actual][predicted];
     correct += predicted == actual;
   }
-  std::printf("\nTest accuracy: %zu / %zu = %.4f\n", correct, test.size(), double(correct) / double(test.size()));
+  std::printf("\n%s accuracy: %zu / %zu = %.4f\n", what, correct, test.size(), double(correct) / double(test.size()));
+  if (!confusion_table) return;
   print_confusion(confusion, names);
+  for (std::size_t c = 0; c < 10; ++c) {
+    std::size_t predicted = 0;
+    for (std::size_t r = 0; r < 10; ++r) predicted += confusion[r][c];
+    if (predicted == 0)
+      std::printf("\nNote: class %zu was never predicted: its output neuron saturated early and the quadratic cost's\n"
+                  "gradient, (a - y)·σ'(z), is nearly zero there, so it never recovered. This happens to the course's\n"
+                  "N(0, 1) start on some seeds; try another --seed, or --init scaled (docs/mnist.md).\n", c);
+  }
 }
 
 template <std::size_t Hidden>
-int run(const options& o, const nn::dataset<float>& train, const nn::dataset<float>& test) {
+int run(const options& o, const nn::dataset<float>& all_train, const nn::dataset<float>& test) {
   using net_t = nn::network<784, Hidden, 10>;
   const char* const* names = o.fashion ? fashion_names : digit_names;
 
@@ -160,7 +181,17 @@ int run(const options& o, const nn::dataset<float>& train, const nn::dataset<flo
     return 0;
   }
 
-  net_t net(o.seed);
+  // The course trains on the first 50,000 of MNIST's 60,000 training images; the last 10,000 are its
+  // validation set.
+  const std::size_t held_out = o.validation != static_cast<std::size_t>(-1) ? o.validation
+                               : all_train.size() == 60000                  ? 10000
+                                                                            : 0;
+  if (held_out >= all_train.size()) {
+    std::fprintf(stderr, "mnist: --validation %zu leaves no training images (there are %zu)\n", held_out, all_train.size());
+    return 2;
+  }
+  const auto [train, validation] = nn::split_at(all_train, all_train.size() - held_out);
+  net_t net = o.scaled_init ? net_t(o.seed, nn::scaled_normal_init{}) : net_t(o.seed);
   nn::trainer<> trainer{nn::sgd{o.eta}};
   trainer.epochs = o.epochs;
   trainer.batch_size = o.batch;
@@ -177,13 +208,16 @@ int run(const options& o, const nn::dataset<float>& train, const nn::dataset<flo
     if (bar) std::printf("\r%*s\r", 48, "");
     nn::print_report(r);
   };
-  std::printf("Training 784-%zu-10 on %zu images, testing on %zu: eta %g, mini-batch %zu, %zu epochs, seed %llu\n",
-              Hidden, train.size(), test.size(), o.eta, o.batch, o.epochs, static_cast<unsigned long long>(o.seed));
+  if (held_out) std::printf("Holding out the last %zu training images for validation.\n", held_out);
+  std::printf("Training 784-%zu-10 on %zu images, testing on %zu: eta %g, mini-batch %zu, %zu epochs, seed %llu, %s init\n",
+              Hidden, train.size(), test.size(), o.eta, o.batch, o.epochs, static_cast<unsigned long long>(o.seed),
+              o.scaled_init ? "N(0, 1/fan_in)" : "N(0, 1)");
   const auto history = trainer.fit(net, train, test);
   double seconds = 0;
   for (const auto& r : history) seconds += r.seconds;
   std::printf("Training time: %.2f s (%.0f samples/s)\n", seconds,
               seconds > 0 ? double(train.size() * history.size()) / seconds : 0.0);
+  if (!validation.empty()) evaluate_and_report(net, validation, names, "Validation", false);
   evaluate_and_report(net, test, names);
 
   if (o.save != "-") {
