@@ -239,3 +239,32 @@ TEST_CASE("on_progress reports growing counts up to the whole epoch", "[train]")
   REQUIRE(done.back() == 1000);
   for (std::size_t i = 1; i < done.size() / 2; ++i) REQUIRE(done[i] > done[i - 1]);
 }
+
+namespace {
+// A user's own data source, not an nn::dataset: XOR generated on the fly from the sample index,
+// returning std::array values (anything convertible to std::span<const float> works).
+struct generated_xor {
+  std::size_t size() const { return 4; }
+  std::size_t input_size() const { return 2; }
+  std::size_t output_size() const { return 1; }
+  const std::array<float, 2>& input(std::size_t i) const { return inputs[i % 4]; }
+  const std::array<float, 1>& target(std::size_t i) const { return targets[i % 4]; }
+  std::array<std::array<float, 2>, 4> inputs{{{0, 0}, {0, 1}, {1, 0}, {1, 1}}};
+  std::array<std::array<float, 1>, 4> targets{{{0}, {1}, {1}, {0}}};
+};
+}  // namespace
+
+TEST_CASE("a user's own data source trains and evaluates like nn::dataset", "[train]") {
+  STATIC_REQUIRE(nn::data_source<generated_xor, float>);
+  nn::network<2, 4, 1> a(1), b(1);
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = 4000;
+  t.batch_size = 4;
+  t.on_epoch = nullptr;
+  const auto h = t.fit(a, generated_xor{}, generated_xor{});
+  REQUIRE(h.back().correct == 4);
+  REQUIRE(nn::evaluate(a, generated_xor{}) == 4);
+  // Bit-identical to the same samples in an nn::dataset.
+  t.fit(b, xor_data());
+  REQUIRE(a == b);
+}
