@@ -92,4 +92,12 @@ TEST_CASE("split_at keeps order, split shuffles with its seed", "[dataset]") {
   for (std::size_t i = 0; i < a.size(); ++i) shuffled |= a.input(i)[0] != float(i);
   REQUIRE(shuffled);
   REQUIRE_THROWS_AS(nn::split(d, 1.5, 1), std::invalid_argument);
+
+  // By count: the same shuffle as the fraction 0.75 of 100.
+  const auto [c, rest_c] = nn::split(d, 75, 3);
+  REQUIRE(c.size() == 75);
+  REQUIRE(rest_c.size() == 25);
+  for (std::size_t i = 0; i < c.size(); ++i) REQUIRE(c.input(i)[0] == a.input(i)[0]);
+  REQUIRE_THROWS_AS(nn::split(d, 101, 1), std::invalid_argument);
+  REQUIRE_THROWS_AS(nn::split(d, -1, 1), std::invalid_argument);
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -162,17 +163,27 @@ std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split_at(const dataset<T, In
           subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
 }
 
-// A seeded random split: round(fraction · size) samples in the first part, the rest in the second.
-template <class T, std::size_t In, std::size_t Out>
-std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split(const dataset<T, In, Out>& d, double fraction,
+// A seeded random split: the first part gets `count` samples (an integer) or round(fraction · size)
+// samples (a floating-point number in [0, 1]), drawn at random; the second part gets the rest.
+template <class T, std::size_t In, std::size_t Out, class N>
+  requires std::is_arithmetic_v<N>
+std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split(const dataset<T, In, Out>& d, N count_or_fraction,
                                                           std::uint64_t seed) {
-  if (!(fraction >= 0.0 && fraction <= 1.0))
-    throw std::invalid_argument("nn::split: the fraction must be in [0, 1], got " + std::to_string(fraction));
+  std::size_t count;
+  if constexpr (std::is_floating_point_v<N>) {
+    if (!(count_or_fraction >= 0 && count_or_fraction <= 1))
+      throw std::invalid_argument("nn::split: the fraction must be in [0, 1], got " + std::to_string(count_or_fraction));
+    count = static_cast<std::size_t>(std::llround(static_cast<double>(count_or_fraction) * static_cast<double>(d.size())));
+  } else {
+    if (count_or_fraction < 0 || static_cast<std::size_t>(count_or_fraction) > d.size())
+      throw std::invalid_argument("nn::split: " + std::to_string(count_or_fraction) + " samples asked of a data set of " +
+                                  std::to_string(d.size()));
+    count = static_cast<std::size_t>(count_or_fraction);
+  }
   std::vector<std::size_t> idx(d.size());
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   rng r(seed);
   r.shuffle(std::span<std::size_t>(idx));
-  const auto count = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(d.size())));
   return {subset(d, std::span<const std::size_t>(idx.data(), count)),
           subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
 }
