@@ -3,6 +3,7 @@
 #include <nn/network.hpp>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "catch.hpp"
@@ -44,7 +45,8 @@ void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.0
   ref::fill(ws.input(), r, -1, 1);
   ref::fill(ws.target(), r, target_lo, target_hi);
 
-  nn::aligned_vector<double> grads(Net::parameter_storage);
+  // NaN everywhere first: gradient() must write every entry, padding included (the trainer relies on it).
+  nn::aligned_vector<double> grads(Net::parameter_storage, std::numeric_limits<double>::quiet_NaN());
   const double total = net.gradient(ws, cost, std::span<double>(grads));
   REQUIRE(total / m == Approx(batch_cost(net, ws, cost)).epsilon(1e-12));
 

@@ -190,8 +190,9 @@ class trainer {
     if constexpr (has_fused_learning_rate<Optimizer>) {
       return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()));
     } else {
+      // gradient() writes every entry (padding included), so the buffer is allocated once, never cleared.
       auto& g = grads<T>();
-      g.reset(Net::parameter_storage);
+      if (g.size() != Net::parameter_storage) g = detail::aligned_buffer<T>(Net::parameter_storage);
       const T total = net.gradient(ws, cost, g.span());
       optimizer.step(net.parameters(), std::span<const T>(g.span()));
       return total;
