@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace nn {
 
@@ -18,12 +19,24 @@ class data_error : public std::runtime_error {
         file_(std::move(file)),
         offset_(offset) {}
 
+  // For text files: "file: line L, column C: what" (both 1-based; column 0 leaves it out).
+  data_error(std::string file, std::size_t line, std::size_t column, const std::string& what)
+      : std::runtime_error(file + ": line " + std::to_string(line) +
+                           (column ? ", column " + std::to_string(column) : std::string()) + ": " + what),
+        file_(std::move(file)),
+        offset_(no_offset),
+        line_(line),
+        column_(column) {}
+
   const std::string& file() const noexcept { return file_; }
   std::size_t offset() const noexcept { return offset_; }
+  std::size_t line() const noexcept { return line_; }      // 0 for binary files
+  std::size_t column() const noexcept { return column_; }  // 0 when not known
 
  private:
   std::string file_;
   std::size_t offset_;
+  std::size_t line_ = 0, column_ = 0;
 };
 
 }  // namespace nn
