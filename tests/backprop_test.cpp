@@ -126,10 +126,11 @@ TEST_CASE("backprop with step hidden units: only the output layer gets a gradien
   check_gradient<dnet3<nn::step, nn::sigmoid>>(5, nn::quadratic_cost{});
 }
 
-TEST_CASE("backprop matches finite differences with a user-written cost", "[backprop]") {
+TEST_CASE("backprop matches finite differences with a user-written cost and the squared error", "[backprop]") {
   check_gradient<dnet3<nn::sigmoid>>(6, test_cross_entropy{});
   check_gradient<dnet4<nn::tanh, nn::sigmoid>>(7, test_cross_entropy{});
   check_gradient<dnet_wide<nn::relu, nn::sigmoid>>(8, test_cross_entropy{});
+  check_gradient<dnet4<nn::tanh, nn::identity>>(11, nn::squared_error{}, -2, 2);
 }
 
 TEST_CASE("backprop with mixed hidden and output activations", "[backprop]") {

@@ -38,4 +38,18 @@ struct quadratic_cost {
   }
 };
 
+// Squared error, the crash course's loss for linear regression: per output (a − y)², so the mean cost
+// over samples is the MSE and its square root the RMSE; ∂C_x/∂z = 2(a − y)·f'(z).
+struct squared_error {
+  template <class V>
+  V value(const V& a, const V& y) const noexcept {
+    const V d = a - y;
+    return d * d;
+  }
+  template <class V, class Act>
+  V delta(const V& z, const V& a, const V& y, const Act& act) const noexcept {
+    return simd::constant<V>(simd::scalar_of_t<V>(2)) * (a - y) * act.df(z, a);
+  }
+};
+
 }  // namespace nn

@@ -15,6 +15,7 @@ struct identity;
 struct tanh;
 struct relu;
 struct quadratic_cost;
+struct squared_error;
 struct normal_init;
 struct scaled_normal_init;
 struct sgd;

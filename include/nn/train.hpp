@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -59,26 +60,35 @@ inline void print_report(const epoch_report& r) {
   std::fflush(stdout);
 }
 
-// Training that produced a non-finite cost: the learning rate is most likely too large.
+// Training whose cost stopped being finite, or grew by orders of magnitude: the learning rate is most
+// likely too large.
 class divergence_error : public std::runtime_error {
  public:
-  divergence_error(std::size_t epoch, double cost, double learning_rate)
-      : std::runtime_error(message(epoch, cost, learning_rate)), epoch_(epoch), learning_rate_(learning_rate) {}
+  divergence_error(std::size_t epoch, double cost, double learning_rate, double first_cost = 0)
+      : std::runtime_error(message(epoch, cost, learning_rate, first_cost)), epoch_(epoch), learning_rate_(learning_rate) {}
   std::size_t epoch() const noexcept { return epoch_; }
   double learning_rate() const noexcept { return learning_rate_; }
 
  private:
-  static std::string message(std::size_t epoch, double cost, double lr) {
+  static std::string message(std::size_t epoch, double cost, double lr, double first) {
     std::string s = "nn: training diverged in epoch " + std::to_string(epoch);
     if (lr > 0) s += " at learning rate " + std::to_string(lr);
-    s += std::isinf(cost) ? ": the cost grew past the largest representable number"
-                          : ": the cost is no longer a number (an overflow reached it)";
+    if (std::isinf(cost)) s += ": the cost grew past the largest representable number";
+    else if (std::isnan(cost)) s += ": the cost is no longer a number (an overflow reached it)";
+    else {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ": the mean cost grew from %.4g in the first epoch to %.4g", first, cost);
+      s += buf;
+    }
     if (lr > 0) s += "; try a smaller learning rate";
     return s;
   }
   std::size_t epoch_;
   double learning_rate_;
 };
+
+// An epoch's mean cost this many times the first epoch's counts as divergence.
+inline constexpr double divergence_factor = 1e4;
 
 namespace detail {
 
@@ -239,7 +249,11 @@ class trainer {
       rep.samples = order.size();
       rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
       rep.mean_cost = total / static_cast<double>(order.size());
-      if (!std::isfinite(rep.mean_cost)) throw divergence_error(e, rep.mean_cost, detail::learning_rate_of(optimizer));
+      // Growth is measured against the first epoch's cost, the run's natural scale (not the lowest so
+      // far, which may be a near-exact fit where noise alone is a large factor).
+      const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
+      if (!std::isfinite(rep.mean_cost) || rep.mean_cost > divergence_factor * first_cost)
+        throw divergence_error(e, rep.mean_cost, detail::learning_rate_of(optimizer), first_cost);
       if (test) {
         const auto t1 = clock::now();
         rep.correct = evaluate(net, *test);
