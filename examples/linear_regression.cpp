@@ -26,6 +26,7 @@ struct options {
   bool scale = true;
   std::uint64_t seed = 1;
   std::string curve = "loss_curve.csv", svg = "loss_curve.svg", grid;
+  bool describe = false;
 };
 
 void usage(std::FILE* out) {
@@ -42,7 +43,8 @@ void usage(std::FILE* out) {
       "  --seed N             initial weights and shuffles (default 1)\n"
       "  --curve FILE         loss curve as CSV (default loss_curve.csv)\n"
       "  --svg FILE           loss curve as an SVG picture (default loss_curve.svg)\n"
-      "  --grid L1,L2:E1,E2:B1,B2   try every learning rate x epochs x batch size; print the verdicts\n\n"
+      "  --grid L1,L2:E1,E2:B1,B2   try every learning rate x epochs x batch size; print the verdicts\n"
+      "  --describe           print every column's statistics and the correlation matrix, then stop\n\n"
       "The crash course's file is california_housing_train.csv from its public data sets\n"
       "(download.mlcc.google.com/mledu-datasets/california_housing_train.csv).\n");
 }
@@ -100,6 +102,7 @@ options parse(int argc, char** argv) {
     else if (a == "--curve") o.curve = value();
     else if (a == "--svg") o.svg = value();
     else if (a == "--grid") o.grid = value();
+    else if (a == "--describe") o.describe = true;
     else if (!a.empty() && a[0] == '-') fail("unknown option '" + a + "' (see --help)");
     else o.csv = a;
   }
@@ -241,6 +244,11 @@ int main(int argc, char** argv) {
       names.push_back(name);
     }
     for (const auto& n : names) (void)t[n];
+    if (o.describe) {
+      std::printf("%zu rows\n\n%s\nCorrelation (Pearson):\n%s", t.rows(), nn::format_describe(nn::describe(t)).c_str(),
+                  nn::format_correlation(t, nn::correlation(t)).c_str());
+      return 0;
+    }
     switch (names.size()) {
       case 1: return run<1>(o, t, names);
       case 2: return run<2>(o, t, names);
