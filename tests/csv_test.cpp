@@ -7,6 +7,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "data_error_of.hpp"
 
 namespace {
 
@@ -16,17 +17,6 @@ std::string write(const std::string& name, const std::string& text) {
   const auto p = (dir / name).string();
   std::ofstream(p, std::ios::binary) << text;
   return p;
-}
-
-template <class F>
-nn::data_error error_of(F&& f) {
-  try {
-    f();
-  } catch (const nn::data_error& e) {
-    return e;
-  }
-  FAIL("expected nn::data_error");
-  return nn::data_error("", 0, "");
 }
 
 }  // namespace

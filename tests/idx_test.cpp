@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "catch.hpp"
+#include "data_error_of.hpp"
 
 namespace {
 
@@ -57,18 +58,6 @@ std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& bytes) {
   gzclose(g);
   std::ifstream f(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-// The data_error thrown by f, which must throw one.
-template <class F>
-nn::data_error error_of(F&& f) {
-  try {
-    f();
-  } catch (const nn::data_error& e) {
-    return e;
-  }
-  FAIL("expected nn::data_error");
-  return nn::data_error("", 0, "");
 }
 
 }  // namespace
