@@ -150,6 +150,16 @@ dataset<T, In, Out> subset(const dataset<T, In, Out>& d, std::span<const std::si
   return out;
 }
 
+namespace detail {
+// The samples at order[0, count) and at order[count, end).
+template <class T, std::size_t In, std::size_t Out>
+std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split_by(const dataset<T, In, Out>& d,
+                                                             const std::vector<std::size_t>& order, std::size_t count) {
+  return {subset(d, std::span<const std::size_t>(order.data(), count)),
+          subset(d, std::span<const std::size_t>(order.data() + count, order.size() - count))};
+}
+}  // namespace detail
+
 // The first `count` samples and the rest, in order: the course's split of MNIST's 60,000 training
 // images into 50,000 for training and 10,000 for validation is split_at(train, 50000).
 template <class T, std::size_t In, std::size_t Out>
@@ -159,8 +169,7 @@ std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split_at(const dataset<T, In
                                 std::to_string(d.size()));
   std::vector<std::size_t> idx(d.size());
   std::iota(idx.begin(), idx.end(), std::size_t{0});
-  return {subset(d, std::span<const std::size_t>(idx.data(), count)),
-          subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
+  return detail::split_by(d, idx, count);
 }
 
 // A seeded random split: the first part gets `count` samples (an integer) or round(fraction · size)
@@ -184,8 +193,7 @@ std::pair<dataset<T, In, Out>, dataset<T, In, Out>> split(const dataset<T, In, O
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   rng r(seed);
   r.shuffle(std::span<std::size_t>(idx));
-  return {subset(d, std::span<const std::size_t>(idx.data(), count)),
-          subset(d, std::span<const std::size_t>(idx.data() + count, idx.size() - count))};
+  return detail::split_by(d, idx, count);
 }
 
 }  // namespace nn

@@ -45,16 +45,6 @@ class aligned_buffer {
     std::swap(size_, o.size_);
   }
 
-  // Grows (never shrinks) and zero-fills; previous contents are not kept.
-  void reset(std::size_t n) {
-    if (n > size_) {
-      aligned_buffer tmp(n);
-      swap(tmp);
-    } else if (size_) {
-      std::memset(data_, 0, size_ * sizeof(T));
-    }
-  }
-
   T* data() noexcept { return data_; }
   const T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
