@@ -95,6 +95,10 @@ install_set() {
 # Tries to download the full MNIST set into $1; fails quietly (one line) at the first problem.
 download_full_mnist() {
   local dir=$1 f err
+  # A minimal Debian has neither curl nor the CA certificates that https needs.
+  if ! command -v curl >/dev/null || [ ! -e /etc/ssl/certs/ca-certificates.crt ]; then
+    (apt_install curl ca-certificates) || say "could not install curl and ca-certificates"
+  fi
   for f in "${files[@]}"; do
     if ! err=$(curl -fsSL --connect-timeout 10 --max-time 120 -o "$dir/$f" "$mnist_url$f" 2>&1); then
       say "full MNIST not downloadable from $mnist_url$f: ${err:-curl failed}"
