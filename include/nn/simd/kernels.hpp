@@ -16,6 +16,15 @@
 #include "nn/matrix.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
+// The kernels are trees of small lambdas over compile-time indices. GCC at -O2 stops inlining them part
+// way, and then keeps the accumulator arrays in memory (a store per FMA): forced inlining makes -O2 code
+// as fast as -O3's.
+#if defined(__GNUC__) || defined(__clang__)
+#define NN_INLINE __attribute__((always_inline))
+#else
+#define NN_INLINE
+#endif
+
 namespace nn::simd {
 
 namespace detail {
@@ -25,8 +34,8 @@ template <class T>
 inline constexpr std::size_t register_count = sizeof(batch<T>) >= 64 ? 32 : 16;
 
 template <std::size_t N, class F>
-inline void static_for(F&& f) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
+NN_INLINE inline void static_for(F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) NN_INLINE {
     (f(std::integral_constant<std::size_t, I>{}), ...);
   }(std::make_index_sequence<N>{});
 }
@@ -34,7 +43,7 @@ inline void static_for(F&& f) {
 // Calls f(block_start, integral_constant<block>) over [0, n) in blocks of Block, then once for the
 // remainder (compile-time n).
 template <std::size_t N, std::size_t Block, class F>
-inline void static_blocks(F&& f) {
+NN_INLINE inline void static_blocks(F&& f) {
   std::size_t start = 0;
   for (; start + Block <= N; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
   if constexpr (N % Block != 0) f(start, std::integral_constant<std::size_t, N % Block>{});
@@ -43,11 +52,11 @@ inline void static_blocks(F&& f) {
 // The same over a run-time n. The remainder runs as blocks of 8, 4, 2 and 1 (those below Block), so every
 // block size is a compile-time constant while a kernel has only about log2(Block) + 1 instantiations.
 template <std::size_t Block, class F>
-inline void dynamic_blocks(std::size_t n, F&& f) {
+NN_INLINE inline void dynamic_blocks(std::size_t n, F&& f) {
   static_assert(Block <= 16, "remainders are split into blocks of 8, 4, 2 and 1");
   std::size_t start = 0;
   for (; start + Block <= n; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
-  static_for<4>([&](auto k) {
+  static_for<4>([&](auto k) NN_INLINE {
     constexpr std::size_t part = std::size_t{8} >> k.value;
     if constexpr (part < Block) {
       if (n - start >= part) {
@@ -59,9 +68,9 @@ inline void dynamic_blocks(std::size_t n, F&& f) {
 }
 
 template <class T>
-inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
+NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
 template <class T>
-inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
+NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
 
 }  // namespace detail
 
@@ -78,27 +87,27 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
   const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
 
-  detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) {
+  detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
     constexpr std::size_t sb_n = decltype(sb_c)::value;
-    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) {
+    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       batch<T> acc[sb_n][cb_n];
-      detail::static_for<cb_n>([&](auto cb) {
+      detail::static_for<cb_n>([&](auto cb) NN_INLINE {
         const batch<T> bias = detail::load(b + (c0 + cb) * W);
-        detail::static_for<sb_n>([&](auto sb) { acc[sb][cb] = bias; });
+        detail::static_for<sb_n>([&](auto sb) NN_INLINE { acc[sb][cb] = bias; });
       });
       const T* xr = x.row_data(s0);
       const T* wr = w.data() + c0 * W;
       for (std::size_t i = 0; i < In; ++i, wr += SO) {
         batch<T> wv[cb_n];
-        detail::static_for<cb_n>([&](auto cb) { wv[cb] = detail::load(wr + cb * W); });
-        detail::static_for<sb_n>([&](auto sb) {
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { wv[cb] = detail::load(wr + cb * W); });
+        detail::static_for<sb_n>([&](auto sb) NN_INLINE {
           const batch<T> xv(xr[sb * SI + i]);
-          detail::static_for<cb_n>([&](auto cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); });
+          detail::static_for<cb_n>([&](auto cb) NN_INLINE { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); });
         });
       }
-      detail::static_for<sb_n>([&](auto sb) {
-        detail::static_for<cb_n>([&](auto cb) {
+      detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE {
           const std::size_t off = (s0 + sb) * SO + (c0 + cb) * W;
           if (z) detail::store(z + off, acc[sb][cb]);
           batch<T> av = act.f(acc[sb][cb]);
@@ -148,24 +157,24 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
   constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = LI::stride;
   constexpr std::size_t B = detail::register_count<T> >= 32 ? 4 : 3;
 
-  detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) {
+  detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
     constexpr std::size_t sb_n = decltype(sb_c)::value;
-    detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) {
+    detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
       constexpr std::size_t ib_n = decltype(ib_c)::value;
       batch<T> acc[sb_n][ib_n];
-      detail::static_for<sb_n>([&](auto sb) {
-        detail::static_for<ib_n>([&](auto ib) { acc[sb][ib] = batch<T>(T(0)); });
+      detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+        detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = batch<T>(T(0)); });
       });
       for (std::size_t c = 0; c < C; ++c) {
         batch<T> wv[ib_n];
-        detail::static_for<ib_n>([&](auto ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
-        detail::static_for<sb_n>([&](auto sb) {
+        detail::static_for<ib_n>([&](auto ib) NN_INLINE { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
+        detail::static_for<sb_n>([&](auto sb) NN_INLINE {
           const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
-          detail::static_for<ib_n>([&](auto ib) { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
+          detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
         });
       }
-      detail::static_for<sb_n>([&](auto sb) {
-        detail::static_for<ib_n>([&](auto ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
+      detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+        detail::static_for<ib_n>([&](auto ib) NN_INLINE { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
       });
     });
   });
@@ -197,26 +206,26 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
   const std::size_t m = x.rows();
   const batch<T> av(alpha);
 
-  detail::static_blocks<In, IB>([&](std::size_t i0, auto ib_c) {
+  detail::static_blocks<In, IB>([&](std::size_t i0, auto ib_c) NN_INLINE {
     constexpr std::size_t ib_n = decltype(ib_c)::value;
-    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) {
+    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       batch<T> acc[ib_n][cb_n];
-      detail::static_for<ib_n>([&](auto ib) {
-        detail::static_for<cb_n>([&](auto cb) { acc[ib][cb] = batch<T>(T(0)); });
+      detail::static_for<ib_n>([&](auto ib) NN_INLINE {
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { acc[ib][cb] = batch<T>(T(0)); });
       });
       const T* dr = delta.data() + c0 * W;
       const T* xr = x.data() + i0;
       for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
         batch<T> dv[cb_n];
-        detail::static_for<cb_n>([&](auto cb) { dv[cb] = detail::load(dr + cb * W); });
-        detail::static_for<ib_n>([&](auto ib) {
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { dv[cb] = detail::load(dr + cb * W); });
+        detail::static_for<ib_n>([&](auto ib) NN_INLINE {
           const batch<T> xv(xr[ib]);
-          detail::static_for<cb_n>([&](auto cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); });
+          detail::static_for<cb_n>([&](auto cb) NN_INLINE { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); });
         });
       }
-      detail::static_for<ib_n>([&](auto ib) {
-        detail::static_for<cb_n>([&](auto cb) {
+      detail::static_for<ib_n>([&](auto ib) NN_INLINE {
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE {
           T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
           if constexpr (Accumulate)
             detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
