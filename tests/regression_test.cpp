@@ -89,3 +89,26 @@ TEST_CASE("loss curves get the course's verdicts", "[regression]") {
   REQUIRE(judge_loss({5, 1, 1.04, 1.0, 1.05, 0.99, 1.04, 1.0}) == loss_trend::converged);
   REQUIRE(std::string(nn::advice(loss_trend::oscillating)).find("lower the learning rate") != std::string::npos);
 }
+
+TEST_CASE("short and rising loss curves are never judged converged", "[regression]") {
+  using nn::judge_loss;
+  using nn::loss_trend;
+  // RMSE per epoch of linear_regression --lr 0.5 --batch 10 on the housing CSV, 4 and 2 epochs.
+  REQUIRE(judge_loss({282, 304, 645, 1572}) == loss_trend::diverged);
+  REQUIRE(judge_loss({297, 867}) == loss_trend::diverged);
+  REQUIRE(judge_loss({100, 120, 150}) == loss_trend::diverged);
+  // Rising on every step of the last half is divergence even below the start.
+  REQUIRE(judge_loss({100, 20, 10, 12, 15, 19, 24, 30}) == loss_trend::diverged);
+  // Ending above the start, however little, is not settling: the learning rate is too large.
+  REQUIRE(judge_loss({100, 101}) == loss_trend::oscillating);
+  REQUIRE(judge_loss({100, 60, 130}) == loss_trend::oscillating);
+  REQUIRE(judge_loss({1.0, 1.02, 0.99, 1.01}) == loss_trend::oscillating);
+  REQUIRE(judge_loss({10, 5, 8, 4}) == loss_trend::oscillating);  // up 60 % then down, in 4 epochs
+  // Short curves that fall: the last step decides between still decreasing and converged.
+  REQUIRE(judge_loss({10, 6}) == loss_trend::still_decreasing);
+  REQUIRE(judge_loss({10, 6, 5}) == loss_trend::still_decreasing);
+  REQUIRE(judge_loss({10, 6, 5.98}) == loss_trend::converged);
+  REQUIRE(judge_loss({10, 6, 5.5, 5.49}) == loss_trend::converged);
+  // One epoch shows no trend yet.
+  REQUIRE(judge_loss({10}) == loss_trend::still_decreasing);
+}
