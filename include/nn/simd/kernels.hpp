@@ -148,6 +148,9 @@ T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const
 
 // Error of a hidden layer from the error of the layer after it (before that layer's weights change):
 //   dp[s][i] = (Σ_o Wt[i][o]·delta[s][o]) · act.df(zp[s][i], ap[s][i]).
+// A narrow next layer (one register of outputs, e.g. the 10 outputs of MNIST) is transposed into a small
+// buffer first, so each sample's error is a broadcast-FMA over its In values and needs no horizontal sum;
+// wider layers take dot products along the rows of Wt, a horizontal sum per (sample, input).
 template <class T, std::size_t In, std::size_t Out, class Act>
 void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dynamic, Out> delta,
                           const T* zp, matrix_ref<const T, dynamic, In> ap, matrix_ref<T, dynamic, In> dp,
@@ -155,40 +158,61 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
   using LO = row_layout<T, Out>;
   using LI = row_layout<T, In>;
   constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = LI::stride;
-  constexpr std::size_t B = detail::register_count<T> >= 32 ? 4 : 3;
-
-  detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-    constexpr std::size_t sb_n = decltype(sb_c)::value;
-    detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
-      constexpr std::size_t ib_n = decltype(ib_c)::value;
-      batch<T> acc[sb_n][ib_n];
-      detail::static_for<sb_n>([&](auto sb) NN_INLINE {
-        detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = batch<T>(T(0)); });
-      });
-      for (std::size_t c = 0; c < C; ++c) {
-        batch<T> wv[ib_n];
-        detail::static_for<ib_n>([&](auto ib) NN_INLINE { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
-        detail::static_for<sb_n>([&](auto sb) NN_INLINE {
-          const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
-          detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
-        });
-      }
-      detail::static_for<sb_n>([&](auto sb) NN_INLINE {
-        detail::static_for<ib_n>([&](auto ib) NN_INLINE { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
-      });
-    });
-  });
-
-  // Times the activation's derivative, one register at a time; padding stays zero.
   constexpr std::size_t CI = LI::registers;
   const batch_bool<T> tail_mask = first_lanes<T>(LI::tail);
-  for (std::size_t s = 0; s < dp.rows(); ++s) {
-    for (std::size_t c = 0; c < CI; ++c) {
-      const std::size_t off = s * SI + c * W;
-      batch<T> d = detail::load(dp.data() + off) * act.df(detail::load(zp + off), detail::load(ap.data() + off));
-      if (c == CI - 1) d = xsimd::select(tail_mask, d, batch<T>(T(0)));
-      detail::store(dp.data() + off, d);
+  // Times the activation's derivative, one register; padding stays zero.
+  const auto finish = [&](std::size_t off, std::size_t c, batch<T> sum) NN_INLINE {
+    batch<T> d = sum * act.df(detail::load(zp + off), detail::load(ap.data() + off));
+    if (c == CI - 1) d = xsimd::select(tail_mask, d, batch<T>(T(0)));
+    detail::store(dp.data() + off, d);
+  };
+
+  if constexpr (C == 1 && Out * SI * sizeof(T) <= 32768) {
+    alignas(alignment) T wt[Out * SI];  // wt[o][i] = Wt[i][o], padding zero
+    for (std::size_t o = 0; o < Out; ++o) {
+      for (std::size_t i = 0; i < In; ++i) wt[o * SI + i] = w.data()[i * SO + o];
+      for (std::size_t i = In; i < SI; ++i) wt[o * SI + i] = T(0);
     }
+    for (std::size_t s = 0; s < dp.rows(); ++s) {
+      const T* ds = delta.data() + s * SO;
+      detail::static_blocks<CI, 8>([&](std::size_t c0, auto cb_c) NN_INLINE {
+        constexpr std::size_t cb_n = decltype(cb_c)::value;
+        batch<T> acc[cb_n];
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { acc[cb] = batch<T>(T(0)); });
+        for (std::size_t o = 0; o < Out; ++o) {
+          const batch<T> dv(ds[o]);
+          detail::static_for<cb_n>([&](auto cb) NN_INLINE {
+            acc[cb] = xsimd::fma(dv, detail::load(wt + o * SI + (c0 + cb) * W), acc[cb]);
+          });
+        }
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { finish(s * SI + (c0 + cb) * W, c0 + cb, acc[cb]); });
+      });
+    }
+  } else {
+    constexpr std::size_t B = detail::register_count<T> >= 32 ? 4 : 3;
+    detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
+      constexpr std::size_t sb_n = decltype(sb_c)::value;
+      detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
+        constexpr std::size_t ib_n = decltype(ib_c)::value;
+        batch<T> acc[sb_n][ib_n];
+        detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+          detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = batch<T>(T(0)); });
+        });
+        for (std::size_t c = 0; c < C; ++c) {
+          batch<T> wv[ib_n];
+          detail::static_for<ib_n>([&](auto ib) NN_INLINE { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
+          detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+            const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
+            detail::static_for<ib_n>([&](auto ib) NN_INLINE { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
+          });
+        }
+        detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+          detail::static_for<ib_n>([&](auto ib) NN_INLINE { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
+        });
+      });
+    });
+    for (std::size_t s = 0; s < dp.rows(); ++s)
+      for (std::size_t c = 0; c < CI; ++c) finish(s * SI + c * W, c, detail::load(dp.data() + s * SI + c * W));
   }
 }
 
