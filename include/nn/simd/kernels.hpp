@@ -120,16 +120,19 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
 }
 
 // Output layer error and cost of a mini-batch:
-//   delta[s][o] = cost.delta(z, a, y, act),  returns Σ_s Σ_o cost.value(a, y) (padding excluded).
+//   delta[s][o] = cost.delta(z, a, y, act),  returns Σ_s Σ_o cost.value(a, y) (padding excluded),
+// summed row by row in order; with row_costs, each row's Σ_o is also written there (so rows computed by
+// different threads add up to exactly the same total).
 template <class T, std::size_t Out, class Cost, class Act>
 T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const T, dynamic, Out> y,
-               matrix_ref<T, dynamic, Out> delta, const Cost& cost, const Act& act) noexcept {
+               matrix_ref<T, dynamic, Out> delta, const Cost& cost, const Act& act, T* row_costs = nullptr) noexcept {
   using L = row_layout<T, Out>;
   constexpr std::size_t W = L::simd_width, C = L::registers, SO = L::stride;
   const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
   const batch<T> zero(T(0));
-  batch<T> total(T(0));
+  T total(0);
   for (std::size_t s = 0; s < a.rows(); ++s) {
+    batch<T> row(T(0));
     for (std::size_t c = 0; c < C; ++c) {
       const std::size_t off = s * SO + c * W;
       const batch<T> av = detail::load(a.data() + off), yv = detail::load(y.data() + off);
@@ -140,10 +143,13 @@ T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const
         v = xsimd::select(tail_mask, v, zero);
       }
       detail::store(delta.data() + off, d);
-      total += v;
+      row += v;
     }
+    const T r = reduce_add(row);
+    if (row_costs) row_costs[s] = r;
+    total += r;
   }
-  return reduce_add(total);
+  return total;
 }
 
 // Error of a hidden layer from the error of the layer after it (before that layer's weights change):
@@ -219,9 +225,11 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
 // Weight gradient of a mini-batch as a rank-m update:
 //   Accumulate = false:  g[i][o]  = alpha · Σ_s x[s][i]·delta[s][o]     (a gradient)
 //   Accumulate = true:   g[i][o] += alpha · Σ_s x[s][i]·delta[s][o]     (e.g. SGD fused: g = Wt, alpha = −η/m)
+// Only rows [first, last) of g are computed (threads split a layer's rows; each sum runs over the samples
+// in the same order whatever the split).
 template <bool Accumulate, class T, std::size_t In, std::size_t Out>
 void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic, Out> delta,
-                 matrix_ref<T, In, Out> g, T alpha) noexcept {
+                 matrix_ref<T, In, Out> g, T alpha, std::size_t first = 0, std::size_t last = In) noexcept {
   using LO = row_layout<T, Out>;
   constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = row_layout<T, In>::stride;
   constexpr std::size_t CB = C < 4 ? C : 4;
@@ -230,8 +238,9 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
   const std::size_t m = x.rows();
   const batch<T> av(alpha);
 
-  detail::static_blocks<In, IB>([&](std::size_t i0, auto ib_c) NN_INLINE {
+  detail::dynamic_blocks<IB>(last - first, [&](std::size_t i_start, auto ib_c) NN_INLINE {
     constexpr std::size_t ib_n = decltype(ib_c)::value;
+    const std::size_t i0 = first + i_start;
     detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       batch<T> acc[ib_n][cb_n];
