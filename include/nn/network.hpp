@@ -118,6 +118,8 @@ class basic_network {
       }
       y_off_ = n;
       n += capacity * strides.back();
+      cost_off_ = n;
+      n += detail::round_up(capacity, W);
       buf_ = detail::aligned_buffer<T>(n);
     }
     std::size_t capacity() const noexcept { return capacity_; }
@@ -140,11 +142,31 @@ class basic_network {
     template <std::size_t L>
       requires(L > 0)
     matrix_ref<T, dynamic, sizes[L]> delta() noexcept { return {buf_.data() + d_off_[L], rows_}; }
+    // Rows [first, first + count) of the same buffers, for threads that share a mini-batch.
+    template <std::size_t L>
+    matrix_ref<T, dynamic, sizes[L]> a(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + a_off_[L] + first * strides[L], count};
+    }
+    template <std::size_t L>
+      requires(L > 0)
+    matrix_ref<T, dynamic, sizes[L]> z(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + z_off_[L] + first * strides[L], count};
+    }
+    template <std::size_t L>
+      requires(L > 0)
+    matrix_ref<T, dynamic, sizes[L]> delta(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + d_off_[L] + first * strides[L], count};
+    }
+    matrix_ref<T, dynamic, outputs> target(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + y_off_ + first * strides.back(), count};
+    }
+    // The cost of each sample of the last backprop (Σ_o of the cost's value), in row order.
+    T* row_costs() noexcept { return buf_.data() + cost_off_; }
 
    private:
     std::size_t capacity_, rows_;
     std::array<std::size_t, layer_count + 1> a_off_{}, z_off_{}, d_off_{};
-    std::size_t y_off_ = 0;
+    std::size_t y_off_ = 0, cost_off_ = 0;
     detail::aligned_buffer<T> buf_;
   };
 
@@ -261,31 +283,63 @@ class basic_network {
   }
 
  private:
-  // Backpropagation over the whole mini-batch as matrix operations. The gradient of layer L's weights,
-  // times alpha, is written to (Accumulate = false) or added to (Accumulate = true) target's layer L.
-  // Layer L's weights are read for the error of layer L-1 before they are updated, so target may be
-  // the parameters themselves.
+  // Backpropagation over the whole mini-batch as matrix operations, in two phases that threads can share
+  // (trainer::fit with threads > 1 runs them on parts of the batch; results are the same bit for bit):
+  //   errors:    for samples [first, first + count): forward, the output error, and the error of every
+  //              hidden layer from the weights before they change. Samples are independent here.
+  //   gradients: for part `part` of `parts` of every layer's weight rows: the gradient over all m
+  //              samples, times alpha, written to (Accumulate = false) or added to (Accumulate = true)
+  //              target's layer (target may be the parameters themselves: fused SGD).
   template <bool Accumulate, class Cost>
   T backprop(workspace& ws, const Cost& cost, T* target, T alpha) {
-    static_assert(cost_for<Cost, T, output_activation>,
-                  "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
-                  "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
-    forward<true>(ws);
-    const T total = simd::output_delta<T, outputs>(ws.template z<layer_count>().data(), ws.output(), ws.target(),
-                                                   ws.template delta<layer_count>(), cost, output_activation{});
-    for_layers_reversed([&](auto l) {
-      constexpr std::size_t L = l.value;
-      if constexpr (L > 0)
-        simd::dense_backward_input<T, sizes[L], sizes[L + 1]>(weights<L>(), ws.template delta<L + 1>(),
-                                                              ws.template z<L>().data(), ws.template a<L>(),
-                                                              ws.template delta<L>(), hidden_activation{});
-      simd::rank_update<Accumulate, T, sizes[L], sizes[L + 1]>(ws.template a<L>(), ws.template delta<L + 1>(),
-                                                                weight_ref<L>(target + weight_offset(L)), alpha);
-      simd::column_sum<Accumulate, T, sizes[L + 1]>(ws.template delta<L + 1>(), target + bias_offset(L), alpha);
-    });
+    backprop_errors(ws, cost, 0, ws.rows());
+    backprop_gradients<Accumulate>(ws, ws.rows(), target, alpha, 0, 1);
+    T total(0);
+    for (std::size_t s = 0; s < ws.rows(); ++s) total += ws.row_costs()[s];
     return total;
   }
 
+ public:
+  // Phase 1 of backprop (see above); each sample's cost goes to ws.row_costs().
+  template <class Cost>
+  void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count) const {
+    static_assert(cost_for<Cost, T, output_activation>,
+                  "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
+                  "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
+    if (count == 0) return;
+    for_layers([&](auto l) {
+      constexpr std::size_t L = l.value;
+      simd::dense_forward<T, sizes[L], sizes[L + 1]>(ws.template a<L>(first, count), weights<L>(),
+                                                     params_.data() + bias_offset(L),
+                                                     ws.template z<L + 1>(first, count).data(),
+                                                     ws.template a<L + 1>(first, count), activation_of<L>{});
+    });
+    simd::output_delta<T, outputs>(ws.template z<layer_count>(first, count).data(), ws.template a<layer_count>(first, count),
+                                   ws.target(first, count), ws.template delta<layer_count>(first, count), cost,
+                                   output_activation{}, ws.row_costs() + first);
+    for_layers_reversed([&](auto l) {
+      constexpr std::size_t L = l.value;
+      if constexpr (L > 0)
+        simd::dense_backward_input<T, sizes[L], sizes[L + 1]>(
+            weights<L>(), ws.template delta<L + 1>(first, count), ws.template z<L>(first, count).data(),
+            ws.template a<L>(first, count), ws.template delta<L>(first, count), hidden_activation{});
+    });
+  }
+
+  // Phase 2 of backprop (see above) over the m samples of the mini-batch in ws.
+  template <bool Accumulate>
+  void backprop_gradients(workspace& ws, std::size_t m, T* target, T alpha, std::size_t part, std::size_t parts) {
+    for_layers([&](auto l) {
+      constexpr std::size_t L = l.value, In = sizes[L];
+      simd::rank_update<Accumulate, T, In, sizes[L + 1]>(ws.template a<L>(0, m), ws.template delta<L + 1>(0, m),
+                                                         weight_ref<L>(target + weight_offset(L)), alpha,
+                                                         In * part / parts, In * (part + 1) / parts);
+      if (L % parts == part)
+        simd::column_sum<Accumulate, T, sizes[L + 1]>(ws.template delta<L + 1>(0, m), target + bias_offset(L), alpha);
+    });
+  }
+
+ private:
   static std::string shape() {
     std::string s = "nn::network<";
     for (std::size_t i = 0; i < sizes.size(); ++i) {
