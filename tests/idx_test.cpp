@@ -1,9 +1,15 @@
-// The IDX loader on small files each test writes itself, good and bad, plain and gzipped.
+// The IDX loaders on small files each test writes itself, good and bad, plain and gzipped: load_idx
+// (floats) and load_idx_bytes (bytes), which must check alike and give the same values.
 #include <nn/data/idx.hpp>
+#include <nn/network.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,10 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir() {
-  const fs::path d = fs::temp_directory_path() / "nn_idx_test";
-  fs::create_directories(d);
-  return d;
+// A folder of this process's own, removed at exit: ctest runs the test cases (both instances of a
+// TEMPLATE_TEST_CASE too) in parallel processes, which must not write the same files.
+const fs::path& temp_dir() {
+  static const struct folder {
+    fs::path path = fs::temp_directory_path() / ("nn_idx_test." + std::to_string(std::random_device{}()));
+    folder() { fs::create_directories(path); }
+    ~folder() {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  } f;
+  return f.path;
 }
 
 void put_u32(std::vector<std::uint8_t>& v, std::uint32_t x) {
@@ -60,6 +74,54 @@ std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& bytes) {
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
+// The two loaders, for the tests that must hold for both: the same checks and the same data_errors.
+struct float_loader {
+  static auto load(const std::string& images, const std::string& labels, std::size_t classes = 10,
+                   std::size_t inputs = nn::dynamic) {
+    return nn::load_idx<float>(images, labels, classes, inputs);
+  }
+};
+struct byte_loader {
+  static auto load(const std::string& images, const std::string& labels, std::size_t classes = 10,
+                   std::size_t inputs = nn::dynamic) {
+    return nn::load_idx_bytes<float>(images, labels, classes, inputs);
+  }
+};
+
+// n random images of rows x cols and random labels below `classes`, written as IDX files.
+std::pair<std::string, std::string> random_idx(const std::string& name, std::uint32_t n, std::uint32_t rows,
+                                               std::uint32_t cols, std::size_t classes, std::uint64_t seed) {
+  nn::rng r(seed);
+  auto img = images_bytes(n, rows, cols);
+  for (std::size_t i = 16; i < img.size(); ++i) img[i] = static_cast<std::uint8_t>(r.below(256));
+  std::vector<std::uint8_t> labels(n);
+  for (auto& l : labels) l = static_cast<std::uint8_t>(r.below(classes));
+  return {write(name + "-images", img), write(name + "-labels", labels_bytes(labels))};
+}
+
+// Every input row the trainer would put into a workspace of Net, for all samples of d.
+template <class Net, class Data>
+std::vector<typename Net::value_type> gathered_inputs(const Data& d) {
+  typename Net::workspace ws(d.size());
+  std::vector<std::size_t> idx(d.size());
+  std::iota(idx.begin(), idx.end(), std::size_t{0});
+  nn::detail::gather<Net>(d, std::span<const std::size_t>(idx), ws);
+  const auto x = ws.input();
+  return {x.data(), x.data() + d.size() * x.stride};
+}
+
+// Trains Net from `seed` on `train` and returns it.
+template <class Net, class Data>
+Net trained(const Data& train, std::size_t epochs, std::uint64_t seed) {
+  Net net(seed);
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = epochs;
+  t.seed = seed;
+  t.on_epoch = nullptr;
+  t.fit(net, train);
+  return net;
+}
+
 }  // namespace
 
 TEST_CASE("a valid image and label file load as scaled inputs and one-hot targets, plain or gzipped", "[idx]") {
@@ -73,7 +135,7 @@ TEST_CASE("a valid image and label file load as scaled inputs and one-hot target
     REQUIRE(d.input_size() == 4);
     REQUIRE(d.output_size() == 10);
     for (std::size_t i = 0; i < 3; ++i)
-      for (std::size_t k = 0; k < 4; ++k) REQUIRE(d.input(i)[k] == Approx(img[16 + i * 4 + k] / 255.0f));
+      for (std::size_t k = 0; k < 4; ++k) REQUIRE(d.input(i)[k] == static_cast<float>(img[16 + i * 4 + k]) / 255.f);
     for (std::size_t c = 0; c < 10; ++c) {
       REQUIRE(d.target(0)[c] == (c == 7 ? 1.f : 0.f));
       REQUIRE(d.target(2)[c] == (c == 9 ? 1.f : 0.f));
@@ -81,75 +143,79 @@ TEST_CASE("a valid image and label file load as scaled inputs and one-hot target
   }
 }
 
-TEST_CASE("bad IDX files give data_error naming the file, offset, expected and found", "[idx]") {
+TEMPLATE_TEST_CASE("bad IDX files give data_error naming the file, offset, expected and found", "[idx]", float_loader,
+                   byte_loader) {
   const auto good_img = write("g-images", images_bytes(3, 2, 2));
   const auto good_lab = write("g-labels", labels_bytes({1, 2, 3}));
 
   SECTION("missing file") {
-    const auto e = error_of([&] { nn::load_idx<float>((temp_dir() / "nope").string(), good_lab); });
+    const auto e = error_of([&] { TestType::load((temp_dir() / "nope").string(), good_lab); });
     REQUIRE_THAT(e.what(), contains_text("nope"));
     REQUIRE_THAT(e.what(), contains_text("no such file"));
   }
   SECTION("empty file") {
     const auto p = write("empty", {});
-    const auto e = error_of([&] { nn::load_idx<float>(p, good_lab); });
+    const auto e = error_of([&] { TestType::load(p, good_lab); });
     REQUIRE_THAT(e.what(), contains_text("empty"));
     REQUIRE(e.file() == p);
   }
   SECTION("wrong magic: labels given as images") {
-    const auto e = error_of([&] { nn::load_idx<float>(good_lab, good_img); });
+    const auto e = error_of([&] { TestType::load(good_lab, good_img); });
     REQUIRE(e.offset() == 0);
     REQUIRE_THAT(e.what(), contains_text("expected 2051 (images), found 2049 (labels)"));
   }
   SECTION("not IDX at all") {
     const auto p = write("text", {'h', 'e', 'l', 'l', 'o', '\n'});
-    REQUIRE_THROWS_AS(nn::load_idx<float>(p, good_lab), nn::data_error);
+    REQUIRE_THROWS_AS(TestType::load(p, good_lab), nn::data_error);
   }
   SECTION("truncated header") {
     auto b = images_bytes(3, 2, 2);
     b.resize(10);
-    const auto e = error_of([&] { nn::load_idx<float>(write("short-header", b), good_lab); });
+    const auto e = error_of([&] { TestType::load(write("short-header", b), good_lab); });
     REQUIRE_THAT(e.what(), contains_text("truncated header: expected 16 bytes"));
     REQUIRE(e.offset() == 10);
   }
   SECTION("truncated data") {
     auto b = images_bytes(3, 2, 2);
     b.pop_back();
-    const auto e = error_of([&] { nn::load_idx<float>(write("short-data", b), good_lab); });
+    const auto e = error_of([&] { TestType::load(write("short-data", b), good_lab); });
     REQUIRE_THAT(e.what(), contains_text("expected 12 bytes"));
     REQUIRE_THAT(e.what(), contains_text("found 11"));
   }
   SECTION("bytes after the data") {
     auto b = labels_bytes({1, 2, 3});
     b.push_back(4);
-    const auto e = error_of([&] { nn::load_idx<float>(good_img, write("long-labels", b)); });
+    const auto e = error_of([&] { TestType::load(good_img, write("long-labels", b)); });
     REQUIRE(e.offset() == 11);
     REQUIRE_THAT(e.what(), contains_text("1 more bytes"));
   }
   SECTION("image and label counts differ") {
-    const auto e = error_of([&] { nn::load_idx<float>(good_img, write("two-labels", labels_bytes({1, 2}))); });
+    const auto e = error_of([&] { TestType::load(good_img, write("two-labels", labels_bytes({1, 2}))); });
     REQUIRE_THAT(e.what(), contains_text("expected 3 labels"));
     REQUIRE_THAT(e.what(), contains_text("found 2"));
   }
   SECTION("image size differs from the network's inputs") {
-    const auto e = error_of([&] { nn::load_idx<float>(good_img, good_lab, 10, 784); });
+    const auto e = error_of([&] { TestType::load(good_img, good_lab, 10, 784); });
     REQUIRE_THAT(e.what(), contains_text("2x2 = 4 pixels, but the network has 784 inputs"));
   }
+  SECTION("no classes") {
+    REQUIRE_THROWS_AS(TestType::load(good_img, good_lab, 0), std::invalid_argument);
+  }
   SECTION("label out of range") {
-    const auto e = error_of([&] { nn::load_idx<float>(good_img, write("bad-label", labels_bytes({1, 12, 3}))); });
+    const auto e = error_of([&] { TestType::load(good_img, write("bad-label", labels_bytes({1, 12, 3}))); });
     REQUIRE(e.offset() == 9);
     REQUIRE_THAT(e.what(), contains_text("found 12"));
   }
   SECTION("corrupt gzip") {
     auto gz = gzip(images_bytes(50, 28, 28));
     for (std::size_t i = 20; i < gz.size() - 20; i += 7) gz[i] ^= 0x5a;
-    const auto e = error_of([&] { nn::load_idx<float>(write("corrupt.gz", gz), good_lab); });
+    const auto e = error_of([&] { TestType::load(write("corrupt.gz", gz), good_lab); });
     REQUIRE_THAT(e.what(), contains_text("gzip"));
   }
   SECTION("gzip cut short") {
     auto gz = gzip(images_bytes(50, 28, 28));
     gz.resize(gz.size() / 2);
-    REQUIRE_THROWS_AS(nn::load_idx<float>(write("cut.gz", gz), good_lab), nn::data_error);
+    REQUIRE_THROWS_AS(TestType::load(write("cut.gz", gz), good_lab), nn::data_error);
   }
 }
 
@@ -165,4 +231,71 @@ TEST_CASE("Fashion-MNIST from Debian's package loads whole, when installed", "[i
   for (std::size_t i = 0; i < d.size(); ++i)
     for (std::size_t c = 0; c < 10; ++c) per_class[c] += d.target(i)[c] == 1.f;
   for (auto n : per_class) REQUIRE(n == 1000);
+}
+
+TEST_CASE("load_idx_bytes keeps the bytes, and the trainer's conversion gives load_idx's floats exactly", "[idx]") {
+  // 16 images of 4x4: the pixels (i * 37) % 256 take every byte value once.
+  const auto ip = write("all-bytes-images", images_bytes(16, 4, 4));
+  const auto lp = write("all-bytes-labels", labels_bytes({3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 0}));
+  const auto b = nn::load_idx_bytes<float>(ip, lp);
+  const auto f = nn::load_idx<float>(ip, lp);
+  REQUIRE(b.size() == 16);
+  REQUIRE(b.input_size() == 16);
+  REQUIRE(b.output_size() == 10);
+  REQUIRE(b.input_scale() == 255.f);
+  std::vector<int> seen(256, 0);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    for (std::size_t k = 0; k < 16; ++k) {
+      REQUIRE(b.input(i)[k] == static_cast<std::uint8_t>(((i * 16 + k) * 37) % 256));
+      ++seen[b.input(i)[k]];
+    }
+    const auto t = b.target(i), u = f.target(i);
+    REQUIRE(std::vector<float>(t.begin(), t.end()) == std::vector<float>(u.begin(), u.end()));
+    REQUIRE(u[b.label(i)] == 1.f);
+  }
+  for (int c : seen) REQUIRE(c == 1);
+  // What the trainer puts into its workspace, and copy_input, are load_idx's floats bit for bit.
+  using net_t = nn::network<16, 4, 10>;
+  REQUIRE(gathered_inputs<net_t>(b) == gathered_inputs<net_t>(f));
+  std::vector<float> x(16);
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    nn::copy_input(b, i, std::span<float>(x));
+    REQUIRE(std::equal(x.begin(), x.end(), f.input(i).begin()));
+  }
+  // The same for double.
+  const auto bd = nn::load_idx_bytes<double>(ip, lp);
+  const auto fd = nn::load_idx<double>(ip, lp);
+  using net_d = nn::basic_network<nn::policies<double>, 16, 4, 10>;
+  REQUIRE(gathered_inputs<net_d>(bd) == gathered_inputs<net_d>(fd));
+}
+
+TEST_CASE("training on load_idx_bytes and on load_idx gives the same network, bit for bit", "[idx]") {
+  const auto [ip, lp] = random_idx("train-both", 250, 4, 5, 10, 11);
+  const auto b = nn::load_idx_bytes<float>(ip, lp);
+  const auto f = nn::load_idx<float>(ip, lp);
+  using net_t = nn::network<20, 12, 10>;
+  const auto from_bytes = trained<net_t>(b, 3, 5);
+  const auto from_floats = trained<net_t>(f, 3, 5);
+  REQUIRE(from_bytes == from_floats);
+  REQUIRE(!(from_bytes == net_t(5)));  // it did train
+  REQUIRE(nn::evaluate(from_bytes, b) == nn::evaluate(from_floats, f));
+}
+
+TEST_CASE("Fashion-MNIST's test set: bytes and floats give the same values and train the same network", "[idx]") {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  if (!fs::exists(dir + "t10k-images-idx3-ubyte.gz")) {
+    WARN("dataset-fashion-mnist is not installed: nothing to check");
+    return;
+  }
+  const auto images = dir + "t10k-images-idx3-ubyte.gz", labels = dir + "t10k-labels-idx1-ubyte.gz";
+  const auto b = byte_loader::load(images, labels, 10, 784);
+  const auto f = float_loader::load(images, labels, 10, 784);
+  using net_t = nn::network<784, 30, 10>;
+  REQUIRE(gathered_inputs<net_t>(b) == gathered_inputs<net_t>(f));
+  std::size_t per_class[10] = {};
+  for (std::size_t i = 0; i < b.size(); ++i) ++per_class[b.label(i)];
+  for (auto n : per_class) REQUIRE(n == 1000);
+  const auto from_bytes = trained<net_t>(b, 1, 1);
+  REQUIRE(from_bytes == trained<net_t>(f, 1, 1));
+  REQUIRE(nn::evaluate(from_bytes, b) == nn::evaluate(from_bytes, f));
 }

@@ -1,6 +1,9 @@
 #include <nn/network.hpp>
 
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -267,4 +270,57 @@ TEST_CASE("a user's own data source trains and evaluates like nn::dataset", "[tr
   // Bit-identical to the same samples in an nn::dataset.
   t.fit(b, xor_data());
   REQUIRE(a == b);
+}
+
+namespace {
+// A user's own byte-coded source (nn::byte_input_source): XOR's inputs as bytes 0 and 4 with
+// input_scale() 4, so they stand for 0 and 1, and targets of T as usual.
+struct byte_xor {
+  std::size_t size() const { return 4; }
+  std::size_t input_size() const { return 2; }
+  std::size_t output_size() const { return 1; }
+  const std::array<std::uint8_t, 2>& input(std::size_t i) const { return inputs[i % 4]; }
+  float input_scale() const { return 4; }
+  const std::array<float, 1>& target(std::size_t i) const { return targets[i % 4]; }
+  std::array<std::array<std::uint8_t, 2>, 4> inputs{{{0, 0}, {0, 4}, {4, 0}, {4, 4}}};
+  std::array<std::array<float, 1>, 4> targets{{{0}, {1}, {1}, {0}}};
+};
+}  // namespace
+
+TEST_CASE("a user's own byte-coded data source trains and evaluates like the same floats", "[train]") {
+  STATIC_REQUIRE(nn::data_source<byte_xor, float>);
+  STATIC_REQUIRE(nn::byte_input_source<byte_xor, float>);
+  nn::network<2, 4, 1> a(1), b(1);
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = 4000;
+  t.batch_size = 4;
+  t.on_epoch = nullptr;
+  const auto h = t.fit(a, byte_xor{}, byte_xor{});
+  REQUIRE(h.back().correct == 4);
+  REQUIRE(nn::evaluate(a, byte_xor{}) == 4);
+  t.fit(b, xor_data());
+  REQUIRE(a == b);
+}
+
+TEST_CASE("a data source whose sample differs from its stated sizes is an exception, not an overrun", "[train]") {
+  // input_size() says 2, but input(i) gives 3 values.
+  struct liar {
+    std::size_t size() const { return 1; }
+    std::size_t input_size() const { return 2; }
+    std::size_t output_size() const { return 1; }
+    std::span<const float> input(std::size_t) const { return x; }
+    std::span<const float> target(std::size_t) const { return y; }
+    std::array<float, 3> x{};
+    std::array<float, 1> y{};
+  };
+  nn::network<2, 4, 1> net(1);
+  nn::trainer<> t;
+  t.on_epoch = nullptr;
+  try {
+    t.fit(net, liar{});
+    FAIL("no exception");
+  } catch (const std::invalid_argument& e) {
+    REQUIRE(std::string(e.what()).find("sample 0 of the data has an input of 3 values") != std::string::npos);
+  }
+  REQUIRE_THROWS_AS(nn::evaluate(net, liar{}), std::invalid_argument);
 }
