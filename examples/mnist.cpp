@@ -8,10 +8,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -129,20 +132,24 @@ void print_confusion(const std::vector<std::vector<std::size_t>>& m, const char*
 }
 
 template <class Net>
-void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const char* const* names,
+void evaluate_and_report(const Net& net, const nn::byte_dataset<float>& test, const char* const* names,
                          const char* what = "Test", bool confusion_table = true) {
   std::vector<std::vector<std::size_t>> confusion(10, std::vector<std::size_t>(10, 0));
   std::size_t correct = 0;
-  nn::batch_matrix<float, 784> x(test.size());
-  for (std::size_t i = 0; i < test.size(); ++i) std::copy_n(test.input(i).data(), 784, x.row(i).data());
-  const auto out = net.predict(x);
-  for (std::size_t i = 0; i < test.size(); ++i) {
-    const auto row = out.row(i);
-    const std::size_t predicted = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    const auto t = test.target(i);
-    const std::size_t actual = static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin());
-    ++confusion[actual][predicted];
-    correct += predicted == actual;
+  // The images are kept as bytes; converting 1024 at a time keeps the floats to 3 MB.
+  constexpr std::size_t chunk = 1024;
+  nn::batch_matrix<float, 784> x(chunk);
+  for (std::size_t s0 = 0; s0 < test.size(); s0 += chunk) {
+    const std::size_t m = std::min(chunk, test.size() - s0);
+    for (std::size_t r = 0; r < m; ++r) nn::copy_input(test, s0 + r, x.row(r));
+    const auto out = net.predict(nn::matrix_ref<const float, nn::dynamic, 784>(x.data(), m));
+    for (std::size_t r = 0; r < m; ++r) {
+      const auto row = out.row(r);
+      const std::size_t predicted = static_cast<std::size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+      const std::size_t actual = test.label(s0 + r);
+      ++confusion[actual][predicted];
+      correct += predicted == actual;
+    }
   }
   std::printf("\n%s accuracy: %zu / %zu = %.4f\n", what, correct, test.size(), double(correct) / double(test.size()));
   if (!confusion_table) return;
@@ -158,7 +165,7 @@ void evaluate_and_report(const Net& net, const nn::dataset<float>& test, const c
 }
 
 template <std::size_t Hidden>
-int run(const options& o, const nn::dataset<float>& all_train, const nn::dataset<float>& test) {
+int run(const options& o, nn::byte_dataset<float> all_train, const nn::byte_dataset<float>& test) {
   using net_t = nn::network<784, Hidden, 10>;
   const char* const* names = o.fashion ? fashion_names : digit_names;
 
@@ -171,11 +178,11 @@ int run(const options& o, const nn::dataset<float>& all_train, const nn::dataset
         std::fprintf(stderr, "mnist: test image %zu does not exist (the test set has %zu)\n", i, test.size());
         return 1;
       }
-      const auto out = net.feedforward(test.input(i));
+      std::array<float, 784> x;
+      nn::copy_input(test, i, std::span<float, 784>(x));
+      const auto out = net.feedforward(x);
       const auto best = static_cast<std::size_t>(std::max_element(out.begin(), out.end()) - out.begin());
-      const auto t = test.target(i);
-      const auto label = static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin());
-      std::printf("test image %zu: predicted %s, label %s\n", i, names[best], names[label]);
+      std::printf("test image %zu: predicted %s, label %s\n", i, names[best], names[test.label(i)]);
     }
     if (o.images.empty()) evaluate_and_report(net, test, names);
     return 0;
@@ -190,7 +197,9 @@ int run(const options& o, const nn::dataset<float>& all_train, const nn::dataset
     std::fprintf(stderr, "mnist: --validation %zu leaves no training images (there are %zu)\n", held_out, all_train.size());
     return 2;
   }
-  const auto [train, validation] = nn::split_at(all_train, all_train.size() - held_out);
+  // Moved: the training part keeps all_train's storage, and only the validation images are copied.
+  const std::size_t kept = all_train.size() - held_out;
+  const auto [train, validation] = nn::split_at(std::move(all_train), kept);
   net_t net = o.scaled_init ? net_t(o.seed, nn::scaled_normal_init{}) : net_t(o.seed);
   nn::trainer<> trainer{nn::sgd{o.eta}};
   trainer.epochs = o.epochs;
@@ -231,10 +240,10 @@ int run(const options& o, const nn::dataset<float>& all_train, const nn::dataset
 }
 
 template <std::size_t I = 0>
-int dispatch(std::size_t hidden, const options& o, const nn::dataset<float>& train, const nn::dataset<float>& test) {
+int dispatch(std::size_t hidden, const options& o, nn::byte_dataset<float>&& train, const nn::byte_dataset<float>& test) {
   if constexpr (I < std::size(hidden_sizes)) {
-    if (hidden == hidden_sizes[I]) return run<hidden_sizes[I]>(o, train, test);
-    return dispatch<I + 1>(hidden, o, train, test);
+    if (hidden == hidden_sizes[I]) return run<hidden_sizes[I]>(o, std::move(train), test);
+    return dispatch<I + 1>(hidden, o, std::move(train), test);
   } else {
     std::string list;
     for (std::size_t h : hidden_sizes) list += (list.empty() ? "" : ", ") + std::to_string(h);
@@ -262,9 +271,13 @@ int main(int argc, char** argv) {
     if (source && std::getline(source, line)) std::printf("Data: %s (%s)\n", o.data.c_str(), line.c_str());
     if (line.find("small") != std::string::npos)
       std::printf("Note: this is the small MNIST set (10,000 real digits); the course's figures are for 60,000.\n");
-    const auto train = nn::load_idx<float>(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10, 784);
-    const auto test = nn::load_idx<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
-    return dispatch(hidden, o, train, test);
+    // As bytes (nn::byte_dataset), converted per mini-batch: a quarter of the memory of floats, and the
+    // same trained network. --predict needs only the test set.
+    auto train = o.predict.empty() ? nn::load_idx_bytes<float>(o.data + "/train-images-idx3-ubyte.gz",
+                                                               o.data + "/train-labels-idx1-ubyte.gz", 10, 784)
+                                   : nn::byte_dataset<float>(784, 10);
+    const auto test = nn::load_idx_bytes<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
+    return dispatch(hidden, o, std::move(train), test);
   } catch (const nn::data_error& e) {
     std::fprintf(stderr, "mnist: %s\n", e.what());
     if (e.offset() == nn::data_error::no_offset) std::fprintf(stderr, "Get the data with: bash scripts/fetch-data.sh\n");
