@@ -130,8 +130,8 @@ void write_svg(const std::string& path, const std::vector<double>& rmse, const s
     const double v = lo + (hi - lo) * k / 4;
     f << "<text x=\"" << L - 6 << "\" y=\"" << y(v) + 4 << "\" text-anchor=\"end\">" << std::round(v * 100) / 100 << "</text>\n";
   }
-  f << "<text x=\"" << L << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">1</text>\n"
-    << "<text x=\"" << W - R << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << rmse.size() << "</text>\n"
+  f << "<text x=\"" << L << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">0</text>\n"
+    << "<text x=\"" << W - R << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << rmse.size() - 1 << "</text>\n"
     << "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"";
   for (std::size_t i = 0; i < rmse.size(); ++i) f << x(i) << "," << y(rmse[i]) << " ";
   f << "\"/>\n</svg>\n";
@@ -164,7 +164,7 @@ int run(const options& o, const nn::table& t, const std::vector<std::string>& na
     tr.on_epoch = [&](const nn::epoch_report& r) {
       rmse.push_back(std::sqrt(r.mean_cost));
       if (!print) return;
-      std::printf("epoch %3zu  ", r.epoch + 1);
+      std::printf("epoch %3zu  ", r.epoch);  // from 0, like nn's reports and its divergence message
       for (std::size_t c = 0; c < N; ++c) std::printf("w[%s] %10.4f  ", names[c].c_str(), net.weight(0, 0, c));
       std::printf("bias %10.4f  RMSE %.4f\n", net.bias(0, 0), rmse.back());
     };
@@ -215,8 +215,10 @@ int run(const options& o, const nn::table& t, const std::vector<std::string>& na
   std::printf("verdict: %s\n", nn::advice(nn::judge_loss(rmse)));
   std::ofstream curve(o.curve);
   curve << "epoch,rmse\n";
-  for (std::size_t i = 0; i < rmse.size(); ++i) curve << i + 1 << "," << rmse[i] << "\n";
-  write_svg(o.svg, rmse, "RMSE per epoch, learning rate " + std::to_string(o.lr).substr(0, 8));
+  for (std::size_t i = 0; i < rmse.size(); ++i) curve << i << "," << rmse[i] << "\n";
+  char title[64];
+  std::snprintf(title, sizeof title, "RMSE per epoch, learning rate %g", o.lr);
+  write_svg(o.svg, rmse, title);
   std::printf("loss curve: %s and %s\n", o.curve.c_str(), o.svg.c_str());
   return 0;
 }

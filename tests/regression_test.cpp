@@ -3,6 +3,8 @@
 #include <nn/network.hpp>
 #include <nn/tuning.hpp>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,60 @@ TEST_CASE("a cost that grows by orders of magnitude stops training, naming epoch
   neuron ok(1);
   t.optimizer = nn::sgd{0.9};
   REQUIRE_NOTHROW(t.fit(ok, line(100, 0, 5)));
+}
+
+TEST_CASE("a blow-up inside the first epoch stops training there", "[regression]") {
+  // At learning rate 1 with single-sample batches every update overshoots; without a check inside the
+  // epoch the first epoch ends with a mean cost near 1e225, and its own mean is no yardstick.
+  neuron net(1);
+  nn::trainer<nn::sgd, nn::squared_error> t{nn::sgd{1.0}};
+  t.epochs = 5;
+  t.batch_size = 1;
+  std::size_t reported = 0;
+  t.on_epoch = [&](const nn::epoch_report&) { ++reported; };
+  try {
+    t.fit(net, line(1000, 0.1, 2));
+    FAIL("learning rate 1 with batches of 1 should diverge");
+  } catch (const nn::divergence_error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    REQUIRE(reported == 0);
+    REQUIRE(e.epoch() == 0);
+    REQUIRE(e.where().in_batch);
+    REQUIRE(e.where().batch < 100);  // orders of magnitude, long before the cost overflows
+    REQUIRE(e.where().cost > nn::divergence_factor * e.where().reference);
+    REQUIRE(msg.find("diverged in epoch 0 (the 1st of 5), at its " + std::to_string(e.where().batch + 1)) != std::string::npos);
+    REQUIRE(msg.find("grew from") != std::string::npos);
+    REQUIRE(msg.find("learning rate 1.0:") != std::string::npos);
+    for (const char* bad : {"nan", "NaN", "inf"}) REQUIRE(msg.find(bad) == std::string::npos);
+  }
+}
+
+TEST_CASE("a cost that is not finite stops training at that mini-batch", "[regression]") {
+  const double bad = GENERATE(std::numeric_limits<double>::quiet_NaN(), 1e200);  // 1e200² overflows
+  nn::dataset<double, 1, 1> d = line(100, 0.1, 3);
+  d.target(57)[0] = bad;
+  neuron net(1);
+  // A learning rate far too small to diverge: only the bad value can stop it.
+  nn::trainer<nn::sgd, nn::squared_error> t{nn::sgd{1e-7}};
+  t.epochs = 3;
+  t.on_epoch = nullptr;
+  std::size_t done = 0;
+  t.on_progress = [&](std::size_t n, std::size_t) { done = n; };
+  try {
+    t.fit(net, d);
+    FAIL("a target of " << bad << " should stop training");
+  } catch (const nn::divergence_error& e) {
+    const std::string msg = e.what();
+    INFO(msg);
+    REQUIRE(e.epoch() == 0);
+    REQUIRE(e.where().in_batch);
+    REQUIRE(done == e.where().batch * t.batch_size);  // progress stopped at the batch holding sample 57
+    REQUIRE(done < d.size());
+    REQUIRE_FALSE(std::isfinite(e.where().cost));
+    REQUIRE(msg.find(std::isnan(bad) ? "no longer a number" : "largest representable number") != std::string::npos);
+    REQUIRE(msg.find("at learning rate 1e-07") != std::string::npos);  // %g, not to_string's 0.000000
+  }
 }
 
 TEST_CASE("loss curves get the course's verdicts", "[regression]") {

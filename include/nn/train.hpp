@@ -61,33 +61,68 @@ inline void print_report(const epoch_report& r) {
 }
 
 // Training whose cost stopped being finite, or grew by orders of magnitude: the learning rate is most
-// likely too large.
+// likely too large. Epochs and mini-batches count from 0, as epoch_report and the per-epoch report
+// ("Epoch 0: ...") do; the message also gives ordinals ("epoch 2 (the 3rd of 10)"), so it reads the same
+// whichever way a program numbers its own lines.
 class divergence_error : public std::runtime_error {
  public:
-  divergence_error(std::size_t epoch, double cost, double learning_rate, double first_cost = 0)
-      : std::runtime_error(message(epoch, cost, learning_rate, first_cost)), epoch_(epoch), learning_rate_(learning_rate) {}
-  std::size_t epoch() const noexcept { return epoch_; }
-  double learning_rate() const noexcept { return learning_rate_; }
+  // Where and how.
+  struct context {
+    std::size_t epoch = 0;              // 0-based
+    std::size_t epochs = 0;             // epochs in the run (0: not known)
+    bool in_batch = false;              // a mini-batch's cost gave it away, not the epoch's mean
+    std::size_t batch = 0;              // 0-based mini-batch of the epoch, when in_batch
+    std::size_t batches = 0;            // mini-batches in an epoch (0: not known)
+    double cost = 0;                    // mean cost per sample of that mini-batch, or of the epoch
+    double reference = 0;               // what it grew from
+    std::size_t reference_batches = 0;  // the run's first mini-batches `reference` is the mean of; 0: the first epoch
+    double learning_rate = 0;           // 0: the optimizer has none
+  };
+
+  explicit divergence_error(const context& c) : std::runtime_error(message(c)), where_(c) {}
+  std::size_t epoch() const noexcept { return where_.epoch; }
+  double learning_rate() const noexcept { return where_.learning_rate; }
+  const context& where() const noexcept { return where_; }
 
  private:
-  static std::string message(std::size_t epoch, double cost, double lr, double first) {
-    std::string s = "nn: training diverged in epoch " + std::to_string(epoch);
-    if (lr > 0) s += " at learning rate " + std::to_string(lr);
-    if (std::isinf(cost)) s += ": the cost grew past the largest representable number";
-    else if (std::isnan(cost)) s += ": the cost is no longer a number (an overflow reached it)";
-    else {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, ": the mean cost grew from %.4g in the first epoch to %.4g", first, cost);
-      s += buf;
-    }
-    if (lr > 0) s += "; try a smaller learning rate";
+  static std::string ordinal(std::size_t n) {
+    const char* suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+    return std::to_string(n) + suffix;
+  }
+  // %g (1e-07, 0.5), with ".0" on whole numbers so a learning rate still reads as one (3.0, 50.0).
+  static std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", v);
+    std::string s = buf;
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
     return s;
   }
-  std::size_t epoch_;
-  double learning_rate_;
+  static std::string message(const context& d) {
+    std::string s = "nn: training diverged in epoch " + std::to_string(d.epoch);
+    if (d.epochs) s += " (the " + ordinal(d.epoch + 1) + " of " + std::to_string(d.epochs) + ")";
+    if (d.in_batch) s += ", at its " + ordinal(d.batch + 1) + " mini-batch" + (d.batches ? " of " + std::to_string(d.batches) : "");
+    if (d.learning_rate > 0) s += std::string(d.in_batch ? "," : "") + " at learning rate " + number(d.learning_rate);
+    char buf[160];
+    if (std::isinf(d.cost)) {
+      s += ": the cost grew past the largest representable number";
+    } else if (std::isnan(d.cost)) {
+      s += ": the cost is no longer a number (an overflow, or a value in the data that is not a number)";
+    } else {
+      if (d.reference_batches)
+        std::snprintf(buf, sizeof buf, ": the mean cost per sample grew from %.4g over the first %zu mini-batch%s to %.4g",
+                      d.reference, d.reference_batches, d.reference_batches == 1 ? "" : "es", d.cost);
+      else
+        std::snprintf(buf, sizeof buf, ": the mean cost grew from %.4g in the first epoch to %.4g", d.reference, d.cost);
+      s += buf;
+    }
+    if (d.learning_rate > 0) s += "; try a smaller learning rate";
+    return s;
+  }
+  context where_;
 };
 
-// An epoch's mean cost this many times the first epoch's counts as divergence.
+// A cost this many times the run's scale counts as divergence: a mini-batch's mean cost against the
+// mean over the run's first few mini-batches, an epoch's mean cost against the first epoch's.
 inline constexpr double divergence_factor = 1e4;
 
 namespace detail {
@@ -240,6 +275,15 @@ class trainer {
     std::vector<epoch_report> history;
     history.reserve(epochs);
 
+    // Divergence is checked after every mini-batch, so that a blow-up inside the first epoch stops at
+    // once: a cost that is not finite, or a mini-batch's mean cost divergence_factor times the mean over
+    // the run's first few mini-batches (the run's natural scale; the lowest cost so far may be a near-exact
+    // fit, where noise alone is a large factor). Each epoch's mean is compared with the first epoch's.
+    const std::size_t batches = (order.size() + batch_size - 1) / batch_size;
+    const std::size_t reference_batches = std::min<std::size_t>(8, batches);
+    std::size_t batches_seen = 0, reference_samples = 0;
+    double reference_sum = 0, batch_limit = std::numeric_limits<double>::infinity();
+
     for (std::size_t e = 0; e < epochs; ++e) {
       const auto t0 = clock::now();
       r.shuffle(std::span<std::size_t>(order));
@@ -249,7 +293,19 @@ class trainer {
       for (std::size_t s0 = 0; s0 < order.size(); s0 += batch_size) {
         const std::size_t m = std::min(batch_size, order.size() - s0);
         detail::gather<Net>(train, std::span<const std::size_t>(order.data() + s0, m), ws);
-        total += static_cast<double>(step(net, ws));
+        const double cost = static_cast<double>(step(net, ws));
+        total += cost;
+        if (!std::isfinite(cost) || cost > batch_limit * static_cast<double>(m))
+          throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
+                                  .batches = batches, .cost = cost / static_cast<double>(m),
+                                  .reference = reference_sum / static_cast<double>(std::max<std::size_t>(1, reference_samples)),
+                                  .reference_batches = reference_batches, .learning_rate = detail::learning_rate_of(optimizer)});
+        if (batches_seen < reference_batches) {
+          reference_sum += cost;
+          reference_samples += m;
+          if (++batches_seen == reference_batches && reference_sum > 0)
+            batch_limit = divergence_factor * reference_sum / static_cast<double>(reference_samples);
+        }
         if (on_progress && s0 + m >= next_progress) {
           on_progress(s0 + m, order.size());
           next_progress = s0 + m + progress_every;
@@ -263,11 +319,10 @@ class trainer {
       rep.samples = order.size();
       rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
       rep.mean_cost = total / static_cast<double>(order.size());
-      // Growth is measured against the first epoch's cost, the run's natural scale (not the lowest so
-      // far, which may be a near-exact fit where noise alone is a large factor).
       const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
-      if (!std::isfinite(rep.mean_cost) || rep.mean_cost > divergence_factor * first_cost)
-        throw divergence_error(e, rep.mean_cost, detail::learning_rate_of(optimizer), first_cost);
+      if (!std::isfinite(rep.mean_cost) || (first_cost > 0 && rep.mean_cost > divergence_factor * first_cost))
+        throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
+                                .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
       if (test) {
         const auto t1 = clock::now();
         rep.correct = evaluate(net, *test);
