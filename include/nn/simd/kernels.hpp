@@ -86,6 +86,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
   const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+  T* const out = z ? z : a.data();  // W·x + b goes here first; a = f(out) in place when there is no z
 
   detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
     constexpr std::size_t sb_n = decltype(sb_c)::value;
@@ -107,16 +108,20 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
         });
       }
       detail::static_for<sb_n>([&](auto sb) NN_INLINE {
-        detail::static_for<cb_n>([&](auto cb) NN_INLINE {
-          const std::size_t off = (s0 + sb) * SO + (c0 + cb) * W;
-          if (z) detail::store(z + off, acc[sb][cb]);
-          batch<T> av = act.f(acc[sb][cb]);
-          if (c0 + cb == C - 1) av = xsimd::select(tail_mask, av, batch<T>(T(0)));
-          detail::store(a.data() + off, av);
-        });
+        detail::static_for<cb_n>([&](auto cb) NN_INLINE { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); });
       });
     });
   });
+  // The activation in a plain loop over the (L1-resident) results: inlining exp into every unrolled
+  // block would multiply the compile time and code size for no speed.
+  for (std::size_t s = 0; s < x.rows(); ++s) {
+    for (std::size_t c = 0; c < C; ++c) {
+      const std::size_t off = s * SO + c * W;
+      batch<T> av = act.f(detail::load(out + off));
+      if (c == C - 1) av = xsimd::select(tail_mask, av, batch<T>(T(0)));
+      detail::store(a.data() + off, av);
+    }
+  }
 }
 
 // Output layer error and cost of a mini-batch:
