@@ -324,3 +324,92 @@ TEST_CASE("a data source whose sample differs from its stated sizes is an except
   }
   REQUIRE_THROWS_AS(nn::evaluate(net, liar{}), std::invalid_argument);
 }
+
+namespace {
+// A data source that throws on one sample, to see a failure inside a threaded step end cleanly.
+struct throws_on {
+  nn::dataset<float> data;
+  std::size_t bad;
+  std::size_t size() const { return data.size(); }
+  std::size_t input_size() const { return data.input_size(); }
+  std::size_t output_size() const { return data.output_size(); }
+  std::span<const float> input(std::size_t i) const {
+    if (i == bad) throw std::runtime_error("sample " + std::to_string(i) + " is unreadable");
+    return data.input(i);
+  }
+  std::span<const float> target(std::size_t i) const { return data.target(i); }
+};
+}  // namespace
+
+TEST_CASE("threads train the same network bit for bit, fused or not, and evaluate the same count", "[train][threads]") {
+  const auto train = blobs(1000, 5), test = blobs(300, 6);
+  for (const std::size_t batch : {64, 50, 37}) {  // 1000 = 15·64 + 40: a partial last batch too
+    nn::network<20, 33, 5> one(2), two(2), three(2);
+    nn::trainer<> t{nn::sgd{3.0}};
+    t.epochs = 2;
+    t.batch_size = batch;
+    t.on_epoch = nullptr;
+    const auto h1 = t.fit(one, train, test);
+    t.threads = 2;
+    const auto h2 = t.fit(two, train, test);
+    t.threads = 3;
+    const auto h3 = t.fit(three, train, test);
+    REQUIRE(one == two);
+    REQUIRE(one == three);
+    for (std::size_t e = 0; e < 2; ++e) {
+      REQUIRE(h1[e].mean_cost == h2[e].mean_cost);
+      REQUIRE(h1[e].mean_cost == h3[e].mean_cost);
+      REQUIRE(h1[e].correct == h2[e].correct);
+      REQUIRE(h1[e].correct == h3[e].correct);
+    }
+    REQUIRE(h1.back().correct > 250);  // and it learned
+    REQUIRE(h1[0].threads == 1);
+    REQUIRE(h2[0].threads == 2);
+    REQUIRE(h3[0].threads == (batch >= 48 ? 3 : 2));  // at least min_rows_per_thread rows each
+  }
+  nn::network<20, 33, 5> a(3), b(3);
+  nn::trainer<unfused_sgd> u{unfused_sgd{0.5}};
+  u.epochs = 2;
+  u.batch_size = 64;
+  u.on_epoch = nullptr;
+  u.fit(a, train);
+  u.threads = 2;
+  u.fit(b, train);
+  REQUIRE(a == b);
+  REQUIRE(nn::evaluate(a, test, 2) == nn::evaluate(a, test));
+  REQUIRE(nn::evaluate(a, test, 4) == nn::evaluate(a, test));
+}
+
+TEST_CASE("a mini-batch too small to share trains on one thread, with the same result", "[train][threads]") {
+  const auto train = blobs(200, 7);
+  nn::network<20, 8, 5> one(4), two(4);
+  nn::trainer<> t{nn::sgd{1.0}};
+  t.epochs = 2;
+  t.on_epoch = nullptr;  // batch_size 10 < 2 · min_rows_per_thread
+  t.fit(one, train);
+  t.threads = 2;
+  REQUIRE(t.fit(two, train).front().threads == 1);
+  REQUIRE(one == two);
+}
+
+TEST_CASE("an exception inside a threaded step ends every thread and reaches the caller", "[train][threads]") {
+  const throws_on bad{blobs(500, 8), 123};
+  nn::network<20, 8, 5> net(5);
+  nn::trainer<> t{nn::sgd{1.0}};
+  t.batch_size = 64;
+  t.threads = 2;
+  t.on_epoch = nullptr;
+  REQUIRE_THROWS_WITH(t.fit(net, bad), "sample 123 is unreadable");
+  REQUIRE_THROWS_WITH(nn::evaluate(net, bad, 2), "sample 123 is unreadable");
+  // A throwing callback on member 0, and divergence, also end the threads.
+  t.on_progress = [](std::size_t done, std::size_t) {
+    if (done > 200) throw std::runtime_error("stop");
+  };
+  REQUIRE_THROWS_WITH(t.fit(net, bad.data), "stop");
+  nn::basic_network<nn::policies<double, nn::identity>, 3, 2> linear(4);
+  nn::trainer<> d{nn::sgd{50.0}};
+  d.batch_size = 64;
+  d.threads = 2;
+  d.on_epoch = nullptr;
+  REQUIRE_THROWS_AS(d.fit(linear, linear_data(500, 5)), nn::divergence_error);
+}

@@ -238,14 +238,28 @@ class basic_network {
     static_assert(std::is_same_v<std::remove_const_t<U>, T>, "nn: predict's inputs must have the network's element type");
     detail::check_input_size<inputs, Cols>();
     matrix<T, dynamic, outputs> out(x.rows());
+    // The first layer reads the caller's rows and the last writes into `out` (same padded layout), so
+    // nothing is copied; chunks keep the hidden layers' activations in cache.
     constexpr std::size_t chunk = 64;
     workspace ws(chunk);
     for (std::size_t s0 = 0; s0 < x.rows(); s0 += chunk) {
       const std::size_t m = std::min(chunk, x.rows() - s0);
-      ws.set_rows(m);
-      std::copy_n(x.row_data(s0), m * matrix_ref<T, dynamic, inputs>::stride, ws.input().data());
-      forward<false>(ws);
-      std::copy_n(ws.output().data(), m * matrix<T, dynamic, outputs>::stride, out.data() + s0 * out.stride);
+      // The next chunk's inputs, towards L2 while this one computes: the rows are read once, from memory.
+      if (s0 + chunk < x.rows()) {
+        const auto* next = reinterpret_cast<const char*>(x.row_data(s0 + chunk));
+        const std::size_t bytes = std::min(chunk, x.rows() - s0 - chunk) * x.stride * sizeof(T);
+        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(next + b, 0, 2);
+      }
+      for_layers([&](auto l) {
+        constexpr std::size_t L = l.value;
+        const matrix_ref<const T, dynamic, sizes[L]> in =
+            L == 0 ? matrix_ref<const T, dynamic, sizes[L]>(x.row_data(s0), m) : ws.template a<L>(0, m);
+        const matrix_ref<T, dynamic, sizes[L + 1]> to =
+            L + 1 == layer_count ? matrix_ref<T, dynamic, sizes[L + 1]>(out.data() + s0 * out.stride, m)
+                                 : ws.template a<L + 1>(0, m);
+        simd::dense_forward<T, sizes[L], sizes[L + 1]>(in, weights<L>(), params_.data() + bias_offset(L), nullptr, to,
+                                                       activation_of<L>{});
+      });
     }
     return out;
   }

@@ -6,13 +6,16 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -24,6 +27,7 @@
 #include "nn/data/dataset.hpp"
 #include "nn/detail/aligned_buffer.hpp"
 #include "nn/detail/shape_check.hpp"
+#include "nn/detail/thread_team.hpp"
 #include "nn/fwd.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
@@ -40,6 +44,7 @@ struct epoch_report {
   std::size_t correct = 0;    // test samples classified correctly (see nn::evaluate)
   std::size_t tested = 0;     // test samples; 0 when fit was given no test data
   double eval_seconds = 0;    // evaluation time
+  std::size_t threads = 1;    // threads the epoch trained on (see trainer::threads)
 };
 
 // The course's line and a little more: "Epoch 0: 9129 / 10000  (1.23 s, mean cost 0.0412)",
@@ -141,20 +146,20 @@ void check_shapes(const Data& d, const char* what) {
                                 std::to_string(Net::outputs) + " outputs");
 }
 
-// Copies samples idx[0..m) into the workspace's input and target rows (padding stays zero); bytes of a
-// byte_input_source are converted on the way. The count is the network's input width, a compile-time
-// constant, so GCC vectorises the conversion at full width with no scalar tail at -O3, and even at -O2
-// (GCC 12's very cheap cost model, which allows no tail) when the width is a multiple of 16, as 784 is.
+// Copies samples idx[0..m) into the workspace's input and target rows first, first + 1, … (padding stays
+// zero); bytes of a byte_input_source are converted on the way. The count is the network's input width, a
+// compile-time constant, so GCC vectorises the conversion at full width with no scalar tail at -O3, and
+// even at -O2 (GCC 12's very cheap cost model, which allows no tail) when the width is a multiple of 16,
+// as 784 is.
 template <class Net, class Data>
-void gather(const Data& d, std::span<const std::size_t> idx, typename Net::workspace& ws) {
+void gather_rows(const Data& d, std::span<const std::size_t> idx, typename Net::workspace& ws, std::size_t first) {
   using T = typename Net::value_type;
   constexpr bool bytes = byte_input_source<Data, T>;
   using in_type = std::conditional_t<bytes, std::uint8_t, T>;
   T scale = T(1);
   if constexpr (bytes) scale = static_cast<T>(d.input_scale());
-  ws.set_rows(idx.size());
-  auto x = ws.input();
-  auto y = ws.target();
+  auto x = ws.template a<0>(first, idx.size());
+  auto y = ws.target(first, idx.size());
   for (std::size_t r = 0; r < idx.size(); ++r) {
     const auto in = std::span<const in_type>(d.input(idx[r]));
     const auto out = std::span<const T>(d.target(idx[r]));
@@ -166,6 +171,25 @@ void gather(const Data& d, std::span<const std::size_t> idx, typename Net::works
     if constexpr (bytes) detail::bytes_to_values(in.data(), Net::inputs, scale, x.row_data(r));
     else std::copy_n(in.data(), Net::inputs, x.row_data(r));
     std::copy_n(out.data(), Net::outputs, y.row_data(r));
+  }
+}
+
+// The same into rows 0..m), which become the workspace's mini-batch.
+template <class Net, class Data>
+void gather(const Data& d, std::span<const std::size_t> idx, typename Net::workspace& ws) {
+  ws.set_rows(idx.size());
+  gather_rows<Net>(d, idx, ws, 0);
+}
+
+// Asks the memory system for samples idx[…]'s inputs, which the next mini-batch will read: shuffled
+// samples are scattered over the whole data set, so without this every one is a cache miss.
+template <class Data>
+void prefetch_inputs(const Data& d, std::span<const std::size_t> idx) {
+  for (const std::size_t i : idx) {
+    const auto in = d.input(i);
+    const auto* p = reinterpret_cast<const char*>(std::data(in));
+    const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
+    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
   }
 }
 
@@ -191,17 +215,18 @@ bool is_correct(std::span<const T> output, std::span<const T> target) {
   return detail::argmax(output.data(), output.size()) == detail::argmax(target.data(), target.size());
 }
 
-// How many samples of `data` the network classifies correctly (see is_correct).
+namespace detail {
+
+// The correct count over samples [first, last) of data, in chunks of a workspace's rows.
 template <class Net, class Data>
-std::size_t evaluate(const Net& net, const Data& data) {
+std::size_t count_correct(const Net& net, const Data& data, std::size_t first, std::size_t last) {
   using T = typename Net::value_type;
-  detail::check_shapes<Net>(data, "test");
   constexpr std::size_t chunk = 64;
   typename Net::workspace ws(chunk);
   std::vector<std::size_t> idx(chunk);
   std::size_t correct = 0;
-  for (std::size_t s0 = 0; s0 < data.size(); s0 += chunk) {
-    const std::size_t m = std::min(chunk, data.size() - s0);
+  for (std::size_t s0 = first; s0 < last; s0 += chunk) {
+    const std::size_t m = std::min(chunk, last - s0);
     std::iota(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), s0);
     detail::gather<Net>(data, std::span<const std::size_t>(idx.data(), m), ws);
     net.template forward<false>(ws);
@@ -210,6 +235,27 @@ std::size_t evaluate(const Net& net, const Data& data) {
                                std::span<const T>(ws.target().row_data(r), Net::outputs));
   }
   return correct;
+}
+
+// The same over all of data, the team's members taking one contiguous part each.
+template <class Net, class Data>
+std::size_t evaluate_on(thread_team& team, const Net& net, const Data& data) {
+  std::vector<std::size_t> correct(team.size());
+  const std::size_t n = data.size(), parts = team.size();
+  team.run([&](std::size_t t) { correct[t] = count_correct(net, data, n * t / parts, n * (t + 1) / parts); });
+  return std::accumulate(correct.begin(), correct.end(), std::size_t{0});
+}
+
+}  // namespace detail
+
+// How many samples of `data` the network classifies correctly (see is_correct), on `threads` threads
+// (each takes a contiguous part of the data; the count is the same for any number).
+template <class Net, class Data>
+std::size_t evaluate(const Net& net, const Data& data, std::size_t threads = 1) {
+  detail::check_shapes<Net>(data, "test");
+  if (threads <= 1) return detail::count_correct(net, data, 0, data.size());
+  detail::thread_team team(std::min(threads, std::max<std::size_t>(1, data.size() / 256)));
+  return detail::evaluate_on(team, net, data);
 }
 
 // Mini-batch SGD with a pluggable optimizer and cost (docs/policies.md).
@@ -223,6 +269,12 @@ class trainer {
   std::size_t epochs = 30;
   std::size_t batch_size = 10;
   std::uint64_t seed = 0;  // seeds the shuffle of every epoch
+  // Threads for training and evaluation. A mini-batch is shared out when it has at least
+  // min_rows_per_thread samples per thread (smaller ones train on one thread: the threads would cost
+  // more than they save); evaluation always uses them. The trained network is the same bit for bit
+  // whatever the number (docs/design.md, "Threads").
+  std::size_t threads = 1;
+  static constexpr std::size_t min_rows_per_thread = 16;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> on_progress;
@@ -268,12 +320,22 @@ class trainer {
     if (batch_size == 0) throw std::invalid_argument("nn::trainer: batch_size must be at least 1");
     if (train.size() == 0) throw std::invalid_argument("nn::trainer: the training data is empty");
 
+    using T = typename Net::value_type;
+    static_assert(optimizer_for<Optimizer, T>,
+                  "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
+                  "with std::span<T> and std::span<const T> (see docs/policies.md)");
     rng r(seed);
     std::vector<std::size_t> order(train.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     typename Net::workspace ws(std::min(batch_size, train.size()));
     std::vector<epoch_report> history;
     history.reserve(epochs);
+    if constexpr (!has_fused_learning_rate<Optimizer>)
+      if (grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
+    const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, batch_size / min_rows_per_thread));
+    detail::thread_team team(team_size);
+    std::unique_ptr<detail::thread_team> eval_team;
+    if (test && threads > 1) eval_team = team_size == threads ? nullptr : std::make_unique<detail::thread_team>(threads);
 
     // Divergence is checked after every mini-batch, so that a blow-up inside the first epoch stops at
     // once: a cost that is not finite, or a mini-batch's mean cost divergence_factor times the mean over
@@ -290,10 +352,8 @@ class trainer {
       double total = 0;
       const std::size_t progress_every = std::max<std::size_t>(1, order.size() / 100);
       std::size_t next_progress = progress_every;
-      for (std::size_t s0 = 0; s0 < order.size(); s0 += batch_size) {
-        const std::size_t m = std::min(batch_size, order.size() - s0);
-        detail::gather<Net>(train, std::span<const std::size_t>(order.data() + s0, m), ws);
-        const double cost = static_cast<double>(step(net, ws));
+      // After every mini-batch's step, on member 0 only.
+      const auto after_step = [&](std::size_t s0, std::size_t m, double cost) {
         total += cost;
         if (!std::isfinite(cost) || cost > batch_limit * static_cast<double>(m))
           throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
@@ -310,13 +370,15 @@ class trainer {
           on_progress(s0 + m, order.size());
           next_progress = s0 + m + progress_every;
         }
-      }
+      };
+      run_epoch(team, net, train, order, ws, after_step);
       if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
 
       epoch_report rep;
       rep.epoch = e;
       rep.epochs = epochs;
       rep.samples = order.size();
+      rep.threads = team.size();
       rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
       rep.mean_cost = total / static_cast<double>(order.size());
       const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
@@ -325,7 +387,8 @@ class trainer {
                                 .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
       if (test) {
         const auto t1 = clock::now();
-        rep.correct = evaluate(net, *test);
+        rep.correct = threads <= 1 ? detail::count_correct(net, *test, 0, test->size())
+                                   : detail::evaluate_on(eval_team ? *eval_team : team, net, *test);
         rep.tested = test->size();
         rep.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
       }
@@ -333,6 +396,64 @@ class trainer {
       if (on_epoch) on_epoch(rep);
     }
     return history;
+  }
+
+  // One epoch of mini-batch steps over `order`, on every member of the team. A step has two phases
+  // (basic_network::backprop_errors and backprop_gradients): each member gathers and backpropagates the
+  // errors of its own rows of the mini-batch, then, after a barrier, computes the gradient (or the fused
+  // SGD update) of its own part of every layer's weight rows; a second barrier ends the step. Member 0
+  // also applies a non-fused optimizer and does the bookkeeping. A member that throws (a bad sample, the
+  // divergence check, a callback) records it; all leave at the next barrier, and it is rethrown here.
+  template <class Net, class Data, class After>
+  void run_epoch(detail::thread_team& team, Net& net, const Data& train, const std::vector<std::size_t>& order,
+                 typename Net::workspace& ws, After& after_step) {
+    using T = typename Net::value_type;
+    const std::size_t parts = team.size(), n = order.size();
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
+    const auto fail = [&] {
+      if (!failed.exchange(true)) failure = std::current_exception();
+    };
+    team.run([&](std::size_t t) {
+      for (std::size_t s0 = 0; s0 < n; s0 += batch_size) {
+        const std::size_t m = std::min(batch_size, n - s0);
+        const std::size_t first = m * t / parts, count = m * (t + 1) / parts - first;
+        try {
+          detail::gather_rows<Net>(train, std::span<const std::size_t>(order.data() + s0 + first, count), ws, first);
+          if (s0 + batch_size < n) {
+            const std::size_t next = std::min(batch_size, n - s0 - batch_size);
+            const std::size_t nf = next * t / parts, nc = next * (t + 1) / parts - nf;
+            detail::prefetch_inputs(train, std::span<const std::size_t>(order.data() + s0 + batch_size + nf, nc));
+          }
+          net.backprop_errors(ws, cost, first, count);
+        } catch (...) {
+          fail();
+        }
+        team.barrier();
+        if (failed.load(std::memory_order_relaxed)) return;
+        if constexpr (has_fused_learning_rate<Optimizer>) {
+          const T eta = static_cast<T>(optimizer.fused_learning_rate());
+          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts);
+        } else {
+          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts);
+          team.barrier();
+        }
+        if (t == 0) {
+          try {
+            if constexpr (!has_fused_learning_rate<Optimizer>)
+              optimizer.step(net.parameters(), std::span<const T>(grads<T>().span()));
+            T batch_cost(0);
+            for (std::size_t s = 0; s < m; ++s) batch_cost += ws.row_costs()[s];
+            after_step(s0, m, static_cast<double>(batch_cost));
+          } catch (...) {
+            fail();
+          }
+        }
+        team.barrier();
+        if (failed.load(std::memory_order_relaxed)) return;
+      }
+    });
+    if (failure) std::rethrow_exception(failure);
   }
 
   // Scratch for the mean gradient when the optimizer is not fused; the network decides float or double.
