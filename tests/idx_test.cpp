@@ -182,6 +182,14 @@ TEMPLATE_TEST_CASE("bad IDX files give data_error naming the file, offset, expec
     REQUIRE_THAT(e.what(), contains_text("expected 12 bytes"));
     REQUIRE_THAT(e.what(), contains_text("found 11"));
   }
+  SECTION("dimensions whose product overflows") {
+    // 2^16 images of 2^24 x 2^24 pixels: 2^64 values, which wraps to 0 in 64 bits.
+    auto b = images_bytes(1, 1, 1);
+    const std::uint8_t forged[] = {0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    std::copy(std::begin(forged), std::end(forged), b.begin() + 4);
+    const auto e = error_of([&] { TestType::load(write("forged", b), good_lab); });
+    REQUIRE_THAT(e.what(), contains_text("dimensions 65536 x 16777216 x 16777216 multiply to more values"));
+  }
   SECTION("bytes after the data") {
     auto b = labels_bytes({1, 2, 3});
     b.push_back(4);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -115,6 +116,16 @@ inline idx_array read_idx(const std::string& path, std::uint32_t expected_magic 
   std::size_t count = 1;
   for (std::size_t d = 0; d < rank; ++d) {
     a.dims.push_back(detail::big_endian_u32(bytes.data() + 4 + 4 * d));
+    // A forged header's product could wrap around to a small number and pass the size check below.
+    if (a.dims.back() != 0 && count > std::numeric_limits<std::size_t>::max() / a.dims.back()) {
+      std::string dims;
+      for (std::size_t k = 0; k < rank; ++k) {
+        if (k) dims += " x ";
+        dims += std::to_string(detail::big_endian_u32(bytes.data() + 4 + 4 * k));
+      }
+      throw data_error(path, 4 + 4 * d, "dimensions " + dims + " multiply to more values than memory can address (the "
+                                            "file has " + std::to_string(bytes.size() - header) + " bytes of data)");
+    }
     count *= a.dims.back();
   }
   const std::size_t have = bytes.size() - header;
