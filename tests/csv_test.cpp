@@ -143,6 +143,39 @@ TEST_CASE("CSV: doubled quotes and line breaks inside quoted fields", "[csv]") {
   }
 }
 
+TEST_CASE("CSV: records cut anywhere by the read buffer parse the same", "[csv]") {
+  // Quoted line breaks (LF and CRLF), doubled quotes at a field's start and end, CRLF line ends, a blank
+  // line and a byte order mark: with a buffer of 1 to 40 bytes every one of them is cut somewhere.
+  std::string text = "\xEF\xBB\xBFx,\"note \"\"q\"\"\",y\r\n";
+  std::vector<double> xs, ys;
+  for (int i = 0; i < 12; ++i) {
+    text += std::to_string(i) + ",\"\"\"a\"\"\r\n" + std::string(static_cast<std::size_t>(i), 'b') + "\nc\"\"\"," +
+            (i % 3 ? "+" : "\"") + std::to_string(i) + ".5" + (i % 3 ? "" : "\"") + (i % 2 ? "\r\n" : "\n");
+    if (i == 5) text += "\r\n";
+    xs.push_back(i);
+    ys.push_back(i + 0.5);
+  }
+  const auto p = write("cut.csv", text);
+  nn::csv_options o;
+  o.columns = {"y", "x"};
+  const auto whole = nn::read_csv(p, o);
+  REQUIRE(whole.columns == std::vector<std::vector<double>>{ys, xs});
+  const auto bad = write("cut_bad.csv", text + "12,\"z\",1.5x\n");
+  const auto e = error_of([&] { nn::read_csv(bad, o); });
+  REQUIRE(e.line() == 2 + 12 * 3 + 1);  // the header, 3 lines per row, the blank line
+  REQUIRE(e.column() == 8);
+  const auto one = write("cut_one.csv", "v\r\n1\r\n\r\n\n3\n \n\r\n");
+  nn::csv_options fill;
+  fill.missing = nn::missing_values::fill_mean;
+  REQUIRE(nn::read_csv(one, fill)["v"] == std::vector<double>{1, 2, 2, 3});
+  for (std::size_t bytes = 1; bytes <= 40; ++bytes) {
+    INFO("buffer of " << bytes << " bytes");
+    REQUIRE(nn::detail::read_csv(p, o, bytes).columns == whole.columns);
+    REQUIRE(std::string(error_of([&] { nn::detail::read_csv(bad, o, bytes); }).what()) == e.what());
+    REQUIRE(nn::detail::read_csv(one, fill, bytes)["v"] == std::vector<double>{1, 2, 2, 3});
+  }
+}
+
 TEST_CASE("CSV: in a one-column file an empty line is an empty cell", "[csv]") {
   const auto p = write("one.csv", "x\n1\n\n3\n");
   nn::csv_options o;

@@ -59,68 +59,119 @@ struct table {
 
 namespace detail {
 
-// One field of a record: a view into the file's buffer (quoted fields are unescaped in place), and the
-// 1-based column of its first character.
+// One field of a record: a view into the input buffer, and the 1-based column of its first character.
 struct csv_field {
   std::string_view text;
   std::size_t column;
   bool quoted;
+  bool escaped;  // holds doubled quotes, collapsed once the record is complete
 };
 
-// Splits the record starting at `pos` into `fields`, advancing `pos` past its line end and `line` past
-// its lines (quoted fields may span lines; `line` is 1-based). A quoted field's doubled quotes are
-// collapsed in `text` itself, which never makes it longer, so no field needs memory of its own.
-// Returns the column of the record's line end, where a missing field would have started.
-inline std::size_t csv_record(const std::string& file, std::string& text, std::size_t& pos, std::size_t& line, char sep,
-                              std::vector<csv_field>& fields) {
+// The file, read in chunks into one reused buffer: [0, end) holds bytes not yet parsed. Only the
+// record being parsed is ever kept, so memory stays at the buffer's size however large the file is.
+class csv_input {
+ public:
+  csv_input(const std::string& path, std::size_t buffer_bytes)
+      : file_(path, std::ios::binary | std::ios::ate), buffer_(std::max<std::size_t>(1, buffer_bytes), '\0') {
+    if (!file_) throw data_error(path, data_error::no_offset, "no such file (expected a CSV file with a header row)");
+    const std::streamoff size = file_.tellg();
+    if (size >= 0) size_ = static_cast<std::size_t>(size);
+    file_.seekg(0);
+    if (!file_) {  // a pipe: no size, and already at its start
+      file_.clear();
+      size_ = 0;
+    }
+  }
+  char* data() noexcept { return buffer_.data(); }
+  std::size_t end() const noexcept { return end_; }
+  bool eof() const noexcept { return eof_; }
+  std::size_t file_size() const noexcept { return size_; }  // 0 when not known
+  std::size_t offset() const noexcept { return offset_; }   // of data()[0] in the file
+
+  // Moves [from, end) to the front and reads more after it; doubles the buffer when that record fills it.
+  void refill(std::size_t from) {
+    std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(from), buffer_.begin() + static_cast<std::ptrdiff_t>(end_),
+              buffer_.begin());
+    end_ -= from;
+    offset_ += from;
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    file_.read(buffer_.data() + end_, static_cast<std::streamsize>(buffer_.size() - end_));
+    const auto got = static_cast<std::size_t>(file_.gcount());
+    end_ += got;
+    eof_ = !file_ || got == 0;
+  }
+
+ private:
+  std::ifstream file_;
+  std::string buffer_;
+  std::size_t end_ = 0, offset_ = 0, size_ = 0;
+  bool eof_ = false;
+};
+
+// Splits the record at s[pos, n) into `fields`, advancing `pos` past its line end and `line` past its
+// lines (quoted fields may span lines; `line` is 1-based), and returns the column of its line end, where
+// a missing field would have started. Returns 0, changing nothing, when the record may go on past n
+// (more input will come unless `eof`). Doubled quotes are collapsed in place once the record is
+// complete (never making a field longer), so no field needs memory of its own.
+inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, bool eof, std::size_t& pos,
+                              std::size_t& line, char sep, std::vector<csv_field>& fields) {
   fields.clear();
-  char* const s = text.data();
-  const std::size_t n = text.size();
-  std::size_t line_start = pos;
+  std::size_t p = pos, ln = line, line_start = pos;
   for (;;) {
-    csv_field f{{}, pos - line_start + 1, false};
-    if (pos < n && s[pos] == '"') {
-      const std::size_t open_line = line, open_column = f.column;
-      const std::size_t begin = ++pos;
-      std::size_t out = pos;
-      for (;;) {
-        if (pos == n)
+    csv_field f{{}, p - line_start + 1, false, false};
+    if (p < n && s[p] == '"') {
+      const std::size_t open_line = ln, open_column = f.column, begin = ++p;
+      for (;; ++p) {
+        if (p == n) {
+          if (!eof) return 0;
           throw data_error(file, open_line, open_column,
                            "the quote opened here is never closed (expected a closing \" before the end of the file)");
-        const char c = s[pos++];
-        if (c == '"') {
-          if (pos == n || s[pos] != '"') break;
-          ++pos;  // "" is one quote
-        } else if (c == '\n') {
-          ++line;
-          line_start = pos;
         }
-        s[out++] = c;
+        if (s[p] == '"') {
+          if (p + 1 == n || s[p + 1] != '"') break;  // at n, the check after the field asks for more input
+          f.escaped = true;  // "" is one quote
+          ++p;
+        } else if (s[p] == '\n') {
+          ++ln;
+          line_start = p + 1;
+        }
       }
-      f.text = std::string_view(s + begin, out - begin);
+      f.text = std::string_view(s + begin, p - begin);
       f.quoted = true;
-      if (pos < n && s[pos] != sep && s[pos] != '\n' && s[pos] != '\r')
-        throw data_error(file, line, pos - line_start + 1, "text after a closing quote (expected a separator)");
+      ++p;
+      if (p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r')
+        throw data_error(file, ln, p - line_start + 1, "text after a closing quote (expected a separator)");
     } else {
-      const std::size_t begin = pos;
-      while (pos < n) {
-        const char c = s[pos];
-        if (c == sep || c == '\n' || c == '\r') break;
-        if (c == '"')
-          throw data_error(file, line, pos - line_start + 1, "a quote inside an unquoted field (quote the whole field)");
-        ++pos;
-      }
-      f.text = std::string_view(s + begin, pos - begin);
+      const std::size_t begin = p;
+      for (; p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r'; ++p)
+        if (s[p] == '"')
+          throw data_error(file, ln, p - line_start + 1, "a quote inside an unquoted field (quote the whole field)");
+      f.text = std::string_view(s + begin, p - begin);
     }
     fields.push_back(f);
-    if (pos < n && s[pos] == sep) {
-      ++pos;
+    if (p == n && !eof) return 0;
+    if (p < n && s[p] == sep) {
+      ++p;
       continue;
     }
-    const std::size_t end_column = pos - line_start + 1;
-    if (pos < n && s[pos] == '\r') ++pos;
-    if (pos < n && s[pos] == '\n') ++pos;
-    ++line;
+    const std::size_t end_column = p - line_start + 1;
+    if (p < n && s[p] == '\r') {
+      if (p + 1 == n && !eof) return 0;  // is it CRLF?
+      ++p;
+    }
+    if (p < n && s[p] == '\n') ++p;
+    for (auto& g : fields) {
+      if (!g.escaped) continue;
+      char* const b = s + (g.text.data() - s);
+      std::size_t w = 0;
+      for (std::size_t r = 0; r < g.text.size(); ++r, ++w) {
+        b[w] = b[r];
+        r += b[r] == '"';  // the second quote of a pair
+      }
+      g.text = std::string_view(b, w);
+    }
+    pos = p;
+    line = ln + 1;
     return end_column;
   }
 }
@@ -131,47 +182,28 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The whole file in one buffer, read straight into it: its size is known up front for a regular file.
-inline std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw data_error(path, data_error::no_offset, "no such file (expected a CSV file with a header row)");
-  std::string text;
-  const std::streamoff size = f.tellg();
-  if (size > 0) {
-    text.resize(static_cast<std::size_t>(size));
-    f.seekg(0);
-    f.read(text.data(), size);
-    text.resize(static_cast<std::size_t>(f.gcount()));
-  } else {  // a pipe or a special file: no size, read in chunks
-    f.clear();
-    f.seekg(0);
-    char chunk[1 << 16];
-    while (f.read(chunk, sizeof chunk) || f.gcount() > 0) text.append(chunk, static_cast<std::size_t>(f.gcount()));
-  }
-  if (f.bad()) throw data_error(path, data_error::no_offset, "could not be read");
-  return text;
-}
-
-inline std::string ordinal(std::size_t n) {
-  const char* suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
-  return std::to_string(n) + suffix;
-}
-
-}  // namespace detail
-
-// Reads the numeric columns `opt.columns` (all when empty) of a CSV file with a header row. The file is
-// read into one buffer and parsed in place, with std::from_chars; each column's vector is reserved for
-// an upper bound on the rows (the line count), so memory peaks near the file's size plus the table's.
-inline table read_csv(const std::string& path, const csv_options& opt = {}) {
-  std::string text = detail::read_file(path);
-  if (text.empty()) throw data_error(path, 1, 0, "the file is empty, expected a header row");
-
+// read_csv with a buffer of `buffer_bytes` (tests make it tiny, to cut records at every byte).
+inline table read_csv(const std::string& path, const csv_options& opt, std::size_t buffer_bytes) {
+  csv_input in(path, buffer_bytes);
+  do in.refill(0);
+  while (in.end() < 3 && !in.eof());
   std::size_t pos = 0, line = 1;
-  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 byte order mark
-  std::vector<detail::csv_field> fields;
-  detail::csv_record(path, text, pos, line, opt.separator, fields);
+  if (in.end() >= 3 && std::string_view(in.data(), 3) == "\xEF\xBB\xBF") pos = 3;  // UTF-8 byte order mark
+  if (pos == in.end() && in.eof()) throw data_error(path, 1, 0, "the file is empty, expected a header row");
+  std::vector<csv_field> fields;
+  // The next record into `fields`; 0 at the end of the file, else the column of the record's line end.
+  const auto next = [&] {
+    for (;;) {
+      if (pos == in.end() && in.eof()) return std::size_t{0};
+      if (const std::size_t end_column = csv_record(path, in.data(), in.end(), in.eof(), pos, line, opt.separator, fields))
+        return end_column;
+      in.refill(pos);
+      pos = 0;
+    }
+  };
+  next();
   std::vector<std::string> header;
-  for (const auto& f : fields) header.emplace_back(detail::trim(f.text));
+  for (const auto& f : fields) header.emplace_back(trim(f.text));
 
   std::vector<std::size_t> pick;
   if (opt.columns.empty()) {
@@ -191,42 +223,22 @@ inline table read_csv(const std::string& path, const csv_options& opt = {}) {
   table t;
   for (std::size_t i : pick) t.names.push_back(header[i]);
   t.columns.resize(pick.size());
-  const auto max_rows = static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(), '\n')) + 1;
-  for (auto& c : t.columns) c.reserve(max_rows);  // untouched reserved pages cost no memory
+  {
+    // Reserved pages that are never touched cost no memory, so err on the large side.
+    const auto lines = static_cast<std::size_t>(std::count(in.data() + pos, in.data() + in.end(), '\n'));
+    std::size_t rows = lines + 1;
+    if (!in.eof() && in.end() > pos && in.file_size() > in.offset() + in.end())
+      rows = static_cast<std::size_t>(static_cast<double>(in.file_size() - in.offset() - pos) * static_cast<double>(lines + 1) /
+                                      static_cast<double>(in.end() - pos) * 1.25) + 64;
+    for (auto& c : t.columns) c.reserve(rows);
+  }
   std::vector<std::vector<std::size_t>> missing_rows(pick.size());
-
-  // In a one-column file a blank line is an empty cell, except blank lines that only lead to the end.
-  const bool blank_is_cell = header.size() == 1;
-  std::size_t content_from = 0;  // blank_is_cell: the first non-blank byte at or after the last blank line
   std::vector<double> row(pick.size());
-  while (pos < text.size()) {
-    const std::size_t record_line = line, record_pos = pos;
-    const std::size_t end_column = detail::csv_record(path, text, pos, line, opt.separator, fields);
-    if (fields.size() == 1 && !fields[0].quoted && detail::trim(fields[0].text).empty()) {
-      if (!blank_is_cell) continue;
-      if (content_from <= record_pos) {
-        content_from = record_pos;
-        while (content_from < text.size() && std::string_view(" \t\r\n").find(text[content_from]) != std::string_view::npos)
-          ++content_from;
-      }
-      if (content_from == text.size()) break;
-    }
-    if (fields.size() < header.size()) {
-      const std::size_t c = fields.size();
-      throw data_error(path, record_line, end_column,
-                       "expected " + std::to_string(header.size()) + " fields as in the header, found " +
-                           std::to_string(fields.size()) + ": column " + std::to_string(c + 1) + " (\"" + header[c] +
-                           "\") is missing");
-    }
-    if (fields.size() > header.size())
-      throw data_error(path, record_line, fields[header.size()].column,
-                       "expected " + std::to_string(header.size()) + " fields as in the header, found " +
-                           std::to_string(fields.size()) + ": field " + std::to_string(header.size() + 1) +
-                           " has no column in the header");
+  const auto add_row = [&](const std::vector<csv_field>& record, std::size_t record_line) {
     bool skip = false;
     for (std::size_t c = 0; c < pick.size(); ++c) {
-      const detail::csv_field& f = fields[pick[c]];
-      const std::string_view cell = detail::trim(f.text);
+      const csv_field& f = record[pick[c]];
+      const std::string_view cell = trim(f.text);
       double v = std::numeric_limits<double>::quiet_NaN();
       bool missing = cell.empty() || cell == "NaN" || cell == "nan" || cell == "NA";
       if (!missing) {
@@ -236,20 +248,46 @@ inline table read_csv(const std::string& path, const csv_options& opt = {}) {
         const auto [end, ec] = std::from_chars(first, last, v);
         if (ec != std::errc() || end != last)
           throw data_error(path, record_line, f.column,
-                           "column \"" + header[pick[c]] + "\": expected a number, found \"" + std::string(cell) + "\"");
+                           "column \"" + t.names[c] + "\": expected a number, found \"" + std::string(cell) + "\"");
         missing = std::isnan(v);
       }
       if (missing) {
         if (opt.missing == missing_values::error)
           throw data_error(path, record_line, f.column,
-                           "column \"" + header[pick[c]] + "\": the value is missing (choose skip_row or fill_mean to allow it)");
+                           "column \"" + t.names[c] + "\": the value is missing (choose skip_row or fill_mean to allow it)");
         if (opt.missing == missing_values::skip_row) skip = true;
         else missing_rows[c].push_back(t.columns[c].size());
       }
       row[c] = v;
     }
-    if (skip) continue;
-    for (std::size_t c = 0; c < pick.size(); ++c) t.columns[c].push_back(row[c]);
+    if (!skip)
+      for (std::size_t c = 0; c < pick.size(); ++c) t.columns[c].push_back(row[c]);
+  };
+
+  // In a one-column file a blank line is an empty cell, unless only blank lines follow it: they are
+  // held back until a line with a value comes.
+  const std::vector<csv_field> blank{{std::string_view(), 1, false, false}};
+  std::size_t blanks = 0, first_blank_line = 0;
+  for (;;) {
+    const std::size_t record_line = line;
+    const std::size_t end_column = next();
+    if (!end_column) break;
+    if (fields.size() == 1 && !fields[0].quoted && trim(fields[0].text).empty()) {
+      if (header.size() == 1 && blanks++ == 0) first_blank_line = record_line;
+      continue;
+    }
+    for (std::size_t i = 0; i < blanks; ++i) add_row(blank, first_blank_line + i);
+    blanks = 0;
+    if (fields.size() != header.size()) {
+      const std::string counts = "expected " + std::to_string(header.size()) + " fields as in the header, found " +
+                                 std::to_string(fields.size());
+      if (fields.size() < header.size())
+        throw data_error(path, record_line, end_column,
+                         counts + ": column " + std::to_string(fields.size() + 1) + " (\"" + header[fields.size()] + "\") is missing");
+      throw data_error(path, record_line, fields[header.size()].column,
+                       counts + ": field " + std::to_string(header.size() + 1) + " has no column in the header");
+    }
+    add_row(fields, record_line);
   }
   for (std::size_t c = 0; c < pick.size(); ++c) {
     if (missing_rows[c].empty()) continue;
@@ -261,6 +299,15 @@ inline table read_csv(const std::string& path, const csv_options& opt = {}) {
     for (std::size_t r : missing_rows[c]) t.columns[c][r] = sum / static_cast<double>(n);
   }
   return t;
+}
+
+}  // namespace detail
+
+// Reads the numeric columns `opt.columns` (all when empty) of a CSV file with a header row. The file
+// goes through one reused 1 MiB buffer and is parsed in place, with std::from_chars; the columns are
+// reserved for the rows the first megabyte predicts, so memory peaks near the size of the table.
+inline table read_csv(const std::string& path, const csv_options& opt = {}) {
+  return detail::read_csv(path, opt, std::size_t{1} << 20);
 }
 
 }  // namespace nn
