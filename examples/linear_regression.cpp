@@ -27,6 +27,7 @@ struct options {
   std::uint64_t seed = 1;
   std::string curve = "loss_curve.csv", svg = "loss_curve.svg", grid;
   bool describe = false;
+  bool features_given = false;  // --feature or --derive: --describe shows only those and the label
 };
 
 void usage(std::FILE* out) {
@@ -44,7 +45,8 @@ void usage(std::FILE* out) {
       "  --curve FILE         loss curve as CSV (default loss_curve.csv)\n"
       "  --svg FILE           loss curve as an SVG picture (default loss_curve.svg)\n"
       "  --grid L1,L2:E1,E2:B1,B2   try every learning rate x epochs x batch size; print the verdicts\n"
-      "  --describe           print every column's statistics and the correlation matrix, then stop\n\n"
+      "  --describe           print the statistics and correlations of every column (of the features and\n"
+      "                       the label, when --feature or --derive is given), then stop\n\n"
       "The crash course's file is california_housing_train.csv from its public data sets\n"
       "(download.mlcc.google.com/mledu-datasets/california_housing_train.csv).\n");
 }
@@ -106,7 +108,8 @@ options parse(int argc, char** argv) {
     else if (!a.empty() && a[0] == '-') fail("unknown option '" + a + "' (see --help)");
     else o.csv = a;
   }
-  if (o.features.empty() && o.derived.empty()) o.features.push_back("total_rooms");
+  o.features_given = !o.features.empty() || !o.derived.empty();
+  if (!o.features_given) o.features.push_back("total_rooms");
   return o;
 }
 
@@ -247,6 +250,12 @@ int main(int argc, char** argv) {
     }
     for (const auto& n : names) (void)t[n];
     if (o.describe) {
+      if (o.features_given) {
+        nn::table shown;
+        for (const auto& n : names) shown.add(n, t[n]);
+        shown.add(o.label, t[o.label]);
+        t = std::move(shown);
+      }
       std::printf("%zu rows\n\n%s\nCorrelation (Pearson):\n%s", t.rows(), nn::format_describe(nn::describe(t)).c_str(),
                   nn::format_correlation(t, nn::correlation(t)).c_str());
       return 0;
