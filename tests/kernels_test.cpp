@@ -1,10 +1,15 @@
-// Every SIMD kernel against its plain scalar loop in reference.hpp (summing in long double), in float and
-// double, for sizes that are and are not multiples of the SIMD width, and mini-batches of several sizes
-// (including block remainders).
+// The kernels of a layer's forward and backward passes (dense_forward, activate, output_delta,
+// dense_backward_input) against their scalar twins in reference.hpp (summing in long double), in float and
+// double, for the sizes 1, 3, 10, 30, 100 and 784 in the padded dimension (multiples of the SIMD width
+// and not) and mini-batches of 1, 3, 10, 13 and 64 rows (every remainder of the kernels' row blocks).
+// Each tolerance is a bound on rounding error computed from the values summed (reference.hpp), so one
+// dropped term, a tail off by one or a wrong activation fails at every size, 784 included. The update
+// kernels are in kernels_update_test.cpp (one file would take over a minute to compile).
 #include <nn/activation.hpp>
 #include <nn/cost.hpp>
 #include <nn/simd/kernels.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -15,6 +20,9 @@ namespace {
 
 template <class T, std::size_t N>
 using bm = nn::matrix<T, nn::dynamic, N>;
+
+template <class T>
+constexpr long double u = ref::unit_roundoff<T>;
 
 long double sig(long double z) { return 1.0L / (1.0L + std::exp(-z)); }
 
@@ -42,14 +50,10 @@ formula(F) -> formula<F>;
 
 }  // namespace
 
-#define NN_KERNEL_SIZES                                                                                      \
-  (float, 1, 1), (float, 3, 10), (float, 10, 3), (float, 30, 10), (float, 784, 30), (float, 100, 100),     \
-      (float, 17, 33), (float, 16, 16), (float, 784, 100), (double, 1, 1), (double, 3, 10), (double, 30, 10), \
-      (double, 784, 30), (double, 100, 3), (double, 9, 8), (double, 5, 17)
-
 TEMPLATE_TEST_CASE_SIG("dense_forward matches the scalar W·x + b and sigmoid", "[kernels]",
-                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_SIZES) {
-  const std::size_t m = GENERATE(1, 2, 5, 10, 13, 64);
+                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_LAYERS(float),
+                       NN_KERNEL_LAYERS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
   nn::rng r(In * 1000 + Out + m);
   bm<T, In> x(m);
   nn::matrix<T, In, Out> w;
@@ -60,26 +64,31 @@ TEMPLATE_TEST_CASE_SIG("dense_forward matches the scalar W·x + b and sigmoid", 
   bm<T, Out> z(m), a(m), z_ref(m), a_ref(m);
   nn::simd::dense_forward<T, In, Out>(x, w, b.data(), z.data(), a, nn::sigmoid{});
   ref::dense_forward<T, In, Out, long double>(x, w, b.data(), z_ref.data(), a_ref, nn::sigmoid{});
+  ref::worst_error z_err, a_err;
   for (std::size_t s = 0; s < m; ++s)
     for (std::size_t o = 0; o < Out; ++o) {
-      long double scale = std::fabs(static_cast<long double>(b(0, o)));
-      for (std::size_t i = 0; i < In; ++i) scale += std::fabs(static_cast<long double>(x(s, i)) * w(i, o));
-      REQUIRE(std::fabs(z(s, o) - z_ref(s, o)) <= ref::tol<T>(In, static_cast<double>(scale)));
-      REQUIRE(std::fabs(a(s, o) - a_ref(s, o)) <= ref::tol<T>(In, static_cast<double>(scale)) + ref::tol<T>(16));
+      ref::sum_error<T> sum(b(0, o));
+      for (std::size_t i = 0; i < In; ++i) sum.add(static_cast<long double>(x(s, i)) * w(i, o));
+      // z is the kernel's accumulator itself; the reference rounds its sum to T once.
+      z_err.check(z(s, o), z_ref(s, o), sum.bound() + ref::rounding<T>(z_ref(s, o)), s, o);
+      // σ' ≤ 1/4 carries z's error into a, then sigmoid's own error and the reference's rounding.
+      a_err.check(a(s, o), a_ref(s, o), sum.bound() / 4 + ref::rounding<T>(a_ref(s, o), ref::function_error + 1), s, o);
     }
+  REQUIRE_WITHIN(z_err);
+  REQUIRE_WITHIN(a_err);
   CHECK(ref::padding_is_zero(z));
   CHECK(ref::padding_is_zero(a));
 
   // Inference form: no z, same a.
   bm<T, Out> a2(m);
   nn::simd::dense_forward<T, In, Out>(x, w, b.data(), nullptr, a2, nn::sigmoid{});
-  for (std::size_t s = 0; s < m; ++s)
-    for (std::size_t o = 0; o < Out; ++o) REQUIRE(a2(s, o) == a(s, o));
+  CHECK(std::equal(a2.data(), a2.data() + m * a2.stride, a.data()));
 }
 
 TEMPLATE_TEST_CASE_SIG("dense_backward_input matches (W^T delta) times the activation's derivative", "[kernels]",
-                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_SIZES) {
-  const std::size_t m = GENERATE(1, 3, 4, 10, 11);
+                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_LAYERS(float),
+                       NN_KERNEL_LAYERS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
   nn::rng r(7 * In + Out + m);
   nn::matrix<T, In, Out> w;
   bm<T, Out> delta(m);
@@ -90,143 +99,113 @@ TEMPLATE_TEST_CASE_SIG("dense_backward_input matches (W^T delta) times the activ
   nn::simd::activate<T, In>(zp, ap, nn::tanh{});
   nn::simd::dense_backward_input<T, In, Out>(w, delta, zp.data(), ap, dp, nn::tanh{});
   ref::dense_backward_input<T, In, Out, long double>(w, delta, zp.data(), ap, dp_ref, nn::tanh{});
+  ref::worst_error dp_err;
   for (std::size_t s = 0; s < m; ++s)
     for (std::size_t i = 0; i < In; ++i) {
-      long double scale = 0;
-      for (std::size_t o = 0; o < Out; ++o) scale += std::fabs(static_cast<long double>(w(i, o)) * delta(s, o));
-      REQUIRE(std::fabs(dp(s, i) - dp_ref(s, i)) <= ref::tol<T>(Out, static_cast<double>(scale)) + ref::tol<T>(16));
+      ref::sum_error<T> in_order;
+      ref::lane_sum_error<T> by_lane(nn::simd::width<T>);
+      for (std::size_t o = 0; o < Out; ++o) {
+        const long double p = static_cast<long double>(w(i, o)) * delta(s, o);
+        in_order.add(p);
+        by_lane.add(o, p);
+      }
+      // The kernel sums in the formula's order when the next layer fits one register (it transposes the
+      // weights), else lane by lane and then across lanes: the larger bound covers both.
+      const long double sum_err = std::max(in_order.bound(), by_lane.bound());
+      // tanh's derivative 1 − a·a, computed in T from the same a: at most u·(a² + |1 − a²|) off.
+      const long double av = ap(s, i), df = 1 - av * av;
+      const long double df_err = (av * av + std::fabs(df)) * u<T> * 1.01L;
+      const long double tol = (std::fabs(df) + df_err) * sum_err + std::fabs(in_order.sum()) * df_err +
+                              ref::rounding<T>(dp_ref(s, i), 2);
+      dp_err.check(dp(s, i), dp_ref(s, i), tol, s, i);
     }
+  REQUIRE_WITHIN(dp_err);
   CHECK(ref::padding_is_zero(dp));
 }
 
-TEMPLATE_TEST_CASE_SIG("rank_update matches alpha·Σ_s x[s]ᵀ·delta[s], written and accumulated", "[kernels]",
-                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_SIZES) {
-  const std::size_t m = GENERATE(1, 2, 10, 33);
-  nn::rng r(3 * In + 5 * Out + m);
-  bm<T, In> x(m);
-  bm<T, Out> delta(m);
-  nn::matrix<T, In, Out> g, g0, g_ref;
-  ref::fill(x, r);
-  ref::fill(delta, r);
-  ref::fill(g0, r);
-  g = g0;
-  g_ref = g0;
-  const T alpha = static_cast<T>(-0.37);
-  nn::simd::rank_update<true, T, In, Out>(x, delta, g, alpha);
-  ref::rank_update<true, T, In, Out, long double>(x, delta, g_ref, alpha);
-  nn::matrix<T, In, Out> fresh, fresh_ref;
-  nn::simd::rank_update<false, T, In, Out>(x, delta, fresh, alpha);
-  ref::rank_update<false, T, In, Out, long double>(x, delta, fresh_ref, alpha);
-  for (std::size_t i = 0; i < In; ++i)
-    for (std::size_t o = 0; o < Out; ++o) {
-      long double scale = 0;
-      for (std::size_t s = 0; s < m; ++s) scale += std::fabs(static_cast<long double>(x(s, i)) * delta(s, o));
-      REQUIRE(std::fabs(fresh(i, o) - fresh_ref(i, o)) <= ref::tol<T>(m, static_cast<double>(scale)));
-      REQUIRE(std::fabs(g(i, o) - g_ref(i, o)) <= ref::tol<T>(m, static_cast<double>(scale) + 1));
-    }
-  CHECK(ref::padding_is_zero(g));
-  CHECK(ref::padding_is_zero(fresh));
-}
-
-TEMPLATE_TEST_CASE_SIG("column_sum matches alpha·Σ_s delta[s]", "[kernels]",
-                       ((class T, std::size_t N), T, N), (float, 1), (float, 10), (float, 33), (double, 3), (double, 100)) {
-  const std::size_t m = GENERATE(1, 7, 10);
-  nn::rng r(N + m);
-  bm<T, N> delta(m);
-  ref::fill(delta, r);
-  nn::matrix<T, 1, N> g, g0, g_ref;
-  ref::fill(g0, r);
-  g = g0;
-  g_ref = g0;
-  nn::simd::column_sum<true, T, N>(delta, g.data(), T(0.5));
-  ref::column_sum<true, T, N, long double>(delta, g_ref.data(), T(0.5));
-  nn::matrix<T, 1, N> fresh, fresh_ref;
-  nn::simd::column_sum<false, T, N>(delta, fresh.data(), T(0.5));
-  ref::column_sum<false, T, N, long double>(delta, fresh_ref.data(), T(0.5));
-  for (std::size_t o = 0; o < N; ++o) {
-    REQUIRE(std::fabs(fresh(0, o) - fresh_ref(0, o)) <= ref::tol<T>(m));
-    REQUIRE(std::fabs(g(0, o) - g_ref(0, o)) <= ref::tol<T>(m));
-  }
-  CHECK(ref::padding_is_zero(g));
-}
-
 TEMPLATE_TEST_CASE_SIG("output_delta matches the quadratic cost's value and (a − y)·σ'(z)", "[kernels]",
-                       ((class T, std::size_t N), T, N), (float, 1), (float, 10), (float, 17), (double, 1),
-                       (double, 10), (double, 33)) {
-  const std::size_t m = GENERATE(1, 4, 10);
+                       ((class T, std::size_t N), T, N), NN_KERNEL_WIDTHS(float), NN_KERNEL_WIDTHS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
   nn::rng r(11 * N + m);
   bm<T, N> z(m), a(m), y(m), delta(m), delta_ref(m);
   ref::fill(z, r, -4, 4);
   ref::fill(y, r, 0, 1);
   nn::simd::activate<T, N>(z, a, nn::sigmoid{});
-  const T total = nn::simd::output_delta<T, N>(z.data(), a, y, delta, nn::quadratic_cost{}, nn::sigmoid{});
-  const long double expect_total =
-      ref::output_delta<T, N, long double>(z.data(), a, y, delta_ref, nn::quadratic_cost{}, nn::sigmoid{});
+
+  // Runs the kernel with `cost` and checks the row costs and the total against the twin's: each row is
+  // summed lane by lane and then across lanes, the rows' sums added in order in T. `value` is one
+  // output's cost, which T computes with 3 roundings.
+  auto run = [&](const auto& cost, auto value) {
+    std::vector<T> rows(m);
+    std::vector<long double> rows_ref(m);
+    const T total = nn::simd::output_delta<T, N>(z.data(), a, y, delta, cost, nn::sigmoid{}, rows.data());
+    const long double expect =
+        ref::output_delta<T, N, long double>(z.data(), a, y, delta_ref, cost, nn::sigmoid{}, rows_ref.data());
+    ref::worst_error row_err, total_err;
+    ref::sum_error<T> over_rows;
+    long double rows_bound = 0;
+    for (std::size_t s = 0; s < m; ++s) {
+      ref::lane_sum_error<T> row(nn::simd::width<T>);
+      for (std::size_t o = 0; o < N; ++o) row.add(o, value(static_cast<long double>(a(s, o)) - y(s, o)), 3);
+      row_err.check(rows[s], rows_ref[s], row.bound(), s, 0);
+      over_rows.add(row.sum(), 0);
+      rows_bound += row.bound();
+    }
+    total_err.check(total, expect, over_rows.bound() + rows_bound, 0, 0);
+    REQUIRE_WITHIN(row_err);
+    REQUIRE_WITHIN(total_err);
+    // However threads split the rows, their costs add up to this total exactly.
+    T again = 0;
+    for (const T c : rows) again += c;
+    CHECK(total == again);
+  };
+
+  run(nn::quadratic_cost{}, [](long double d) { return d * d / 2; });
+  ref::worst_error delta_err;
+  // (a − y)·(a·(1 − a)): four roundings in the kernel, one in the reference.
   for (std::size_t s = 0; s < m; ++s)
-    for (std::size_t o = 0; o < N; ++o) REQUIRE(std::fabs(delta(s, o) - delta_ref(s, o)) <= ref::tol<T>(16));
-  REQUIRE(std::fabs(total - expect_total) <= ref::tol<T>(m * N, 1.0));
+    for (std::size_t o = 0; o < N; ++o)
+      delta_err.check(delta(s, o), delta_ref(s, o), ref::rounding<T>(delta_ref(s, o), 5), s, o);
+  REQUIRE_WITHIN(delta_err);
   CHECK(ref::padding_is_zero(delta));
 
   // Padding lanes are excluded even when the cost is not zero there.
-  const T offset_total = nn::simd::output_delta<T, N>(z.data(), a, y, delta, offset_cost{}, nn::sigmoid{});
-  const long double expect_offset =
-      ref::output_delta<T, N, long double>(z.data(), a, y, delta_ref, offset_cost{}, nn::sigmoid{});
+  run(offset_cost{}, [](long double d) { return d * d + 1; });
+  ref::worst_error offset_delta_err;
+  // (a − y) + 1: the difference's rounding, the sum's, the reference's.
   for (std::size_t s = 0; s < m; ++s)
-    for (std::size_t o = 0; o < N; ++o) REQUIRE(std::fabs(delta(s, o) - delta_ref(s, o)) <= ref::tol<T>(4));
-  REQUIRE(std::fabs(offset_total - expect_offset) <= ref::tol<T>(m * N, 2.0));
+    for (std::size_t o = 0; o < N; ++o) {
+      const long double d = static_cast<long double>(a(s, o)) - y(s, o);
+      const long double tol = ref::rounding<T>(d) + ref::rounding<T>(delta_ref(s, o), 2);
+      offset_delta_err.check(delta(s, o), delta_ref(s, o), tol, s, o);
+    }
+  REQUIRE_WITHIN(offset_delta_err);
   CHECK(ref::padding_is_zero(delta));
 }
 
 TEMPLATE_TEST_CASE_SIG("activate matches each activation's scalar form", "[kernels]", ((class T, std::size_t N), T, N),
-                       (float, 1), (float, 5), (float, 30), (float, 784), (double, 3), (double, 10)) {
-  const std::size_t m = GENERATE(1, 3);
+                       NN_KERNEL_WIDTHS(float), NN_KERNEL_WIDTHS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
   nn::rng r(N + 100 * m);
   bm<T, N> z(m), a(m), expect(m);
   ref::fill(z, r, -20, 20);
-  auto check = [&](auto act, auto math) {
+  // `roundings`: the function's own error in units of u, plus the reference's rounding; 0 demands
+  // the exact value.
+  auto check = [&](const char* name, auto act, auto math, long double roundings) {
+    INFO(name);
     nn::simd::activate<T, N>(z, a, act);
     ref::activate<T, N, long double>(z, expect, math);
+    ref::worst_error err;
     for (std::size_t s = 0; s < m; ++s)
-      for (std::size_t o = 0; o < N; ++o) {
-        const long double e = expect(s, o);
-        REQUIRE(std::fabs(a(s, o) - e) <= ref::tol<T>(4, 1 + std::fabs(e)));
-      }
+      for (std::size_t o = 0; o < N; ++o)
+        err.check(a(s, o), expect(s, o), ref::rounding<T>(expect(s, o), roundings), s, o);
+    REQUIRE_WITHIN(err);
     CHECK(ref::padding_is_zero(a));
   };
-  check(nn::sigmoid{}, formula{[](long double v) { return sig(v); }});
-  check(nn::tanh{}, formula{[](long double v) { return std::tanh(v); }});
-  check(nn::relu{}, formula{[](long double v) { return v > 0 ? v : 0.0L; }});
-  check(nn::identity{}, formula{[](long double v) { return v; }});
-  check(nn::step{}, formula{[](long double v) { return v > 0 ? 1.0L : 0.0L; }});
+  check("sigmoid", nn::sigmoid{}, formula{[](long double v) { return sig(v); }}, ref::function_error + 1);
+  check("tanh", nn::tanh{}, formula{[](long double v) { return std::tanh(v); }}, ref::function_error + 1);
+  check("relu", nn::relu{}, formula{[](long double v) { return v > 0 ? v : 0.0L; }}, 0);
+  check("identity", nn::identity{}, formula{[](long double v) { return v; }}, 0);
+  check("step", nn::step{}, formula{[](long double v) { return v > 0 ? 1.0L : 0.0L; }}, 0);
 }
 
-TEMPLATE_TEST_CASE("axpy matches y += alpha·x for any length and alignment", "[kernels]", float, double) {
-  const std::size_t n = GENERATE(0, 1, 3, 15, 16, 17, 100, 785);
-  const std::size_t offset = GENERATE(0, 1);
-  nn::rng r(n + offset);
-  std::vector<TestType> x(n + 1), y(n + 1), y0;
-  for (auto& v : x) v = static_cast<TestType>(r.uniform());
-  for (auto& v : y) v = static_cast<TestType>(r.uniform());
-  y0 = y;
-  const std::size_t len = n + 1 - offset;
-  std::vector<TestType> y_ref = y;
-  nn::simd::axpy<TestType>(TestType(2.5), std::span<const TestType>(x.data() + offset, len),
-                           std::span<TestType>(y.data() + offset, len));
-  ref::axpy<TestType, long double>(TestType(2.5), std::span<const TestType>(x.data() + offset, len),
-                                   std::span<TestType>(y_ref.data() + offset, len));
-  for (std::size_t i = 0; i < offset; ++i) REQUIRE(y[i] == y0[i]);
-  for (std::size_t i = offset; i < n + 1; ++i) REQUIRE(std::fabs(y[i] - y_ref[i]) <= ref::tol<TestType>(2, 4));
-}
-
-TEST_CASE("reduce_add and first_lanes agree with scalar loops", "[kernels]") {
-  using B = nn::simd::batch<float>;
-  alignas(nn::simd::alignment) float v[B::size];
-  for (std::size_t i = 0; i < B::size; ++i) v[i] = static_cast<float>(i + 1);
-  REQUIRE(nn::simd::reduce_add(B::load_aligned(v)) == Approx(B::size * (B::size + 1) / 2.0));
-  for (std::size_t n = 1; n <= B::size; ++n) {
-    const B masked = xsimd::select(nn::simd::first_lanes<float>(n), B::load_aligned(v), B(0.f));
-    alignas(nn::simd::alignment) float out[B::size];
-    masked.store_aligned(out);
-    for (std::size_t i = 0; i < B::size; ++i) REQUIRE(out[i] == (i < n ? v[i] : 0.f));
-  }
-}

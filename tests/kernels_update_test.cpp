@@ -1,0 +1,133 @@
+// The kernels that turn errors into parameter updates (rank_update, column_sum, axpy) and the xsimd
+// helpers under them, against their scalar twins in reference.hpp (summing in long double), in float and
+// double, for the sizes 1, 3, 10, 30, 100 and 784 in the padded dimension and mini-batches of 1, 3, 10, 13
+// and 64 rows. Tolerances are bounds on rounding error computed from the values summed (reference.hpp).
+// The passes that compute those errors are in kernels_test.cpp (one file would take over a minute to compile).
+#include <nn/simd/kernels.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <span>
+#include <vector>
+
+#include "catch.hpp"
+#include "reference.hpp"
+
+namespace {
+
+template <class T, std::size_t N>
+using bm = nn::matrix<T, nn::dynamic, N>;
+
+}  // namespace
+
+TEMPLATE_TEST_CASE_SIG("rank_update matches alpha·Σ_s x[s]ᵀ·delta[s], written and accumulated", "[kernels]",
+                       ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_LAYERS(float),
+                       NN_KERNEL_LAYERS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
+  nn::rng r(3 * In + 5 * Out + m);
+  bm<T, In> x(m);
+  bm<T, Out> delta(m);
+  nn::matrix<T, In, Out> g, g0, g_ref;
+  ref::fill(x, r);
+  ref::fill(delta, r);
+  ref::fill(g0, r);
+  g = g0;
+  g_ref = g0;
+  const T alpha = static_cast<T>(-0.37);
+  nn::simd::rank_update<true, T, In, Out>(x, delta, g, alpha);
+  ref::rank_update<true, T, In, Out, long double>(x, delta, g_ref, alpha);
+  nn::matrix<T, In, Out> fresh, fresh_ref;
+  nn::simd::rank_update<false, T, In, Out>(x, delta, fresh, alpha);
+  ref::rank_update<false, T, In, Out, long double>(x, delta, fresh_ref, alpha);
+  ref::worst_error fresh_err, g_err;
+  for (std::size_t i = 0; i < In; ++i)
+    for (std::size_t o = 0; o < Out; ++o) {
+      ref::sum_error<T> sum;
+      for (std::size_t s = 0; s < m; ++s) sum.add(static_cast<long double>(x(s, i)) * delta(s, o));
+      // alpha times the sum (or an fma with g), rounded once by the kernel and once by the reference.
+      const long double sum_err = std::fabs(static_cast<long double>(alpha)) * sum.bound();
+      fresh_err.check(fresh(i, o), fresh_ref(i, o), sum_err + ref::rounding<T>(fresh_ref(i, o), 2), i, o);
+      g_err.check(g(i, o), g_ref(i, o), sum_err + ref::rounding<T>(g_ref(i, o), 2), i, o);
+    }
+  REQUIRE_WITHIN(fresh_err);
+  REQUIRE_WITHIN(g_err);
+  CHECK(ref::padding_is_zero(g));
+  CHECK(ref::padding_is_zero(fresh));
+
+  // Rows [first, last) only, as threads split a layer: the others untouched, and the same values bit for
+  // bit however the rows are split.
+  nn::matrix<T, In, Out> parts = g0;
+  const std::size_t split = In / 3;
+  nn::simd::rank_update<true, T, In, Out>(x, delta, parts, alpha, split, In);
+  CHECK(std::equal(parts.data(), parts.data() + split * parts.stride, g0.data()));
+  nn::simd::rank_update<true, T, In, Out>(x, delta, parts, alpha, 0, split);
+  CHECK(std::equal(parts.data(), parts.data() + In * parts.stride, g.data()));
+}
+
+TEMPLATE_TEST_CASE_SIG("column_sum matches alpha·Σ_s delta[s]", "[kernels]", ((class T, std::size_t N), T, N),
+                       NN_KERNEL_WIDTHS(float), NN_KERNEL_WIDTHS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
+  nn::rng r(N + m);
+  bm<T, N> delta(m);
+  ref::fill(delta, r);
+  nn::matrix<T, 1, N> g, g0, g_ref;
+  ref::fill(g0, r);
+  g = g0;
+  g_ref = g0;
+  const T alpha = static_cast<T>(-0.37);
+  nn::simd::column_sum<true, T, N>(delta, g.data(), alpha);
+  ref::column_sum<true, T, N, long double>(delta, g_ref.data(), alpha);
+  nn::matrix<T, 1, N> fresh, fresh_ref;
+  nn::simd::column_sum<false, T, N>(delta, fresh.data(), alpha);
+  ref::column_sum<false, T, N, long double>(delta, fresh_ref.data(), alpha);
+  ref::worst_error fresh_err, g_err;
+  for (std::size_t o = 0; o < N; ++o) {
+    ref::sum_error<T> sum;
+    for (std::size_t s = 0; s < m; ++s) sum.add(delta(s, o), 0);  // the terms are exact
+    const long double sum_err = std::fabs(static_cast<long double>(alpha)) * sum.bound();
+    fresh_err.check(fresh(0, o), fresh_ref(0, o), sum_err + ref::rounding<T>(fresh_ref(0, o), 2), 0, o);
+    g_err.check(g(0, o), g_ref(0, o), sum_err + ref::rounding<T>(g_ref(0, o), 2), 0, o);
+  }
+  REQUIRE_WITHIN(fresh_err);
+  REQUIRE_WITHIN(g_err);
+  CHECK(ref::padding_is_zero(g));
+  CHECK(ref::padding_is_zero(fresh));
+}
+
+TEMPLATE_TEST_CASE("axpy matches y += alpha·x for any length and alignment", "[kernels]", float, double) {
+  const std::size_t n = GENERATE(0, 1, 3, 15, 16, 17, 100, 785);
+  const std::size_t offset = GENERATE(0, 1);
+  nn::rng r(n + offset);
+  std::vector<TestType> x(n + 1), y(n + 1), y0;
+  for (auto& v : x) v = static_cast<TestType>(r.uniform());
+  for (auto& v : y) v = static_cast<TestType>(r.uniform());
+  y0 = y;
+  const std::size_t len = n + 1 - offset;
+  const TestType alpha(2.5);
+  std::vector<TestType> y_ref = y;
+  nn::simd::axpy<TestType>(alpha, std::span<const TestType>(x.data() + offset, len),
+                           std::span<TestType>(y.data() + offset, len));
+  ref::axpy<TestType, long double>(alpha, std::span<const TestType>(x.data() + offset, len),
+                                   std::span<TestType>(y_ref.data() + offset, len));
+  for (std::size_t i = 0; i < offset; ++i) REQUIRE(y[i] == y0[i]);
+  // One fma, or a product and a sum (the scalar tail), then the reference's rounding.
+  ref::worst_error err;
+  for (std::size_t i = offset; i < n + 1; ++i)
+    err.check(y[i], y_ref[i],
+              ref::rounding<TestType>(alpha * static_cast<long double>(x[i])) + ref::rounding<TestType>(y_ref[i], 2),
+              0, i);
+  REQUIRE_WITHIN(err);
+}
+
+TEST_CASE("reduce_add and first_lanes agree with scalar loops", "[kernels]") {
+  using B = nn::simd::batch<float>;
+  alignas(nn::simd::alignment) float v[B::size];
+  for (std::size_t i = 0; i < B::size; ++i) v[i] = static_cast<float>(i + 1);
+  REQUIRE(nn::simd::reduce_add(B::load_aligned(v)) == Approx(B::size * (B::size + 1) / 2.0));
+  for (std::size_t n = 1; n <= B::size; ++n) {
+    const B masked = xsimd::select(nn::simd::first_lanes<float>(n), B::load_aligned(v), B(0.f));
+    alignas(nn::simd::alignment) float out[B::size];
+    masked.store_aligned(out);
+    for (std::size_t i = 0; i < B::size; ++i) REQUIRE(out[i] == (i < n ? v[i] : 0.f));
+  }
+}
