@@ -413,6 +413,7 @@ class trainer {
     std::atomic<bool> failed{false};
     const auto fail = [&] {
       if (!failed.exchange(true)) failure = std::current_exception();
+      team.flag_failure();
     };
     team.run([&](std::size_t t) {
       for (std::size_t s0 = 0; s0 < n; s0 += batch_size) {
@@ -429,14 +430,13 @@ class trainer {
         } catch (...) {
           fail();
         }
-        team.barrier();
-        if (failed.load(std::memory_order_relaxed)) return;
+        if (team.barrier()) return;  // every member leaves at the same barrier
         if constexpr (has_fused_learning_rate<Optimizer>) {
           const T eta = static_cast<T>(optimizer.fused_learning_rate());
           net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts);
         } else {
           net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts);
-          team.barrier();
+          (void)team.barrier();  // no member can have failed since the last one
         }
         if (t == 0) {
           try {
@@ -449,8 +449,7 @@ class trainer {
             fail();
           }
         }
-        team.barrier();
-        if (failed.load(std::memory_order_relaxed)) return;
+        if (team.barrier()) return;
       }
     });
     if (failure) std::rethrow_exception(failure);

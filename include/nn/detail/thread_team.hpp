@@ -45,11 +45,15 @@ class thread_team {
   // exceptions, agree at a barrier, and return together (see trainer::fit); an exception that does
   // escape f is rethrown here after all members have finished.
   void run(const std::function<void(std::size_t)>& f) {
-    if (size_ == 1) return f(0);
+    if (size_ == 1) {
+      failing_.store(false, std::memory_order_relaxed);
+      return f(0);
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &f;
       pending_ = size_ - 1;
+      failing_.store(false, std::memory_order_relaxed);
       error_ = nullptr;
       ++run_id_;
     }
@@ -67,20 +71,28 @@ class thread_team {
     if (error_) std::rethrow_exception(error_);
   }
 
-  // Waits until every member has arrived. Its release/acquire ordering makes every member's writes
-  // before the barrier visible to every member after it.
-  void barrier() noexcept {
-    if (size_ == 1) return;
+  // Marks the run as failed (a member caught an exception); the next barrier tells every member.
+  void flag_failure() noexcept { failing_.store(true, std::memory_order_relaxed); }
+
+  // Waits until every member has arrived, and returns whether any member flagged a failure before
+  // arriving: all members get the same answer, so they can all leave together (a flag read directly
+  // after the barrier could already show a failure of the next phase, raised by a faster member).
+  // Release/acquire ordering makes every member's writes before the barrier visible to all after it.
+  bool barrier() noexcept {
+    if (size_ == 1) return failing_.load(std::memory_order_relaxed);
     const unsigned gen = generation_.load(std::memory_order_acquire);
     if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == size_) {
       arrived_.store(0, std::memory_order_relaxed);
+      failed_at_barrier_.store(failing_.load(std::memory_order_relaxed), std::memory_order_relaxed);
       generation_.fetch_add(1, std::memory_order_release);
-      return;
+    } else {
+      for (unsigned spins = 0; generation_.load(std::memory_order_acquire) == gen; ++spins) {
+        if (spins < 4000) pause();
+        else std::this_thread::yield();  // an oversubscribed machine: let the others run
+      }
     }
-    for (unsigned spins = 0; generation_.load(std::memory_order_acquire) == gen; ++spins) {
-      if (spins < 4000) pause();
-      else std::this_thread::yield();  // an oversubscribed machine: let the others run
-    }
+    // Overwritten only when every member has arrived at the next barrier, so stable until then.
+    return failed_at_barrier_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -123,6 +135,7 @@ class thread_team {
   std::exception_ptr error_;
   std::atomic<std::size_t> arrived_{0};
   std::atomic<unsigned> generation_{0};
+  std::atomic<bool> failing_{false}, failed_at_barrier_{false};
 };
 
 }  // namespace nn::detail
