@@ -74,6 +74,21 @@ NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(
 
 }  // namespace detail
 
+// a[s][o] = act.f(z[s][o]) for every row; padding stays zero.
+template <class T, std::size_t N, class Act>
+void activate(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a, const Act& act) noexcept {
+  using L = row_layout<T, N>;
+  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+  for (std::size_t s = 0; s < z.rows(); ++s) {
+    for (std::size_t c = 0; c < L::registers; ++c) {
+      const std::size_t off = s * L::stride + c * L::simd_width;
+      batch<T> v = act.f(detail::load(z.data() + off));
+      if (c == L::registers - 1) v = xsimd::select(tail_mask, v, batch<T>(T(0)));
+      detail::store(a.data() + off, v);
+    }
+  }
+}
+
 // Forward pass of a dense layer for a mini-batch, with the bias and the activation fused:
 //   z[s][o] = b[o] + Σ_i x[s][i]·Wt[i][o],   a[s][o] = act.f(z[s][o]).
 // z may be null (inference: only a is written). x and a have the same number of rows.
@@ -85,7 +100,6 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t CB = C < 4 ? C : 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
-  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
   T* const out = z ? z : a.data();  // W·x + b goes here first; a = f(out) in place when there is no z
 
   detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
@@ -114,14 +128,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   });
   // The activation in a plain loop over the (L1-resident) results: inlining exp into every unrolled
   // block would multiply the compile time and code size for no speed.
-  for (std::size_t s = 0; s < x.rows(); ++s) {
-    for (std::size_t c = 0; c < C; ++c) {
-      const std::size_t off = s * SO + c * W;
-      batch<T> av = act.f(detail::load(out + off));
-      if (c == C - 1) av = xsimd::select(tail_mask, av, batch<T>(T(0)));
-      detail::store(a.data() + off, av);
-    }
-  }
+  activate<T, Out>(matrix_ref<const T, dynamic, Out>(out, x.rows()), a, act);
 }
 
 // Output layer error and cost of a mini-batch:
@@ -305,19 +312,5 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
-// a[s][o] = act.f(z[s][o]) for every row; padding stays zero.
-template <class T, std::size_t N, class Act>
-void activate(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a, const Act& act) noexcept {
-  using L = row_layout<T, N>;
-  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
-  for (std::size_t s = 0; s < z.rows(); ++s) {
-    for (std::size_t c = 0; c < L::registers; ++c) {
-      const std::size_t off = s * L::stride + c * L::simd_width;
-      batch<T> v = act.f(detail::load(z.data() + off));
-      if (c == L::registers - 1) v = xsimd::select(tail_mask, v, batch<T>(T(0)));
-      detail::store(a.data() + off, v);
-    }
-  }
-}
 
 }  // namespace nn::simd
