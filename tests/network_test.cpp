@@ -49,16 +49,36 @@ TEST_CASE("feedforward is the course's a ← σ(w·a + b), for 784-30-10 and odd
 }
 
 TEST_CASE("predict gives feedforward's result for every row", "[network]") {
-  nn::network<13, 9, 4> net(2);
-  nn::batch_matrix<float, 13> x(130);
   nn::rng r(3);
-  ref::fill(x, r);
-  const auto out = net.predict(x);
-  REQUIRE(out.rows() == 130);
-  for (std::size_t s = 0; s < 130; ++s) {
-    const auto one = net.feedforward(x.row(s));
-    for (std::size_t j = 0; j < 4; ++j) REQUIRE(out(s, j) == one[j]);
-  }
+  // 130 rows: whole chunks of predict's scratch and a part chunk.
+  const auto check = [&](const auto& net) {
+    using Net = std::remove_cvref_t<decltype(net)>;
+    nn::batch_matrix<float, Net::inputs> x(130);
+    ref::fill(x, r);
+    const auto out = net.predict(x);
+    REQUIRE(out.rows() == 130);
+    nn::batch_matrix<float, Net::outputs> into(130);
+    net.predict(x, nn::matrix_ref<float, nn::dynamic, Net::outputs>(into.data(), into.rows()));
+    for (std::size_t s = 0; s < 130; ++s) {
+      const auto one = net.feedforward(x.row(s));
+      for (std::size_t j = 0; j < Net::outputs; ++j) {
+        REQUIRE(out(s, j) == one[j]);
+        REQUIRE(into(s, j) == one[j]);
+      }
+    }
+  };
+  SECTION("one hidden layer") { check(nn::network<13, 9, 4>(2)); }
+  SECTION("two hidden layers") { check(nn::network<13, 9, 21, 4>(2)); }
+  SECTION("no hidden layer") { check(nn::network<13, 4>(2)); }
+  SECTION("784-30-10") { check(nn::network<784, 30, 10>(2)); }
+}
+
+TEST_CASE("predict into storage with the wrong number of rows is a clear exception", "[network]") {
+  nn::network<13, 9, 4> net(2);
+  nn::batch_matrix<float, 13> x(5);
+  nn::batch_matrix<float, 4> out(4);
+  REQUIRE_THROWS_WITH(net.predict(x, nn::matrix_ref<float, nn::dynamic, 4>(out.data(), out.rows())),
+                      "nn: predict: 5 rows of inputs but 4 rows for the outputs");
 }
 
 TEST_CASE("weights and biases: the course's indices, layout and bounds", "[network]") {

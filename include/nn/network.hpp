@@ -228,40 +228,56 @@ class basic_network {
   }
 
   // Outputs for a batch of inputs (one sample per row): an nn::matrix or nn::matrix_ref of rows of
-  // `inputs` values.
+  // `inputs` values. The second form writes into the caller's matrix (x.rows() rows of `outputs`) and
+  // allocates nothing that grows with the batch: for repeated inference into reused storage.
   template <class U, std::size_t Rows, std::size_t Cols>
   matrix<T, dynamic, outputs> predict(const matrix<U, Rows, Cols>& x) const {
     return predict(matrix_ref<const U, Rows, Cols>(x.data(), x.rows()));
   }
   template <class U, std::size_t Rows, std::size_t Cols>
   matrix<T, dynamic, outputs> predict(matrix_ref<U, Rows, Cols> x) const {
+    matrix<T, dynamic, outputs> out(x.rows());
+    predict(x, matrix_ref<T, dynamic, outputs>(out.data(), out.rows()));
+    return out;
+  }
+  template <class U, std::size_t Rows, std::size_t Cols>
+  void predict(const matrix<U, Rows, Cols>& x, matrix_ref<T, dynamic, outputs> out) const {
+    predict(matrix_ref<const U, Rows, Cols>(x.data(), x.rows()), out);
+  }
+  template <class U, std::size_t Rows, std::size_t Cols>
+  void predict(matrix_ref<U, Rows, Cols> x, matrix_ref<T, dynamic, outputs> out) const {
     static_assert(std::is_same_v<std::remove_const_t<U>, T>, "nn: predict's inputs must have the network's element type");
     detail::check_input_size<inputs, Cols>();
-    matrix<T, dynamic, outputs> out(x.rows());
-    // The first layer reads the caller's rows and the last writes into `out` (same padded layout), so
-    // nothing is copied; chunks keep the hidden layers' activations in cache.
-    constexpr std::size_t chunk = 64;
-    workspace ws(chunk);
+    if (out.rows() != x.rows())
+      throw std::invalid_argument("nn: predict: " + std::to_string(x.rows()) + " rows of inputs but " +
+                                  std::to_string(out.rows()) + " rows for the outputs");
+    // The first layer reads the caller's rows and the last writes into `out`, so nothing is copied. The
+    // hidden activations of a chunk of rows are all the scratch there is: about 64 KB, in L2. (The first
+    // layer's kernel prefetches each row block's successor, so a chunk's first block is the one that
+    // waits for memory: chunks are as long as the scratch allows, in multiples of 48 rows.)
+    constexpr std::size_t hidden_stride = [] {
+      std::size_t n = 0;
+      for (std::size_t l = 1; l < layer_count; ++l) n += strides[l];
+      return n;
+    }();
+    constexpr std::size_t chunk = std::max<std::size_t>(48, 65536 / sizeof(T) / std::max<std::size_t>(hidden_stride, 1) / 48 * 48);
+    std::array<std::size_t, layer_count + 1> hidden_off{};
+    for (std::size_t l = 1; l < layer_count; ++l) hidden_off[l + 1] = hidden_off[l] + chunk * strides[l];
+    detail::aligned_buffer<T> hidden(std::max<std::size_t>(hidden_off[layer_count], 1));
     for (std::size_t s0 = 0; s0 < x.rows(); s0 += chunk) {
       const std::size_t m = std::min(chunk, x.rows() - s0);
-      // The next chunk's inputs, towards L2 while this one computes: the rows are read once, from memory.
-      if (s0 + chunk < x.rows()) {
-        const auto* next = reinterpret_cast<const char*>(x.row_data(s0 + chunk));
-        const std::size_t bytes = std::min(chunk, x.rows() - s0 - chunk) * x.stride * sizeof(T);
-        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(next + b, 0, 2);
-      }
       for_layers([&](auto l) {
         constexpr std::size_t L = l.value;
         const matrix_ref<const T, dynamic, sizes[L]> in =
-            L == 0 ? matrix_ref<const T, dynamic, sizes[L]>(x.row_data(s0), m) : ws.template a<L>(0, m);
+            L == 0 ? matrix_ref<const T, dynamic, sizes[L]>(x.row_data(s0), m)
+                   : matrix_ref<const T, dynamic, sizes[L]>(hidden.data() + hidden_off[L], m);
         const matrix_ref<T, dynamic, sizes[L + 1]> to =
-            L + 1 == layer_count ? matrix_ref<T, dynamic, sizes[L + 1]>(out.data() + s0 * out.stride, m)
-                                 : ws.template a<L + 1>(0, m);
+            L + 1 == layer_count ? matrix_ref<T, dynamic, sizes[L + 1]>(out.row_data(s0), m)
+                                 : matrix_ref<T, dynamic, sizes[L + 1]>(hidden.data() + hidden_off[L + 1], m);
         simd::dense_forward<T, sizes[L], sizes[L + 1]>(in, weights<L>(), params_.data() + bias_offset(L), nullptr, to,
                                                        activation_of<L>{});
       });
     }
-    return out;
   }
 
   // Forward pass over ws.input(); the result is in ws.output(). With KeepZ, the weighted inputs of

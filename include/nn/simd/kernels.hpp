@@ -100,6 +100,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t CB = C < 4 ? C : 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
+  constexpr std::size_t line = 64 / sizeof(T);
   T* const out = z ? z : a.data();  // W·x + b goes here first; a = f(out) in place when there is no z
 
   detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
@@ -114,6 +115,12 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
       const T* xr = x.row_data(s0);
       const T* wr = w.data() + c0 * W;
       for (std::size_t i = 0; i < In; ++i, wr += SO) {
+        // The first column block asks for the next row block's inputs, a cache line per row every 64
+        // bytes of i: when x comes from memory (predict), they arrive while this block computes.
+        if (c0 == 0 && i % line == 0)
+          detail::static_for<sb_n>([&](auto sb) NN_INLINE {
+            if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
+          });
         batch<T> wv[cb_n];
         detail::static_for<cb_n>([&](auto cb) NN_INLINE { wv[cb] = detail::load(wr + cb * W); });
         detail::static_for<sb_n>([&](auto sb) NN_INLINE {
