@@ -37,13 +37,25 @@ double batch_cost(const Net& net, typename Net::workspace& ws, const Cost& cost)
 
 // Checks the mean gradient against (C(p+h) − C(p−h)) / 2h for every real parameter.
 template <class Net, class Cost>
-void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.05, double target_hi = 0.95) {
+void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.05, double target_hi = 0.95,
+                    int target_rows = 0) {
   Net net(seed, nn::scaled_normal_init{});
   const std::size_t m = 3;
   typename Net::workspace ws(m);
   nn::rng r(seed + 100);
   ref::fill(ws.input(), r, -1, 1);
   ref::fill(ws.target(), r, target_lo, target_hi);
+  // target_rows 1: each row a probability distribution, as softmax's cost needs; 2: one-hot rows.
+  for (std::size_t s = 0; target_rows != 0 && s < m; ++s) {
+    double total = 0;
+    std::size_t best = 0;
+    for (std::size_t o = 0; o < Net::outputs; ++o) {
+      total += ws.target()(s, o);
+      if (ws.target()(s, o) > ws.target()(s, best)) best = o;
+    }
+    for (std::size_t o = 0; o < Net::outputs; ++o)
+      ws.target()(s, o) = target_rows == 1 ? ws.target()(s, o) / total : (o == best ? 1.0 : 0.0);
+  }
 
   // NaN everywhere first: gradient() must write every entry, padding included (the trainer relies on it).
   nn::aligned_vector<double> grads(Net::parameter_storage, std::numeric_limits<double>::quiet_NaN());
@@ -136,4 +148,37 @@ TEST_CASE("backprop matches finite differences with a user-written cost and the 
 TEST_CASE("backprop with mixed hidden and output activations", "[backprop]") {
   check_gradient<dnet4<nn::relu, nn::identity>>(9, nn::quadratic_cost{}, -2, 2);
   check_gradient<dnet_wide<nn::sigmoid, nn::tanh>>(10, nn::quadratic_cost{}, -0.9, 0.9);
+}
+
+TEST_CASE("backprop matches finite differences with nn::cross_entropy", "[backprop]") {
+  check_gradient<dnet3<nn::sigmoid>>(12, nn::cross_entropy{});
+  check_gradient<dnet4<nn::relu, nn::sigmoid>>(13, nn::cross_entropy{});
+  check_gradient<dnet_wide<nn::tanh, nn::sigmoid>>(14, nn::cross_entropy{}, 0, 1);
+}
+
+TEST_CASE("backprop matches finite differences with a softmax output and nn::log_likelihood", "[backprop]") {
+  check_gradient<dnet3<nn::sigmoid, nn::softmax>>(15, nn::log_likelihood{}, 0.05, 0.95, 1);
+  check_gradient<dnet4<nn::relu, nn::softmax>>(16, nn::log_likelihood{}, 0.05, 0.95, 1);
+  check_gradient<dnet_wide<nn::tanh, nn::softmax>>(17, nn::log_likelihood{}, 0, 1, 1);
+  // One-hot targets, the usual case.
+  check_gradient<dnet_wide<nn::relu, nn::softmax>>(18, nn::log_likelihood{}, 0, 1, 2);
+}
+
+TEST_CASE("nn::cross_entropy's value and error equal the course's formulas", "[backprop]") {
+  const nn::cross_entropy ce;
+  const nn::sigmoid sig;
+  for (const double z : {-30.0, -3.0, -0.5, 0.0, 0.7, 4.0, 30.0})
+    for (const double y : {0.0, 0.3, 1.0}) {
+      const double a = sig.f(z);
+      const double p = std::min(std::max(a, 1e-15), 1 - 1e-15);
+      REQUIRE(ce.value(a, y) == Approx(-(y * std::log(p) + (1 - y) * std::log(1 - p))));
+      REQUIRE(ce.delta(z, a, y, sig) == a - y);
+      // The same from the general formula (a − y)/(a(1 − a))·σ'(z), where a is not saturated.
+      if (std::fabs(z) < 10) REQUIRE(test_cross_entropy{}.delta(z, a, y, sig) == Approx(a - y).margin(1e-12));
+    }
+  // Saturated and wrong: a finite cost, not ∞ (the clamp), and in float too.
+  REQUIRE(std::isfinite(ce.value(1.0, 0.0)));
+  REQUIRE(std::isfinite(ce.value(0.0f, 1.0f)));
+  REQUIRE(ce.value(0.0f, 1.0f) == Approx(-std::log(1e-7f)));
+  REQUIRE(std::isfinite(nn::log_likelihood{}.value(0.0f, 1.0f)));
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "catch.hpp"
@@ -209,3 +210,62 @@ TEMPLATE_TEST_CASE_SIG("activate matches each activation's scalar form", "[kerne
   check("step", nn::step{}, formula{[](long double v) { return v > 0 ? 1.0L : 0.0L; }}, 0);
 }
 
+
+// Softmax of each row. With d_j = z_j − max z: the kernel rounds d_j (relative error u, which exp turns
+// into |d_j|·u), exp adds function_error·u, the sum of N such terms N·u more, and the division and the
+// final product 2·u; the bound is the sum of those for a_j and for the largest term of the sum.
+TEMPLATE_TEST_CASE_SIG("softmax_rows matches e^(z − max) / Σ e^(z − max), in place too", "[kernels]",
+                       ((class T, std::size_t N), T, N), NN_KERNEL_WIDTHS(float), NN_KERNEL_WIDTHS(double)) {
+  const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
+  nn::rng r(N + 100 * m);
+  bm<T, N> z(m), a(m);
+  ref::fill(z, r, -20, 20);
+  nn::simd::softmax_rows<T, N>(z, a);
+  bm<T, N> in_place = z;
+  nn::simd::softmax_rows<T, N>(in_place, in_place);
+  ref::worst_error err;
+  for (std::size_t s = 0; s < m; ++s) {
+    long double mx = z(s, 0), spread = 0, sum = 0;
+    for (std::size_t o = 0; o < N; ++o) mx = std::max<long double>(mx, z(s, o));
+    for (std::size_t o = 0; o < N; ++o) {
+      spread = std::max(spread, mx - z(s, o));
+      sum += std::exp(static_cast<long double>(z(s, o)) - mx);
+    }
+    long double total = 0;
+    for (std::size_t o = 0; o < N; ++o) {
+      const long double d = mx - z(s, o), want = std::exp(-d) / sum;
+      const long double tol = (d + spread + 2 * ref::function_error + N + 3) * u<T> * want;
+      err.check(a(s, o), want, tol, s, o);
+      REQUIRE(in_place(s, o) == a(s, o));
+      total += a(s, o);
+    }
+    REQUIRE(std::fabs(total - 1) < (N + 2 * ref::function_error + 40) * u<T>);
+  }
+  REQUIRE_WITHIN(err);
+  CHECK(ref::padding_is_zero(a));
+}
+
+TEMPLATE_TEST_CASE("softmax_rows is finite for inputs that overflow exp", "[kernels]", float, double) {
+  using T = TestType;
+  constexpr T big = std::numeric_limits<T>::max() / 4;
+  bm<T, 5> z(3), a(3);
+  const T rows[3][5] = {{big, 0, -big, T(1000), T(89)},  // e^1000 and e^89 overflow float
+                        {T(-1000), T(-1000), T(-1001), T(-2000), -big},  // every e^z underflows to 0
+                        {T(7), T(7), T(7), T(7), T(7)}};
+  for (std::size_t s = 0; s < 3; ++s)
+    for (std::size_t o = 0; o < 5; ++o) z(s, o) = rows[s][o];
+  nn::simd::softmax_rows<T, 5>(z, a);
+  for (std::size_t s = 0; s < 3; ++s) {
+    T total = 0;
+    for (std::size_t o = 0; o < 5; ++o) {
+      REQUIRE(std::isfinite(a(s, o)));
+      REQUIRE(a(s, o) >= 0);
+      total += a(s, o);
+    }
+    REQUIRE(total == Approx(1).epsilon(1e-6));
+  }
+  REQUIRE(a(0, 0) == 1);
+  REQUIRE(a(0, 1) == 0);
+  REQUIRE(a(1, 0) == Approx(1 / (2 + std::exp(T(-1)))).epsilon(1e-6));
+  REQUIRE(a(2, 3) == Approx(0.2).epsilon(1e-6));
+}

@@ -63,6 +63,14 @@ TEST_CASE("nn's own policies satisfy their concepts", "[policy]") {
   STATIC_REQUIRE(nn::activation<nn::tanh>);
   STATIC_REQUIRE(nn::activation<nn::relu>);
   STATIC_REQUIRE(nn::cost<nn::quadratic_cost>);
+  STATIC_REQUIRE(nn::cost<nn::cross_entropy>);
+  STATIC_REQUIRE(nn::cost<nn::log_likelihood>);
+  STATIC_REQUIRE(nn::row_activation_for<nn::softmax, float>);
+  STATIC_REQUIRE(nn::output_activation_for<nn::softmax, double>);
+  STATIC_REQUIRE(!nn::activation<nn::softmax>);  // no element-wise form: only an output layer
+  STATIC_REQUIRE(nn::cost_for<nn::log_likelihood, float, nn::softmax>);
+  STATIC_REQUIRE(!nn::cost_for<nn::quadratic_cost, float, nn::softmax>);  // would need softmax's Jacobian
+  STATIC_REQUIRE(!nn::cost_for<nn::cross_entropy, double, nn::softmax>);
   STATIC_REQUIRE(nn::initializer<nn::normal_init>);
   STATIC_REQUIRE(nn::initializer<nn::scaled_normal_init>);
   STATIC_REQUIRE(nn::optimizer<nn::sgd>);

@@ -107,6 +107,34 @@ TEST_CASE("training classifies held-out data whose answer is known", "[train]") 
   REQUIRE(h.back().mean_cost < h.front().mean_cost);
 }
 
+TEST_CASE("softmax with log-likelihood, and sigmoid with cross-entropy, classify known data", "[train]") {
+  const auto train = blobs(2000, 1), test = blobs(500, 2);
+  SECTION("softmax outputs") {
+    nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 20, 15, 5> net(3, nn::scaled_normal_init{});
+    nn::trainer<nn::sgd, nn::log_likelihood> t{nn::sgd{0.1}};
+    t.epochs = 5;
+    t.on_epoch = nullptr;
+    const auto h = t.fit(net, train, test);
+    REQUIRE(h.back().correct > 475);
+    REQUIRE(h.back().mean_cost < h.front().mean_cost);
+    // Outputs are probabilities: each row sums to 1; the mean cost is −ln(probability of the label).
+    const auto out = net.feedforward(std::span<const float>(test.input(0)));
+    float total = 0;
+    for (const float p : out) total += p;
+    REQUIRE(total == Approx(1).epsilon(1e-5));
+    REQUIRE(h.back().mean_cost < 0.2);
+  }
+  SECTION("sigmoid outputs") {
+    nn::network<20, 15, 5> net(3);
+    nn::trainer<nn::sgd, nn::cross_entropy> t{nn::sgd{0.5}};
+    t.epochs = 5;
+    t.on_epoch = nullptr;
+    const auto h = t.fit(net, train, test);
+    REQUIRE(h.back().correct > 475);
+    REQUIRE(h.back().mean_cost < h.front().mean_cost);
+  }
+}
+
 TEST_CASE("the same seeds give bit-identical results, other seeds do not", "[train]") {
   const auto train = blobs(300, 7);
   auto run = [&](std::uint64_t init_seed, std::uint64_t shuffle_seed) {

@@ -7,6 +7,8 @@
 
 #include <concepts>
 
+#include "nn/matrix.hpp"
+#include "nn/simd/kernels.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
 namespace nn {
@@ -22,6 +24,20 @@ concept activation_for = std::default_initializable<A> && requires(const A& act,
 // An activation usable with both float and double networks.
 template <class A>
 concept activation = activation_for<A, float> && activation_for<A, double>;
+
+// A row-wise activation computes a whole layer's outputs together (softmax normalises over the row):
+//   template <class T, std::size_t N> void rows(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a)
+// writes a for every sample row of z (a may be z; padding must stay zero). It has no element-wise
+// derivative, so it can only be an output layer, with a cost that gives ∂C/∂z itself (nn::log_likelihood).
+template <class A, class T>
+concept row_activation_for = std::default_initializable<A> &&
+                             requires(const A& act, matrix_ref<const T, dynamic, 3> z, matrix_ref<T, dynamic, 3> a) {
+                               act.template rows<T, 3>(z, a);
+                             };
+
+// What an output layer accepts: either kind.
+template <class A, class T>
+concept output_activation_for = activation_for<A, T> || row_activation_for<A, T>;
 
 // σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 − σ(z)). The course's neuron.
 struct sigmoid {
@@ -68,6 +84,16 @@ struct tanh {
   template <class V>
   V df(const V&, const V& a) const noexcept {
     return simd::constant<V>(simd::scalar_of_t<V>(1)) - a * a;
+  }
+};
+
+// softmax: a_j = e^(z_j) / Σ_k e^(z_k) over the output layer, a probability distribution (computed as
+// e^(z_j − max z) / Σ_k e^(z_k − max z): no overflow for any finite z). Row-wise; pair it with
+// nn::log_likelihood, whose error ∂C/∂z = a − y is exact for it.
+struct softmax {
+  template <class T, std::size_t N>
+  void rows(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a) const noexcept {
+    simd::softmax_rows<T, N>(z, a);
   }
 };
 

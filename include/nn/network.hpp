@@ -35,10 +35,12 @@ struct policies {
                 "nn::policies: the element type must be float or double");
   static_assert(activation_for<Hidden, T>,
                 "nn::policies: Hidden must satisfy nn::activation_for<Hidden, T> (members f(z) and df(z, a) "
-                "for T and nn::simd::batch<T>; see docs/policies.md)");
-  static_assert(activation_for<Output, T>,
+                "for T and nn::simd::batch<T>; a row-wise activation such as nn::softmax can only be the output "
+                "layer's; see docs/policies.md)");
+  static_assert(output_activation_for<Output, T>,
                 "nn::policies: Output must satisfy nn::activation_for<Output, T> (members f(z) and df(z, a) "
-                "for T and nn::simd::batch<T>; see docs/policies.md)");
+                "for T and nn::simd::batch<T>) or nn::row_activation_for<Output, T> (member rows(z, a)); see "
+                "docs/policies.md");
   using value_type = T;
   using hidden_activation = Hidden;
   using output_activation = Output;
@@ -333,7 +335,10 @@ class basic_network {
   // Phase 1 of backprop (see above); each sample's cost goes to ws.row_costs().
   template <class Cost>
   void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count) const {
-    static_assert(cost_for<Cost, T, output_activation>,
+    static_assert(!row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
+                  "nn: a softmax (row-wise) output layer needs a cost whose error does not use the activation's "
+                  "derivative: nn::log_likelihood (∂C/∂z = a − y). Other costs would need softmax's full Jacobian");
+    static_assert(row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
                   "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
                   "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
     if (count == 0) return;

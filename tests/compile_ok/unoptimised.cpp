@@ -17,6 +17,13 @@ void use_all() {
   nn::trainer<> t;
   t.epochs = 1;
   t.fit(net, d, d);
+  r += nn::cross_entropy{}.value(b, b) + nn::cross_entropy{}.delta(b, b, b, nn::sigmoid{}) +
+       nn::log_likelihood{}.value(b, b) + nn::log_likelihood{}.delta(b, b, b, nn::softmax{});
+  (void)nn::simd::reduce_max(r);
+  nn::basic_network<nn::policies<T, nn::relu, nn::softmax>, 3, 5, 2> soft(1);
+  nn::trainer<nn::sgd, nn::log_likelihood> ts{nn::sgd{0.1}};
+  ts.epochs = 1;
+  ts.fit(soft, d, d);
 }
 
 int main() {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <utility>
 
@@ -79,17 +80,51 @@ NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(
 
 }  // namespace detail
 
-// a[s][o] = act.f(z[s][o]) for every row; padding stays zero.
+// Softmax of every row: a[s][o] = e^(z[s][o] − m_s) / Σ_k e^(z[s][k] − m_s), m_s = max_k z[s][k], so no
+// exponent overflows however large z is; padding stays zero. a may be z (in place).
+template <class T, std::size_t N>
+void softmax_rows(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a) noexcept {
+  using L = row_layout<T, N>;
+  constexpr std::size_t C = L::registers, W = L::simd_width;
+  const batch_bool<T> tail = first_lanes<T>(L::tail);
+  const batch<T> lowest(std::numeric_limits<T>::lowest()), zero(T(0));
+  for (std::size_t s = 0; s < z.rows(); ++s) {
+    const T* zr = z.data() + s * L::stride;
+    T* ar = a.data() + s * L::stride;
+    batch<T> mx = lowest;
+    for (std::size_t c = 0; c < C; ++c) {
+      const batch<T> v = detail::load(zr + c * W);
+      mx = xsimd::max(mx, c == C - 1 ? xsimd::select(tail, v, lowest) : v);
+    }
+    const batch<T> m(reduce_max(mx));
+    batch<T> sum = zero;
+    for (std::size_t c = 0; c < C; ++c) {
+      batch<T> e = simd::exp(detail::load(zr + c * W) - m);
+      if (c == C - 1) e = xsimd::select(tail, e, zero);
+      detail::store(ar + c * W, e);
+      sum += e;
+    }
+    const batch<T> inv(T(1) / reduce_add(sum));  // the largest term is e^0 = 1, so sum >= 1
+    for (std::size_t c = 0; c < C; ++c) detail::store(ar + c * W, detail::load(ar + c * W) * inv);
+  }
+}
+
+// a[s][o] = act.f(z[s][o]) for every row; padding stays zero. A row-wise activation (one with a member
+// rows(z, a), like nn::softmax) computes whole rows itself.
 template <class T, std::size_t N, class Act>
 void activate(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a, const Act& act) noexcept {
-  using L = row_layout<T, N>;
-  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
-  for (std::size_t s = 0; s < z.rows(); ++s) {
-    for (std::size_t c = 0; c < L::registers; ++c) {
-      const std::size_t off = s * L::stride + c * L::simd_width;
-      batch<T> v = act.f(detail::load(z.data() + off));
-      if (c == L::registers - 1) v = xsimd::select(tail_mask, v, batch<T>(T(0)));
-      detail::store(a.data() + off, v);
+  if constexpr (requires { act.template rows<T, N>(z, a); }) {
+    act.template rows<T, N>(z, a);
+  } else {
+    using L = row_layout<T, N>;
+    const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+    for (std::size_t s = 0; s < z.rows(); ++s) {
+      for (std::size_t c = 0; c < L::registers; ++c) {
+        const std::size_t off = s * L::stride + c * L::simd_width;
+        batch<T> v = act.f(detail::load(z.data() + off));
+        if (c == L::registers - 1) v = xsimd::select(tail_mask, v, batch<T>(T(0)));
+        detail::store(a.data() + off, v);
+      }
     }
   }
 }

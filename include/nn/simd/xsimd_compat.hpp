@@ -35,6 +35,19 @@ inline T reduce_add(const batch<T>& v) noexcept {
 #endif
 }
 
+template <class T>
+inline T reduce_max(const batch<T>& v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_max(v);
+#else
+  alignas(alignment) T lanes[width<T>];
+  v.store_aligned(lanes);
+  T m = lanes[0];
+  for (std::size_t i = 1; i < width<T>; ++i) m = lanes[i] > m ? lanes[i] : m;
+  return m;
+#endif
+}
+
 // Lane mask {i < n} for i in [0, width): used to keep padding lanes at exactly zero.
 template <class T>
 inline batch_bool<T> first_lanes(std::size_t n) noexcept {
