@@ -296,18 +296,20 @@ class basic_network {
 
   // Mean gradient of the cost over the mini-batch in ws (inputs and targets filled in) into `grads`
   // (same layout as parameters(), aligned, e.g. an nn::aligned_vector<T> of parameter_storage values).
-  // Returns the batch's total cost Σ_x C_x.
+  // With l2 = λ/n (the course's L2 regularisation, C = C0 + (λ/2n) Σ w²), l2·w is added to every weight's
+  // gradient (not the biases'). Returns the batch's total cost Σ_x C_x (without the L2 term).
   template <class Cost>
-  T gradient(workspace& ws, const Cost& cost, std::span<T> grads) const {
+  T gradient(workspace& ws, const Cost& cost, std::span<T> grads, T l2 = T(0)) const {
     check_gradient(grads);
-    return const_cast<basic_network*>(this)->backprop<false>(ws, cost, grads.data(), T(1) / static_cast<T>(ws.rows()));
+    return const_cast<basic_network*>(this)->backprop<false>(ws, cost, grads.data(), T(1) / static_cast<T>(ws.rows()), l2);
   }
 
   // One SGD step on the mini-batch in ws, the update fused into the gradient kernels:
-  // w ← w − (η/m) Σ_x ∂C_x/∂w. Returns the batch's total cost (before the update).
+  // w ← (1 − η·l2)·w − (η/m) Σ_x ∂C_x/∂w, b ← b − (η/m) Σ_x ∂C_x/∂b (the course's rule; l2 = λ/n, 0 for
+  // none). Returns the batch's total cost (before the update, without the L2 term).
   template <class Cost>
-  T sgd_step(workspace& ws, const Cost& cost, T eta) {
-    return backprop<true>(ws, cost, params_.data(), -eta / static_cast<T>(ws.rows()));
+  T sgd_step(workspace& ws, const Cost& cost, T eta, T l2 = T(0)) {
+    return backprop<true>(ws, cost, params_.data(), -eta / static_cast<T>(ws.rows()), l2);
   }
 
   friend bool operator==(const basic_network& a, const basic_network& b) noexcept {
@@ -322,10 +324,12 @@ class basic_network {
   //   gradients: for part `part` of `parts` of every layer's weight rows: the gradient over all m
   //              samples, times alpha, written to (Accumulate = false) or added to (Accumulate = true)
   //              target's layer (target may be the parameters themselves: fused SGD).
+  //   With l2 ≠ 0 each part also applies L2 weight decay to its own weight rows: fused, the rows are
+  //   scaled by 1 + alpha·m·l2 (= 1 − η·l2) before the update; otherwise l2·w is added to the gradient.
   template <bool Accumulate, class Cost>
-  T backprop(workspace& ws, const Cost& cost, T* target, T alpha) {
+  T backprop(workspace& ws, const Cost& cost, T* target, T alpha, T l2 = T(0)) {
     backprop_errors(ws, cost, 0, ws.rows());
-    backprop_gradients<Accumulate>(ws, ws.rows(), target, alpha, 0, 1);
+    backprop_gradients<Accumulate>(ws, ws.rows(), target, alpha, 0, 1, l2);
     T total(0);
     for (std::size_t s = 0; s < ws.rows(); ++s) total += ws.row_costs()[s];
     return total;
@@ -363,12 +367,19 @@ class basic_network {
 
   // Phase 2 of backprop (see above) over the m samples of the mini-batch in ws.
   template <bool Accumulate>
-  void backprop_gradients(workspace& ws, std::size_t m, T* target, T alpha, std::size_t part, std::size_t parts) {
+  void backprop_gradients(workspace& ws, std::size_t m, T* target, T alpha, std::size_t part, std::size_t parts,
+                          T l2 = T(0)) {
     for_layers([&](auto l) {
       constexpr std::size_t L = l.value, In = sizes[L];
+      const std::size_t first = In * part / parts, last = In * (part + 1) / parts;
+      // This part's weight rows, contiguous: [first, last) of layer L's In rows.
+      const auto rows = [&](T* base) {
+        return std::span<T>(base + weight_offset(L) + first * strides[L + 1], (last - first) * strides[L + 1]);
+      };
+      if (Accumulate && l2 != T(0)) simd::scale(T(1) + alpha * static_cast<T>(m) * l2, rows(target));
       simd::rank_update<Accumulate, T, In, sizes[L + 1]>(ws.template a<L>(0, m), ws.template delta<L + 1>(0, m),
-                                                         weight_ref<L>(target + weight_offset(L)), alpha,
-                                                         In * part / parts, In * (part + 1) / parts);
+                                                         weight_ref<L>(target + weight_offset(L)), alpha, first, last);
+      if (!Accumulate && l2 != T(0)) simd::axpy_registers(l2, std::span<const T>(rows(params_.data())), rows(target));
       if (L % parts == part)
         simd::column_sum<Accumulate, T, sizes[L + 1]>(ws.template delta<L + 1>(0, m), target + bias_offset(L), alpha);
     });

@@ -45,7 +45,27 @@ struct epoch_report {
   std::size_t tested = 0;     // test samples; 0 when fit was given no test data
   double eval_seconds = 0;    // evaluation time
   std::size_t threads = 1;    // threads the epoch trained on (see trainer::threads)
+  double learning_rate = 0;   // the optimizer's learning_rate during the epoch (0 if it has none)
 };
+
+// Learning-rate schedules for trainer::schedule: the factor for each (0-based) epoch.
+// Step decay: 1 for the first `every` epochs, then `factor`, factor², …
+inline std::function<double(std::size_t)> step_decay(std::size_t every, double factor) {
+  if (every == 0 || !(factor > 0)) throw std::invalid_argument("nn::step_decay: every must be ≥ 1 and factor > 0");
+  return [=](std::size_t e) { return std::pow(factor, static_cast<double>(e / every)); };
+}
+// Cosine decay (Loshchilov & Hutter's SGDR without restarts): from 1 at epoch 0 down to `floor` at epoch
+// `epochs` − 1 along half a cosine; `floor` after that.
+inline std::function<double(std::size_t)> cosine_decay(std::size_t epochs, double floor = 0.01) {
+  if (epochs == 0 || !(floor > 0 && floor <= 1))
+    throw std::invalid_argument("nn::cosine_decay: epochs must be ≥ 1 and floor in (0, 1]");
+  return [=](std::size_t e) {
+    if (e == 0) return 1.0;
+    if (e + 1 >= epochs) return floor;
+    const double t = static_cast<double>(e) / static_cast<double>(epochs - 1);
+    return floor + (1 - floor) * 0.5 * (1 + std::cos(3.14159265358979323846 * t));
+  };
+}
 
 // The course's line and a little more: "Epoch 0: 9129 / 10000  (1.23 s, mean cost 0.0412)",
 // or "Epoch 0 complete  (...)" when there is no test data.
@@ -284,6 +304,13 @@ class trainer {
   // whatever the number (docs/design.md, "Threads").
   std::size_t threads = 1;
   static constexpr std::size_t min_rows_per_thread = 16;
+  // L2 regularisation (the course's chapter 3): λ in C = C0 + (λ/2n) Σ_w w², n the training samples; every
+  // weight (not the biases) decays by η·λ/n per step. 0: none. Reported costs are C0 (without the L2 term).
+  double weight_decay = 0;
+  // Optional learning-rate schedule: the factor, at each epoch, by which the optimizer's learning_rate
+  // (its value when fit starts) is multiplied, e.g. nn::step_decay(10, 0.5) or nn::cosine_decay(30).
+  // fit restores the starting rate when it returns.
+  std::function<double(std::size_t epoch)> schedule;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> on_progress;
@@ -300,20 +327,21 @@ class trainer {
     return run(net, train, &test);
   }
 
-  // One step on the mini-batch already in ws; returns the batch's total cost.
+  // One step on the mini-batch already in ws; returns the batch's total cost. weight_decay needs n, the
+  // number of training samples (fit passes it; by hand, say it here).
   template <class Net>
-  typename Net::value_type step(Net& net, typename Net::workspace& ws) {
+  typename Net::value_type step(Net& net, typename Net::workspace& ws, std::size_t training_samples = 0) {
     using T = typename Net::value_type;
     static_assert(optimizer_for<Optimizer, T>,
                   "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                   "with std::span<T> and std::span<const T> (see docs/policies.md)");
     if constexpr (has_fused_learning_rate<Optimizer>) {
-      return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()));
+      return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2_of<T>(training_samples));
     } else {
       // gradient() writes every entry (padding included), so the buffer is allocated once, never cleared.
       auto& g = grads<T>();
       if (g.size() != Net::parameter_storage) g = detail::aligned_buffer<T>(Net::parameter_storage);
-      const T total = net.gradient(ws, cost, g.span());
+      const T total = net.gradient(ws, cost, g.span(), l2_of<T>(training_samples));
       optimizer.step(net.parameters(), std::span<const T>(g.span()));
       return total;
     }
@@ -321,6 +349,41 @@ class trainer {
 
  private:
   using clock = std::chrono::steady_clock;
+
+  template <class T>
+  T l2_of(std::size_t n) const {
+    if (weight_decay == 0) return T(0);
+    if (n == 0) throw std::invalid_argument("nn::trainer: weight_decay needs the number of training samples");
+    return static_cast<T>(weight_decay / static_cast<double>(n));
+  }
+
+  // Holds the optimizer's starting learning rate while a schedule changes it, and puts it back.
+  class rate_keeper {
+   public:
+    rate_keeper(Optimizer& o, bool active) : o_(active ? &o : nullptr) {
+      if constexpr (requires { o.learning_rate; }) {
+        if (o_) base_ = static_cast<double>(o.learning_rate);
+      } else if (active) {
+        throw std::invalid_argument("nn::trainer: a schedule needs an optimizer with a learning_rate member");
+      }
+    }
+    rate_keeper(const rate_keeper&) = delete;
+    rate_keeper& operator=(const rate_keeper&) = delete;
+    ~rate_keeper() {
+      if constexpr (requires { o_->learning_rate; })
+        if (o_) o_->learning_rate = static_cast<decltype(o_->learning_rate)>(base_);
+    }
+    void apply(Optimizer& o, double factor, std::size_t epoch) {
+      if (!(factor > 0) || !std::isfinite(factor))
+        throw std::invalid_argument("nn::trainer: the learning-rate schedule gave " + std::to_string(factor) +
+                                    " for epoch " + std::to_string(epoch) + "; it must be a finite factor > 0");
+      if constexpr (requires { o.learning_rate; }) o.learning_rate = static_cast<decltype(o.learning_rate)>(base_ * factor);
+    }
+
+   private:
+    Optimizer* o_;
+    double base_ = 0;
+  };
 
   template <class Net, class Train, class Test>
   std::vector<epoch_report> run(Net& net, const Train& train, const Test* test) {
@@ -341,6 +404,10 @@ class trainer {
     history.reserve(epochs);
     if constexpr (!has_fused_learning_rate<Optimizer>)
       if (grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
+    if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+      throw std::invalid_argument("nn::trainer: weight_decay must be a finite λ ≥ 0, not " + std::to_string(weight_decay));
+    const T l2 = l2_of<T>(train.size());
+    rate_keeper keep(optimizer, static_cast<bool>(schedule));
     const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, batch_size / min_rows_per_thread));
     detail::thread_team team(team_size);
     std::unique_ptr<detail::thread_team> eval_team;
@@ -357,6 +424,7 @@ class trainer {
     double reference_sum = 0, batch_limit = std::numeric_limits<double>::infinity();
 
     for (std::size_t e = 0; e < epochs; ++e) {
+      if (schedule) keep.apply(optimizer, schedule(e), e);
       const auto t0 = clock::now();
       r.shuffle(std::span<std::size_t>(order));
       double total = 0;
@@ -381,7 +449,7 @@ class trainer {
           next_progress = s0 + m + progress_every;
         }
       };
-      run_epoch(team, net, train, order, ws, after_step);
+      run_epoch(team, net, train, order, ws, after_step, l2);
       if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
 
       epoch_report rep;
@@ -389,6 +457,7 @@ class trainer {
       rep.epochs = epochs;
       rep.samples = order.size();
       rep.threads = team.size();
+      rep.learning_rate = detail::learning_rate_of(optimizer);
       rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
       rep.mean_cost = total / static_cast<double>(order.size());
       const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
@@ -416,7 +485,7 @@ class trainer {
   // divergence check, a callback) records it; all leave at the next barrier, and it is rethrown here.
   template <class Net, class Data, class After>
   void run_epoch(detail::thread_team& team, Net& net, const Data& train, const std::vector<std::size_t>& order,
-                 typename Net::workspace& ws, After& after_step) {
+                 typename Net::workspace& ws, After& after_step, typename Net::value_type l2) {
     using T = typename Net::value_type;
     const std::size_t parts = team.size(), n = order.size();
     std::exception_ptr failure;
@@ -443,9 +512,9 @@ class trainer {
         if (team.barrier()) return;  // every member leaves at the same barrier
         if constexpr (has_fused_learning_rate<Optimizer>) {
           const T eta = static_cast<T>(optimizer.fused_learning_rate());
-          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts);
+          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts, l2);
         } else {
-          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts);
+          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts, l2);
           (void)team.barrier();  // no member can have failed since the last one
         }
         if (t == 0) {

@@ -359,5 +359,21 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
   for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
+// y ← y + c·x over whole aligned registers (sizes a multiple of the SIMD width, as padded rows are).
+template <class T>
+void axpy_registers(T c, std::span<const T> x, std::span<T> y) noexcept {
+  const batch<T> cv(c);
+  const T* xp = x.data();
+  T* const end = y.data() + y.size();
+  for (T* p = y.data(); p < end; p += width<T>, xp += width<T>) detail::store(p, xsimd::fma(cv, detail::load(xp), detail::load(p)));
+}
+
+// x ← c·x over whole aligned registers (x.size() a multiple of the SIMD width, as padded rows are).
+template <class T>
+void scale(T c, std::span<T> x) noexcept {
+  const batch<T> cv(c);
+  T* const end = x.data() + x.size();
+  for (T* p = x.data(); p < end; p += width<T>) detail::store(p, cv * detail::load(p));
+}
 
 }  // namespace nn::simd
