@@ -107,7 +107,7 @@ TEST_CASE("weights and biases: the course's indices, layout and bounds", "[netwo
   REQUIRE(nand.feedforward(std::array<float, 2>{1, 1})[0] == 0);
 }
 
-TEST_CASE("initialisers draw the course's N(0,1) and N(0,1/fan_in)", "[network]") {
+TEST_CASE("initialisers draw the course's N(0,1), N(0,1/fan_in) and He's N(0,2/fan_in)", "[network]") {
   auto stats = [](auto& net) {
     double s = 0, s2 = 0;
     std::size_t n = 0;
@@ -128,6 +128,11 @@ TEST_CASE("initialisers draw the course's N(0,1) and N(0,1/fan_in)", "[network]"
   const auto [m2, v2] = stats(scaled);
   REQUIRE(std::fabs(m2) < 0.02 / 28);
   REQUIRE(std::fabs(v2 * 784 - 1.0) < 0.03);
+  nn::network<784, 100, 10> he(1, nn::he_init{});
+  const auto [m3, v3] = stats(he);
+  REQUIRE(std::fabs(m3) < 0.02 / 20);
+  REQUIRE(std::fabs(v3 * 784 / 2 - 1.0) < 0.03);
+  for (std::size_t j = 0; j < 100; ++j) REQUIRE(he.bias(0, j) == 0.0f);
   for (float v : course.parameters()) REQUIRE(std::isfinite(v));
 
   nn::network<784, 100, 10> again(1), other(2);

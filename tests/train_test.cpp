@@ -447,3 +447,36 @@ TEST_CASE("an exception inside a threaded step ends every thread and reaches the
   d.on_epoch = nullptr;
   REQUIRE_THROWS_AS(d.fit(linear, linear_data(500, 5)), nn::divergence_error);
 }
+
+TEST_CASE("early stopping ends after `patience` epochs without a better validation count and keeps the best parameters",
+          "[train]") {
+  const auto train = blobs(300, 1), validation = blobs(200, 2);
+  const auto make = [] { return nn::network<20, 15, 5>(3); };
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = 60;
+  t.on_epoch = nullptr;
+  t.patience = 3;
+  auto net = make();
+  const auto h = t.fit(net, train, validation);
+  REQUIRE(h.size() < 60);  // 200 validation samples are learned well before 60 epochs, then nothing improves
+  REQUIRE(h.back().stopped_early);
+  const std::size_t best = h.back().best_epoch;
+  REQUIRE(h.size() == best + 1 + 3);
+  for (std::size_t e = 0; e < h.size(); ++e) {
+    REQUIRE(h[e].correct <= h[best].correct);
+    if (e < best) REQUIRE(h[e].correct < h[best].correct);  // the first of equals
+  }
+  // The network is the one after epoch `best`: the same run cut there gives the same parameters.
+  nn::trainer<> again{nn::sgd{3.0}};
+  again.epochs = best + 1;
+  again.on_epoch = nullptr;
+  auto cut = make();
+  (void)again.fit(cut, train, validation);
+  REQUIRE(net == cut);
+  REQUIRE(nn::evaluate(net, validation) == h[best].correct);
+
+  nn::trainer<> no_validation;
+  no_validation.patience = 2;
+  REQUIRE_THROWS_WITH(no_validation.fit(net, train),
+                      "nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
+}

@@ -33,4 +33,13 @@ struct scaled_normal_init {
   double bias(rng& r, std::size_t, std::size_t) const noexcept { return r.normal(); }
 };
 
+// He et al. (2015) for relu layers: weights from N(0, 2/fan_in), which keeps the variance of the
+// weighted inputs from layer to layer when half the units are off; biases 0.
+struct he_init {
+  double weight(rng& r, std::size_t fan_in, std::size_t) const noexcept {
+    return r.normal() * std::sqrt(2.0 / static_cast<double>(fan_in));
+  }
+  double bias(rng&, std::size_t, std::size_t) const noexcept { return 0.0; }
+};
+
 }  // namespace nn

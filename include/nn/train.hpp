@@ -46,6 +46,8 @@ struct epoch_report {
   double eval_seconds = 0;    // evaluation time
   std::size_t threads = 1;    // threads the epoch trained on (see trainer::threads)
   double learning_rate = 0;   // the optimizer's learning_rate during the epoch (0 if it has none)
+  std::size_t best_epoch = 0;  // with early stopping: the best epoch so far (its parameters are kept)
+  bool stopped_early = false;  // with early stopping: this was the last epoch
 };
 
 // Learning-rate schedules for trainer::schedule: the factor for each (0-based) epoch.
@@ -311,6 +313,11 @@ class trainer {
   // (its value when fit starts) is multiplied, e.g. nn::step_decay(10, 0.5) or nn::cosine_decay(30).
   // fit restores the starting rate when it returns.
   std::function<double(std::size_t epoch)> schedule;
+  // Early stopping: with patience p > 0, fit stops when the count correct on the data passed as its
+  // third argument (a validation set) has not risen for p epochs, and leaves the network with the
+  // parameters of the best epoch (the first of equals). Keras's EarlyStopping with
+  // restore_best_weights. 0: off (train all epochs, keep the last parameters).
+  std::size_t patience = 0;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> on_progress;
@@ -407,6 +414,10 @@ class trainer {
     if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
       throw std::invalid_argument("nn::trainer: weight_decay must be a finite λ ≥ 0, not " + std::to_string(weight_decay));
     const T l2 = l2_of<T>(train.size());
+    if (patience && !test)
+      throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
+    std::vector<T> best_params;  // early stopping: the parameters after the best epoch so far
+    std::size_t best_epoch = 0;
     rate_keeper keep(optimizer, static_cast<bool>(schedule));
     const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, batch_size / min_rows_per_thread));
     detail::thread_team team(team_size);
@@ -471,9 +482,19 @@ class trainer {
         rep.tested = test->size();
         rep.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
       }
+      if (patience) {
+        if (best_params.empty() || rep.correct > history[best_epoch].correct) {
+          best_epoch = e;
+          best_params.assign(net.parameters().begin(), net.parameters().end());
+        }
+        rep.best_epoch = best_epoch;
+        rep.stopped_early = e - best_epoch >= patience && e + 1 < epochs;
+      }
       history.push_back(rep);
       if (on_epoch) on_epoch(rep);
+      if (rep.stopped_early) break;
     }
+    if (patience) std::copy(best_params.begin(), best_params.end(), net.parameters().begin());
     return history;
   }
 
