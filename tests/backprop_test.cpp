@@ -182,3 +182,90 @@ TEST_CASE("nn::cross_entropy's value and error equal the course's formulas", "[b
   REQUIRE(ce.value(0.0f, 1.0f) == Approx(-std::log(1e-7f)));
   REQUIRE(std::isfinite(nn::log_likelihood{}.value(0.0f, 1.0f)));
 }
+
+namespace {
+
+// Backprop with dropout against finite differences of the same step's cost: a fixed key fixes the masks,
+// so the masked network is a fixed function of the parameters, and gradient() returns its cost.
+template <class Net, class Cost>
+void check_dropout_gradient(std::uint64_t seed, const Cost& cost, double rate) {
+  Net net(seed, nn::scaled_normal_init{});
+  const std::size_t m = 3;
+  typename Net::workspace ws(m);
+  nn::rng r(seed + 100);
+  ref::fill(ws.input(), r, -1, 1);
+  ref::fill(ws.target(), r, 0.05, 0.95);
+  const nn::dropout d{rate, 0x1234 + seed};
+  nn::aligned_vector<double> grads(Net::parameter_storage), scratch(Net::parameter_storage);
+  (void)net.gradient(ws, cost, std::span<double>(grads), 0.0, d);
+  const auto masked_cost = [&] { return net.gradient(ws, cost, std::span<double>(scratch), 0.0, d) / m; };
+  const double h = 1e-6;
+  double diff2 = 0, norm = 0;
+  auto params = net.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const double saved = params[i];
+    params[i] = saved + h;
+    const double up = masked_cost();
+    params[i] = saved - h;
+    const double down = masked_cost();
+    params[i] = saved;
+    const double fd = (up - down) / (2 * h);
+    diff2 += (fd - grads[i]) * (fd - grads[i]);
+    norm += fd * fd;
+  }
+  INFO("relative error " << std::sqrt(diff2 / norm));
+  REQUIRE(norm > 0);
+  REQUIRE(std::sqrt(diff2 / norm) < 1e-6);
+}
+
+}  // namespace
+
+TEST_CASE("backprop with dropout matches finite differences of the masked network", "[backprop][dropout]") {
+  check_dropout_gradient<dnet4<nn::sigmoid>>(20, nn::quadratic_cost{}, 0.3);
+  check_dropout_gradient<dnet4<nn::tanh, nn::sigmoid>>(21, nn::cross_entropy{}, 0.5);
+  check_dropout_gradient<dnet_wide<nn::relu, nn::sigmoid>>(22, nn::quadratic_cost{}, 0.2);
+}
+
+TEST_CASE("dropout masks: the rate of dropped units, the 1/(1 - p) scale, no error through dropped units",
+          "[backprop][dropout]") {
+  using Net = nn::basic_network<nn::policies<double, nn::sigmoid>, 7, 200, 150, 3>;
+  Net net(4, nn::scaled_normal_init{});
+  const std::size_t m = 16;
+  Net::workspace ws(m);
+  nn::rng r(5);
+  ref::fill(ws.input(), r, -1, 1);
+  ref::fill(ws.target(), r, 0, 1);
+  nn::aligned_vector<double> g0(Net::parameter_storage), g(Net::parameter_storage);
+  const double plain = net.gradient(ws, nn::quadratic_cost{}, std::span<double>(g0));
+  // Rate 0 is no dropout, bit for bit.
+  REQUIRE(net.gradient(ws, nn::quadratic_cost{}, std::span<double>(g), 0.0, nn::dropout{0.0, 99}) == plain);
+  REQUIRE(std::equal(g.begin(), g.end(), g0.begin()));
+
+  const double p = 0.4;
+  (void)net.gradient(ws, nn::quadratic_cost{}, std::span<double>(g), 0.0, nn::dropout{p, 7});
+  std::size_t dropped = 0, units = 0;
+  const auto check_layer = [&](auto mask, auto a, auto out, auto delta, std::size_t n) {
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < n; ++j) {
+        ++units;
+        if (mask(s, j) == 0) {
+          ++dropped;
+          REQUIRE(out(s, j) == 0);
+          REQUIRE(delta(s, j) == 0);
+        } else {
+          REQUIRE(mask(s, j) == 1 / (1 - p));
+          REQUIRE(out(s, j) == a(s, j) * (1 / (1 - p)));
+        }
+      }
+  };
+  check_layer(ws.mask<1>(0, m), ws.a<1>(0, m), ws.dropped<1>(0, m), ws.delta<1>(0, m), 200);
+  check_layer(ws.mask<2>(0, m), ws.a<2>(0, m), ws.dropped<2>(0, m), ws.delta<2>(0, m), 150);
+  // 5,600 units: the fraction dropped is within 4 standard deviations (0.026) of p.
+  REQUIRE(std::fabs(static_cast<double>(dropped) / units - p) < 0.026);
+  // Another key, other masks.
+  nn::aligned_vector<double> g2(Net::parameter_storage);
+  (void)net.gradient(ws, nn::quadratic_cost{}, std::span<double>(g2), 0.0, nn::dropout{p, 8});
+  REQUIRE(!std::equal(g.begin(), g.end(), g2.begin()));
+  REQUIRE_THROWS_WITH(net.gradient(ws, nn::quadratic_cost{}, std::span<double>(g2), 0.0, nn::dropout{1.0, 8}),
+                      "nn: the dropout rate must be in [0, 1), not 1.000000");
+}

@@ -480,3 +480,29 @@ TEST_CASE("early stopping ends after `patience` epochs without a better validati
   REQUIRE_THROWS_WITH(no_validation.fit(net, train),
                       "nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
 }
+
+TEST_CASE("dropout: the same network on 1, 2 and 3 threads, a learner still, off at evaluation", "[train][threads]") {
+  const auto train = blobs(640, 1), test = blobs(500, 2);
+  const auto run = [&](std::size_t threads, double p) {
+    nn::network<20, 15, 5> net(3);
+    nn::trainer<> t{nn::sgd{3.0}};
+    t.epochs = 4;
+    t.batch_size = 64;
+    t.threads = threads;
+    t.dropout = p;
+    t.on_epoch = nullptr;
+    const auto h = t.fit(net, train, test);
+    return std::pair{net, h.back().correct};
+  };
+  const auto [one, correct] = run(1, 0.3);
+  REQUIRE(one == run(2, 0.3).first);
+  REQUIRE(one == run(3, 0.3).first);
+  REQUIRE(!(one == run(1, 0.0).first));
+  REQUIRE(correct > 475);
+  // Evaluation uses the whole network: the same count as nn::evaluate, twice.
+  REQUIRE(nn::evaluate(one, test) == correct);
+  nn::trainer<> bad;
+  bad.dropout = 1.0;
+  auto net = one;
+  REQUIRE_THROWS_WITH(bad.fit(net, train), "nn::trainer: dropout must be a probability in [0, 1), not 1.000000");
+}

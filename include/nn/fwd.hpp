@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 namespace nn {
@@ -38,5 +39,14 @@ class dataset;
 
 template <class Optimizer = sgd, class Cost = quadratic_cost>
 class trainer;
+
+// Dropout for one training step (Srivastava et al. 2014, "inverted" as in Keras): every hidden unit of
+// every sample is dropped (output 0, no error passed back) with probability `rate`, and the kept ones are
+// scaled by 1/(1 − rate), so nothing changes at inference. The mask is a hash of `key`, the sample's row in
+// the mini-batch, the layer and the unit: the trainer draws a new key every step (trainer::dropout).
+struct dropout {
+  double rate = 0;
+  std::uint64_t key = 0;
+};
 
 }  // namespace nn

@@ -118,6 +118,14 @@ class basic_network {
         d_off_[l] = n;
         n += capacity * strides[l];
       }
+      // Dropout (hidden layers only): each hidden layer's mask (0 or 1/(1 − p) per unit) and its
+      // activations after the mask, which the next layer reads; a keeps f(z) for the derivative.
+      for (std::size_t l = 1; l < layer_count; ++l) {
+        k_off_[l] = n;
+        n += capacity * strides[l];
+        x_off_[l] = n;
+        n += capacity * strides[l];
+      }
       y_off_ = n;
       n += capacity * strides.back();
       cost_off_ = n;
@@ -164,10 +172,21 @@ class basic_network {
     }
     // The cost of each sample of the last backprop (Σ_o of the cost's value), in row order.
     T* row_costs() noexcept { return buf_.data() + cost_off_; }
+    // With dropout, hidden layer L's mask and its activations after the mask (see nn::dropout).
+    template <std::size_t L>
+      requires(L > 0 && L < layer_count)
+    matrix_ref<T, dynamic, sizes[L]> mask(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + k_off_[L] + first * strides[L], count};
+    }
+    template <std::size_t L>
+      requires(L > 0 && L < layer_count)
+    matrix_ref<T, dynamic, sizes[L]> dropped(std::size_t first, std::size_t count) noexcept {
+      return {buf_.data() + x_off_[L] + first * strides[L], count};
+    }
 
    private:
     std::size_t capacity_, rows_;
-    std::array<std::size_t, layer_count + 1> a_off_{}, z_off_{}, d_off_{};
+    std::array<std::size_t, layer_count + 1> a_off_{}, z_off_{}, d_off_{}, k_off_{}, x_off_{};
     std::size_t y_off_ = 0, cost_off_ = 0;
     detail::aligned_buffer<T> buf_;
   };
@@ -294,22 +313,28 @@ class basic_network {
     });
   }
 
+  // (Both take an optional nn::dropout: with a rate p > 0, each hidden unit of each sample is dropped
+  // with probability p for this step, and the kept ones are scaled by 1/(1 − p); see nn::dropout.)
+  //
   // Mean gradient of the cost over the mini-batch in ws (inputs and targets filled in) into `grads`
   // (same layout as parameters(), aligned, e.g. an nn::aligned_vector<T> of parameter_storage values).
   // With l2 = λ/n (the course's L2 regularisation, C = C0 + (λ/2n) Σ w²), l2·w is added to every weight's
   // gradient (not the biases'). Returns the batch's total cost Σ_x C_x (without the L2 term).
   template <class Cost>
-  T gradient(workspace& ws, const Cost& cost, std::span<T> grads, T l2 = T(0)) const {
+  T gradient(workspace& ws, const Cost& cost, std::span<T> grads, T l2 = T(0), const dropout& d = {}) const {
     check_gradient(grads);
-    return const_cast<basic_network*>(this)->backprop<false>(ws, cost, grads.data(), T(1) / static_cast<T>(ws.rows()), l2);
+    check_dropout(d);
+    return const_cast<basic_network*>(this)->backprop<false>(ws, cost, grads.data(), T(1) / static_cast<T>(ws.rows()),
+                                                             l2, d);
   }
 
   // One SGD step on the mini-batch in ws, the update fused into the gradient kernels:
   // w ← (1 − η·l2)·w − (η/m) Σ_x ∂C_x/∂w, b ← b − (η/m) Σ_x ∂C_x/∂b (the course's rule; l2 = λ/n, 0 for
   // none). Returns the batch's total cost (before the update, without the L2 term).
   template <class Cost>
-  T sgd_step(workspace& ws, const Cost& cost, T eta, T l2 = T(0)) {
-    return backprop<true>(ws, cost, params_.data(), -eta / static_cast<T>(ws.rows()), l2);
+  T sgd_step(workspace& ws, const Cost& cost, T eta, T l2 = T(0), const dropout& d = {}) {
+    check_dropout(d);
+    return backprop<true>(ws, cost, params_.data(), -eta / static_cast<T>(ws.rows()), l2, d);
   }
 
   friend bool operator==(const basic_network& a, const basic_network& b) noexcept {
@@ -327,9 +352,9 @@ class basic_network {
   //   With l2 ≠ 0 each part also applies L2 weight decay to its own weight rows: fused, the rows are
   //   scaled by 1 + alpha·m·l2 (= 1 − η·l2) before the update; otherwise l2·w is added to the gradient.
   template <bool Accumulate, class Cost>
-  T backprop(workspace& ws, const Cost& cost, T* target, T alpha, T l2 = T(0)) {
-    backprop_errors(ws, cost, 0, ws.rows());
-    backprop_gradients<Accumulate>(ws, ws.rows(), target, alpha, 0, 1, l2);
+  T backprop(workspace& ws, const Cost& cost, T* target, T alpha, T l2 = T(0), const dropout& d = {}) {
+    backprop_errors(ws, cost, 0, ws.rows(), d);
+    backprop_gradients<Accumulate>(ws, ws.rows(), target, alpha, 0, 1, l2, d);
     T total(0);
     for (std::size_t s = 0; s < ws.rows(); ++s) total += ws.row_costs()[s];
     return total;
@@ -338,7 +363,8 @@ class basic_network {
  public:
   // Phase 1 of backprop (see above); each sample's cost goes to ws.row_costs().
   template <class Cost>
-  void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count) const {
+  void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count,
+                       const dropout& d = {}) const {
     static_assert(!row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
                   "nn: a softmax (row-wise) output layer needs a cost whose error does not use the activation's "
                   "derivative: nn::log_likelihood (∂C/∂z = a − y). Other costs would need softmax's full Jacobian");
@@ -346,29 +372,36 @@ class basic_network {
                   "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
                   "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
     if (count == 0) return;
+    const bool drop = d.rate > 0 && layer_count > 1;
     for_layers([&](auto l) {
       constexpr std::size_t L = l.value;
-      simd::dense_forward<T, sizes[L], sizes[L + 1]>(ws.template a<L>(first, count), weights<L>(),
+      simd::dense_forward<T, sizes[L], sizes[L + 1]>(input_of<L>(ws, first, count, drop), weights<L>(),
                                                      params_.data() + bias_offset(L),
                                                      ws.template z<L + 1>(first, count).data(),
                                                      ws.template a<L + 1>(first, count), activation_of<L>{});
+      if constexpr (L + 1 < layer_count)
+        if (drop) apply_dropout<L + 1>(ws, first, count, d);
     });
     simd::output_delta<T, outputs>(ws.template z<layer_count>(first, count).data(), ws.template a<layer_count>(first, count),
                                    ws.target(first, count), ws.template delta<layer_count>(first, count), cost,
                                    output_activation{}, ws.row_costs() + first);
     for_layers_reversed([&](auto l) {
       constexpr std::size_t L = l.value;
-      if constexpr (L > 0)
+      if constexpr (L > 0) {
         simd::dense_backward_input<T, sizes[L], sizes[L + 1]>(
             weights<L>(), ws.template delta<L + 1>(first, count), ws.template z<L>(first, count).data(),
             ws.template a<L>(first, count), ws.template delta<L>(first, count), hidden_activation{});
+        // A dropped unit passes no error back; a kept one's is scaled like its output.
+        if (drop) simd::multiply<T>(ws.template mask<L>(first, count).storage(), ws.template delta<L>(first, count).storage());
+      }
     });
   }
 
   // Phase 2 of backprop (see above) over the m samples of the mini-batch in ws.
   template <bool Accumulate>
   void backprop_gradients(workspace& ws, std::size_t m, T* target, T alpha, std::size_t part, std::size_t parts,
-                          T l2 = T(0)) {
+                          T l2 = T(0), const dropout& d = {}) {
+    const bool drop = d.rate > 0 && layer_count > 1;
     for_layers([&](auto l) {
       constexpr std::size_t L = l.value, In = sizes[L];
       const std::size_t first = In * part / parts, last = In * (part + 1) / parts;
@@ -377,7 +410,7 @@ class basic_network {
         return std::span<T>(base + weight_offset(L) + first * strides[L + 1], (last - first) * strides[L + 1]);
       };
       if (Accumulate && l2 != T(0)) simd::scale(T(1) + alpha * static_cast<T>(m) * l2, rows(target));
-      simd::rank_update<Accumulate, T, In, sizes[L + 1]>(ws.template a<L>(0, m), ws.template delta<L + 1>(0, m),
+      simd::rank_update<Accumulate, T, In, sizes[L + 1]>(input_of<L>(ws, 0, m, drop), ws.template delta<L + 1>(0, m),
                                                          weight_ref<L>(target + weight_offset(L)), alpha, first, last);
       if (!Accumulate && l2 != T(0)) simd::axpy_registers(l2, std::span<const T>(rows(params_.data())), rows(target));
       if (L % parts == part)
@@ -386,6 +419,34 @@ class basic_network {
   }
 
  private:
+  // Layer L's input in a training step: the inputs, or a hidden layer's activations after dropout.
+  template <std::size_t L>
+  static matrix_ref<T, dynamic, sizes[L]> input_of(workspace& ws, std::size_t first, std::size_t count, bool drop) {
+    if constexpr (L > 0 && L < layer_count)
+      if (drop) return ws.template dropped<L>(first, count);
+    return ws.template a<L>(first, count);
+  }
+  // Draws hidden layer L's mask for rows [first, first + count) of the mini-batch (each unit kept with
+  // probability 1 − p, from a hash of the step's key, the row and the unit, so the same on any number of
+  // threads) and writes the kept activations, scaled by 1/(1 − p), to ws.dropped<L>.
+  template <std::size_t L>
+  static void apply_dropout(workspace& ws, std::size_t first, std::size_t count, const dropout& d) {
+    const auto mask = ws.template mask<L>(first, count);
+    const T keep = T(1) / static_cast<T>(1 - d.rate);
+    const std::uint64_t threshold = static_cast<std::uint64_t>(d.rate * 16777216.0);  // p·2^24
+    for (std::size_t r = 0; r < count; ++r) {
+      T* row = mask.row_data(r);
+      const std::uint64_t base = d.key ^ (static_cast<std::uint64_t>(first + r) << 40) ^ (std::uint64_t{L} << 32);
+      for (std::size_t j = 0; j < sizes[L]; ++j) row[j] = (detail::mix64(base ^ j) >> 40) >= threshold ? keep : T(0);
+    }
+    const auto out = ws.template dropped<L>(first, count);
+    std::copy_n(ws.template a<L>(first, count).data(), count * strides[L], out.data());
+    simd::multiply<T>(mask.storage(), out.storage());
+  }
+  static void check_dropout(const dropout& d) {
+    if (!(d.rate >= 0 && d.rate < 1))
+      throw std::invalid_argument("nn: the dropout rate must be in [0, 1), not " + std::to_string(d.rate));
+  }
   static std::string shape() {
     std::string s = "nn::network<";
     for (std::size_t i = 0; i < sizes.size(); ++i) {

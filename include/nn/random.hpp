@@ -10,6 +10,17 @@
 
 namespace nn {
 
+namespace detail {
+// SplitMix64's finaliser: a bijection of 64-bit words whose outputs pass as independent uniform draws.
+constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+}  // namespace detail
+
 // xoshiro256** (Blackman & Vigna), seeded through splitmix64.
 class rng {
  public:
@@ -19,10 +30,7 @@ class rng {
   void seed(std::uint64_t seed) noexcept {
     for (auto& w : s_) {
       seed += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      w = z ^ (z >> 31);
+      w = detail::mix64(seed);
     }
     has_spare_ = false;
   }

@@ -318,6 +318,11 @@ class trainer {
   // parameters of the best epoch (the first of equals). Keras's EarlyStopping with
   // restore_best_weights. 0: off (train all epochs, keep the last parameters).
   std::size_t patience = 0;
+  // Dropout on the hidden layers during training (nn::dropout): each hidden unit of each sample is
+  // dropped with this probability in each step, the kept ones scaled by 1/(1 − p); evaluation and
+  // predict use the whole network. The masks depend on seed, epoch, mini-batch and row only, so results
+  // are the same on any number of threads. 0: off.
+  double dropout = 0;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> on_progress;
@@ -342,13 +347,14 @@ class trainer {
     static_assert(optimizer_for<Optimizer, T>,
                   "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                   "with std::span<T> and std::span<const T> (see docs/policies.md)");
+    const nn::dropout drop{dropout, detail::mix64(seed ^ 0x73746570ULL ^ detail::mix64(++steps_))};
     if constexpr (has_fused_learning_rate<Optimizer>) {
-      return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2_of<T>(training_samples));
+      return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2_of<T>(training_samples), drop);
     } else {
       // gradient() writes every entry (padding included), so the buffer is allocated once, never cleared.
       auto& g = grads<T>();
       if (g.size() != Net::parameter_storage) g = detail::aligned_buffer<T>(Net::parameter_storage);
-      const T total = net.gradient(ws, cost, g.span(), l2_of<T>(training_samples));
+      const T total = net.gradient(ws, cost, g.span(), l2_of<T>(training_samples), drop);
       optimizer.step(net.parameters(), std::span<const T>(g.span()));
       return total;
     }
@@ -356,6 +362,7 @@ class trainer {
 
  private:
   using clock = std::chrono::steady_clock;
+  std::uint64_t steps_ = 0;  // steps taken by step(), for its dropout masks
 
   template <class T>
   T l2_of(std::size_t n) const {
@@ -414,6 +421,8 @@ class trainer {
     if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
       throw std::invalid_argument("nn::trainer: weight_decay must be a finite λ ≥ 0, not " + std::to_string(weight_decay));
     const T l2 = l2_of<T>(train.size());
+    if (!(dropout >= 0 && dropout < 1))
+      throw std::invalid_argument("nn::trainer: dropout must be a probability in [0, 1), not " + std::to_string(dropout));
     if (patience && !test)
       throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
     std::vector<T> best_params;  // early stopping: the parameters after the best epoch so far
@@ -460,7 +469,8 @@ class trainer {
           next_progress = s0 + m + progress_every;
         }
       };
-      run_epoch(team, net, train, order, ws, after_step, l2);
+      run_epoch(team, net, train, order, ws, after_step, l2,
+                detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
       if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
 
       epoch_report rep;
@@ -506,7 +516,8 @@ class trainer {
   // divergence check, a callback) records it; all leave at the next barrier, and it is rethrown here.
   template <class Net, class Data, class After>
   void run_epoch(detail::thread_team& team, Net& net, const Data& train, const std::vector<std::size_t>& order,
-                 typename Net::workspace& ws, After& after_step, typename Net::value_type l2) {
+                 typename Net::workspace& ws, After& after_step, typename Net::value_type l2,
+                 std::uint64_t epoch_key) {
     using T = typename Net::value_type;
     const std::size_t parts = team.size(), n = order.size();
     std::exception_ptr failure;
@@ -519,6 +530,7 @@ class trainer {
       for (std::size_t s0 = 0; s0 < n; s0 += batch_size) {
         const std::size_t m = std::min(batch_size, n - s0);
         const std::size_t first = m * t / parts, count = m * (t + 1) / parts - first;
+        const nn::dropout drop{dropout, detail::mix64(epoch_key + s0)};
         try {
           detail::gather_rows<Net>(train, std::span<const std::size_t>(order.data() + s0 + first, count), ws, first);
           if (s0 + batch_size < n) {
@@ -526,16 +538,18 @@ class trainer {
             const std::size_t nf = next * t / parts, nc = next * (t + 1) / parts - nf;
             detail::prefetch_inputs(train, std::span<const std::size_t>(order.data() + s0 + batch_size + nf, nc));
           }
-          net.backprop_errors(ws, cost, first, count);
+          net.backprop_errors(ws, cost, first, count, drop);
         } catch (...) {
           fail();
         }
         if (team.barrier()) return;  // every member leaves at the same barrier
         if constexpr (has_fused_learning_rate<Optimizer>) {
           const T eta = static_cast<T>(optimizer.fused_learning_rate());
-          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts, l2);
+          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts, l2,
+                                               drop);
         } else {
-          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts, l2);
+          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts, l2,
+                                                drop);
           (void)team.barrier();  // no member can have failed since the last one
         }
         if (t == 0) {

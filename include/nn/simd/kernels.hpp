@@ -368,6 +368,14 @@ void axpy_registers(T c, std::span<const T> x, std::span<T> y) noexcept {
   for (T* p = y.data(); p < end; p += width<T>, xp += width<T>) detail::store(p, xsimd::fma(cv, detail::load(xp), detail::load(p)));
 }
 
+// y ← m ⊙ y over whole aligned registers.
+template <class T>
+void multiply(std::span<const T> m, std::span<T> y) noexcept {
+  const T* mp = m.data();
+  T* const end = y.data() + y.size();
+  for (T* p = y.data(); p < end; p += width<T>, mp += width<T>) detail::store(p, detail::load(mp) * detail::load(p));
+}
+
 // x ← c·x over whole aligned registers (x.size() a multiple of the SIMD width, as padded rows are).
 template <class T>
 void scale(T c, std::span<T> x) noexcept {
