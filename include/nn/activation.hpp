@@ -41,6 +41,7 @@ concept output_activation_for = activation_for<A, T> || row_activation_for<A, T>
 
 // σ(z) = 1 / (1 + e^(-z)); σ'(z) = σ(z)(1 − σ(z)). The course's neuron.
 struct sigmoid {
+  static constexpr const char* name = "sigmoid";
   template <class V>
   V f(const V& z) const noexcept {
     using S = simd::scalar_of_t<V>;
@@ -56,6 +57,7 @@ struct sigmoid {
 // The perceptron: 1 when z > 0, else 0. Its derivative is 0 wherever it exists, so gradient descent
 // cannot train it; use the perceptron learning rule instead.
 struct step {
+  static constexpr const char* name = "step";
   template <class V>
   V f(const V& z) const noexcept {
     using S = simd::scalar_of_t<V>;
@@ -69,6 +71,7 @@ struct step {
 
 // f(z) = z: linear regression's neuron.
 struct identity {
+  static constexpr const char* name = "identity";
   template <class V>
   V f(const V& z) const noexcept { return z; }
   template <class V>
@@ -79,6 +82,7 @@ struct identity {
 
 // tanh(z); derivative 1 − tanh²(z).
 struct tanh {
+  static constexpr const char* name = "tanh";
   template <class V>
   V f(const V& z) const noexcept { return simd::tanh(z); }
   template <class V>
@@ -91,6 +95,7 @@ struct tanh {
 // e^(z_j − max z) / Σ_k e^(z_k − max z): no overflow for any finite z). Row-wise; pair it with
 // nn::log_likelihood, whose error ∂C/∂z = a − y is exact for it.
 struct softmax {
+  static constexpr const char* name = "softmax";
   template <class T, std::size_t N>
   void rows(matrix_ref<const T, dynamic, N> z, matrix_ref<T, dynamic, N> a) const noexcept {
     simd::softmax_rows<T, N>(z, a);
@@ -99,6 +104,7 @@ struct softmax {
 
 // max(0, z); derivative 1 for z > 0, else 0 (the value at 0 is a convention).
 struct relu {
+  static constexpr const char* name = "relu";
   template <class V>
   V f(const V& z) const noexcept { return simd::max(z, simd::constant<V>(simd::scalar_of_t<V>(0))); }
   template <class V>
