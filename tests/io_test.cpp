@@ -146,7 +146,7 @@ TEST_CASE("wrong parameter files are clear errors and leave the network unchange
   }
 }
 
-TEST_CASE("a whole network round-trips: sizes, activations, parameters; version 1 files still load", "[io]") {
+TEST_CASE("a whole network round-trips (sizes, activations, parameters), and version 1 files still load", "[io]") {
   const auto p = temp_file("whole.nnp");
   using Net = nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 6, 5, 4, 3>;
   Net a(7, nn::he_init{}), b;
