@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "blobs.hpp"
 #include "catch.hpp"
 
 namespace {
@@ -137,19 +138,7 @@ TEST_CASE("L2 weight decay is the course's w ← (1 − ηλ/n)w − (η/m)Σ∇
 
 namespace {
 
-nn::dataset<float> blobs(std::size_t n, std::uint64_t seed) {
-  nn::dataset<float> d(20, 5);
-  nn::rng r(seed);
-  std::vector<float> x(20), y(5);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t label = r.below(5);
-    for (std::size_t k = 0; k < 20; ++k) x[k] = static_cast<float>(0.3 * r.normal() + (k % 5 == label ? 1.0 : 0.0));
-    std::fill(y.begin(), y.end(), 0.0f);
-    y[label] = 1.0f;
-    d.add(x, y);
-  }
-  return d;
-}
+using test_data::blobs;
 
 double sum_of_squared_weights(const nn::network<20, 15, 5>& net) {
   double s = 0;

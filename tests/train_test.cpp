@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "blobs.hpp"
 #include "catch.hpp"
 
 namespace {
@@ -32,21 +33,7 @@ nn::dataset<double, 3, 2> linear_data(std::size_t n, std::uint64_t seed) {
   return d;
 }
 
-// Random inputs, one-hot targets decided by a fixed rule: a small classification problem.
-template <class T = float>
-nn::dataset<T> blobs(std::size_t n, std::uint64_t seed) {
-  nn::dataset<T> d(20, 5);
-  nn::rng r(seed);
-  std::vector<T> x(20), y(5);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t label = r.below(5);
-    for (std::size_t k = 0; k < 20; ++k) x[k] = static_cast<T>(0.3 * r.normal() + (k % 5 == label ? 1.0 : 0.0));
-    std::fill(y.begin(), y.end(), T(0));
-    y[label] = T(1);
-    d.add(x, y);
-  }
-  return d;
-}
+using test_data::blobs;
 
 struct unfused_sgd {
   double learning_rate;
