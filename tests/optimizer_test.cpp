@@ -3,7 +3,9 @@
 // optimizer learning data whose answer is known.
 #include <nn/network.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "blobs.hpp"
@@ -91,6 +93,65 @@ TEMPLATE_TEST_CASE("Adam follows Kingma and Ba's update with bias correction", "
   fresh.step(std::span<T>(q), std::span<const T>(g[0]));
   for (std::size_t i = 0; i < n; ++i)
     REQUIRE(static_cast<double>(q[i] - q0[i]) == Approx(g[0][i] > 0 ? -0.01 : 0.01).epsilon(1e-4));
+}
+
+TEMPLATE_TEST_CASE("normalized_sgd moves every step by exactly ε against the gradient (η = ε/‖∇C‖)", "[optimizer]",
+                   float, double) {
+  using T = TestType;
+  const std::size_t n = GENERATE(1, 2, 37, 1000);
+  const auto g = gradients<T>(n, 3);
+  const nn::normalized_sgd opt(0.05);
+  auto p = aligned(start<T>(n));
+  for (const auto& gs : g) {
+    const auto before = p;
+    opt.step(std::span<T>(p), std::span<const T>(gs));
+    long double moved = 0, gnorm = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      moved += (static_cast<long double>(p[i]) - before[i]) * (static_cast<long double>(p[i]) - before[i]);
+      gnorm += static_cast<long double>(gs[i]) * gs[i];
+    }
+    gnorm = std::sqrt(gnorm);
+    // Each coordinate moves by −ε·g_i/‖g‖ (plain gradient descent with η = ε/‖g‖), up to rounding.
+    for (std::size_t i = 0; i < n; ++i)
+      REQUIRE(static_cast<double>(p[i] - before[i]) ==
+              Approx(static_cast<double>(-0.05L * gs[i] / gnorm)).epsilon(sizeof(T) == 4 ? 1e-3 : 1e-10).margin(tol<T>));
+    REQUIRE(static_cast<double>(std::sqrt(moved)) == Approx(0.05).epsilon(sizeof(T) == 4 ? 1e-4 : 1e-12));
+  }
+  // Gradients of any size give the same move: a million times larger, or 2^-100 (squares underflow float).
+  for (const long double factor : {1e6L, 0x1p-100L}) {
+    std::vector<T> big(g[0].size());
+    for (std::size_t i = 0; i < n; ++i) big[i] = static_cast<T>(g[0][i] * factor);
+    auto a = aligned(start<T>(n)), b = aligned(start<T>(n));
+    opt.step(std::span<T>(a), std::span<const T>(g[0]));
+    opt.step(std::span<T>(b), std::span<const T>(big));
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(static_cast<double>(b[i]) == Approx(static_cast<double>(a[i])).epsilon(1e-4).margin(1e-6));
+  }
+  // A zero gradient (a stationary point) moves nothing; a NaN one makes the parameters NaN, not silently 0.
+  auto q = aligned(start<T>(n));
+  const auto q0 = q;
+  const std::vector<T> zero(n, T(0));
+  opt.step(std::span<T>(q), std::span<const T>(zero));
+  REQUIRE(std::equal(q.begin(), q.end(), q0.begin()));
+  std::vector<T> bad = g[0];
+  bad[n / 2] = std::numeric_limits<T>::quiet_NaN();
+  opt.step(std::span<T>(q), std::span<const T>(bad));
+  REQUIRE(std::isnan(q[0]));
+}
+
+TEST_CASE("normalized_sgd trains a network through the trainer, and its ε is scheduled like a learning rate",
+          "[optimizer]") {
+  const auto train = test_data::blobs(2000, 1), test = test_data::blobs(500, 2);
+  nn::basic_network<nn::policies<float, nn::sigmoid, nn::sigmoid>, 20, 15, 5> net(3, nn::scaled_normal_init{});
+  nn::trainer<nn::normalized_sgd> t{nn::normalized_sgd{0.05}};
+  t.epochs = 4;
+  t.on_epoch = nullptr;
+  t.schedule = nn::step_decay(2, 0.5);
+  const auto history = t.fit(net, train, test);
+  REQUIRE(history.back().correct > 475);
+  REQUIRE(history[1].learning_rate == Approx(0.05));
+  REQUIRE(history[2].learning_rate == Approx(0.025));
+  REQUIRE(t.optimizer.learning_rate == 0.05);  // restored after fit
+  REQUIRE_THROWS_WITH(nn::normalized_sgd(0), "nn::normalized_sgd: the step length epsilon must be positive");
 }
 
 TEST_CASE("optimizers reject bad settings", "[optimizer]") {

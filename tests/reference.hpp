@@ -283,6 +283,14 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) {
     y[i] = static_cast<T>(static_cast<Acc>(y[i]) + static_cast<Acc>(alpha) * static_cast<Acc>(x[i]));
 }
 
+// sqrt(Σ x_i²), summed in Acc.
+template <class T, class Acc = T>
+Acc l2_norm(std::span<const T> x) {
+  Acc s = 0;
+  for (const T v : x) s += static_cast<Acc>(v) * static_cast<Acc>(v);
+  return std::sqrt(s);
+}
+
 // a[s][o] = act.f(z[s][o]).
 template <class T, std::size_t N, class Acc = T, class Act>
 void activate(nn::matrix_ref<const T, nn::dynamic, N> z, nn::matrix_ref<T, nn::dynamic, N> a, const Act& act) {

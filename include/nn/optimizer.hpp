@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -47,6 +48,31 @@ struct sgd {
     simd::axpy(static_cast<T>(-learning_rate), grads, params);
   }
   double fused_learning_rate() const noexcept { return learning_rate; }
+};
+
+// The course's step-size rule (chapter 1): every move has the same length ε in parameter space,
+// Δv = −η∇C with η = ε/‖∇C‖, so ‖Δv‖ = ε whatever the gradient's size. ∇C is the mini-batch's mean
+// gradient over all the network's parameters (one norm for the whole vector); at ∇C = 0 nothing moves.
+// `learning_rate` is ε, so schedules shrink the step and divergence messages name it.
+struct normalized_sgd {
+  double learning_rate = 0.1;  // ε: the length of every step
+
+  explicit normalized_sgd(double epsilon = 0.1) : learning_rate(epsilon) {
+    if (!(epsilon > 0.0)) throw std::invalid_argument("nn::normalized_sgd: the step length epsilon must be positive");
+  }
+  template <class T>
+  void step(std::span<T> params, std::span<const T> grads) const noexcept {
+    const T norm = simd::l2_norm(grads);
+    if (norm == T(0)) return;
+    // A NaN gradient gives NaN parameters, which the trainer's divergence check reports.
+    const long double c = static_cast<long double>(learning_rate) / static_cast<long double>(norm);
+    if (c <= static_cast<long double>(std::numeric_limits<T>::max())) {
+      simd::axpy(static_cast<T>(-c), grads, params);
+    } else {  // a gradient so small that ε/‖∇C‖ overflows T: scale in long double
+      for (std::size_t i = 0; i < params.size() && i < grads.size(); ++i)
+        params[i] -= static_cast<T>(static_cast<long double>(grads[i]) * c);
+    }
+  }
 };
 
 namespace detail {

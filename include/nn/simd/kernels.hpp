@@ -9,6 +9,7 @@
 // the shared operand once per block. Block sizes are compile-time, chosen from the register count.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <span>
@@ -357,6 +358,42 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
     r.store_unaligned(y.data() + i);
   }
   for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+// ‖x‖ = sqrt(Σ x_i²) over any length and alignment (nn::normalized_sgd): four register accumulators,
+// then the scalar tail. When the sum of squares overflows or sinks below T's normal range (gradients of
+// 1e20 or 1e-25 in float), it is recomputed in long double scaled by the largest |x_i|, so the norm is
+// right for every finite x whose norm T can hold; a NaN in x gives NaN.
+template <class T>
+T l2_norm(std::span<const T> x) noexcept {
+  constexpr std::size_t W = width<T>;
+  const std::size_t n = x.size();
+  batch<T> acc[4] = {batch<T>(T(0)), batch<T>(T(0)), batch<T>(T(0)), batch<T>(T(0))};
+  std::size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W)
+    for (std::size_t k = 0; k < 4; ++k) {
+      const batch<T> v = batch<T>::load_unaligned(x.data() + i + k * W);
+      acc[k] = xsimd::fma(v, v, acc[k]);
+    }
+  for (; i + W <= n; i += W) {
+    const batch<T> v = batch<T>::load_unaligned(x.data() + i);
+    acc[0] = xsimd::fma(v, v, acc[0]);
+  }
+  T s = reduce_add((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  for (; i < n; ++i) s += x[i] * x[i];
+  if (s >= std::numeric_limits<T>::min() && s <= std::numeric_limits<T>::max()) return std::sqrt(s);
+  long double big = 0;
+  for (const T v : x) {
+    const long double a = std::fabs(static_cast<long double>(v));
+    if (!(a <= big)) big = a;  // a NaN sticks
+  }
+  if (!(big > 0) || !(big <= std::numeric_limits<long double>::max())) return static_cast<T>(big);  // 0, NaN or ∞
+  long double t = 0;
+  for (const T v : x) {
+    const long double q = static_cast<long double>(v) / big;
+    t += q * q;
+  }
+  return static_cast<T>(big * std::sqrt(t));
 }
 
 // y ← y + c·x over whole aligned registers (sizes a multiple of the SIMD width, as padded rows are).
