@@ -1,5 +1,6 @@
 #include <nn/network.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -315,6 +316,59 @@ TEST_CASE("a user's own byte-coded data source trains and evaluates like the sam
   REQUIRE(nn::evaluate(a, byte_xor{}) == 4);
   t.fit(b, xor_data());
   REQUIRE(a == b);
+}
+
+namespace {
+// The blobs' 5 classes coded in 3 binary outputs (class k: bit b is (k >> b) & 1), with the data's own
+// rule for a correct answer: every output on the side of 0.5 its bit says. The library's argmax rule
+// would be wrong for such targets.
+struct binary_blobs {
+  nn::dataset<float> d;
+  std::array<std::array<float, 3>, 5> codes{};
+  std::vector<std::size_t> labels;
+  explicit binary_blobs(nn::dataset<float> data) : d(std::move(data)) {
+    for (std::size_t k = 0; k < 5; ++k)
+      for (std::size_t b = 0; b < 3; ++b) codes[k][b] = static_cast<float>((k >> b) & 1);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const auto t = d.target(i);
+      labels.push_back(static_cast<std::size_t>(std::max_element(t.begin(), t.end()) - t.begin()));
+    }
+  }
+  std::size_t size() const { return d.size(); }
+  std::size_t input_size() const { return d.input_size(); }
+  std::size_t output_size() const { return 3; }
+  std::span<const float> input(std::size_t i) const { return d.input(i); }
+  std::span<const float> target(std::size_t i) const { return codes[labels[i]]; }
+  bool is_correct(std::span<const float> out, std::span<const float> target) const {
+    for (std::size_t b = 0; b < 3; ++b)
+      if ((out[b] > 0.5f) != (target[b] > 0.5f)) return false;
+    return true;
+  }
+};
+}  // namespace
+
+TEST_CASE("a data source's own is_correct decides what counts as correct, in fit's reports and in evaluate",
+          "[train]") {
+  const binary_blobs train(blobs(2000, 1)), test(blobs(500, 2));
+  nn::network<20, 15, 3> net(3, nn::scaled_normal_init{});
+  nn::trainer<> t{nn::sgd{3.0}};
+  t.epochs = 5;
+  t.on_epoch = nullptr;
+  const auto h = t.fit(net, train, test);
+  // By hand: decode each output and compare with the label.
+  std::size_t by_hand = 0, by_argmax = 0;
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const auto out = net.feedforward(test.input(i));
+    std::size_t code = 0;
+    for (std::size_t b = 0; b < 3; ++b) code |= std::size_t{out[b] > 0.5f} << b;
+    by_hand += code == test.labels[i];
+    by_argmax += nn::is_correct<float>(out, test.target(i));
+  }
+  REQUIRE(h.back().correct == by_hand);
+  REQUIRE(nn::evaluate(net, test) == by_hand);
+  REQUIRE(nn::evaluate(net, test, 2) == by_hand);
+  REQUIRE(by_hand > 450);           // it learns the code
+  REQUIRE(by_argmax != by_hand);    // and the default rule would have counted something else
 }
 
 TEST_CASE("a data source whose sample differs from its stated sizes is an exception, not an overrun", "[train]") {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -104,6 +105,7 @@ class divergence_error : public std::runtime_error {
     double reference = 0;               // what it grew from
     std::size_t reference_batches = 0;  // the run's first mini-batches `reference` is the mean of; 0: the first epoch
     double learning_rate = 0;           // 0: the optimizer has none
+    std::size_t examples = 0;           // online training (nn::online_trainer): examples seen; 0: epochs
   };
 
   explicit divergence_error(const context& c) : std::runtime_error(message(c)), where_(c) {}
@@ -125,9 +127,15 @@ class divergence_error : public std::runtime_error {
     return s;
   }
   static std::string message(const context& d) {
-    std::string s = "nn: training diverged in epoch " + std::to_string(d.epoch);
-    if (d.epochs) s += " (the " + ordinal(d.epoch + 1) + " of " + std::to_string(d.epochs) + ")";
-    if (d.in_batch) s += ", at its " + ordinal(d.batch + 1) + " mini-batch" + (d.batches ? " of " + std::to_string(d.batches) : "");
+    std::string s;
+    if (d.examples) {  // a stream has no epochs, and its length is not known
+      s = "nn: online training diverged at its " + ordinal(d.batch + 1) + " step (after " + std::to_string(d.examples) +
+          " example" + (d.examples == 1 ? "" : "s") + ")";
+    } else {
+      s = "nn: training diverged in epoch " + std::to_string(d.epoch);
+      if (d.epochs) s += " (the " + ordinal(d.epoch + 1) + " of " + std::to_string(d.epochs) + ")";
+      if (d.in_batch) s += ", at its " + ordinal(d.batch + 1) + " mini-batch" + (d.batches ? " of " + std::to_string(d.batches) : "");
+    }
     if (d.learning_rate > 0) s += std::string(d.in_batch ? "," : "") + " at learning rate " + number(d.learning_rate);
     char buf[160];
     if (std::isinf(d.cost)) {
@@ -136,8 +144,11 @@ class divergence_error : public std::runtime_error {
       s += ": the cost is no longer a number (an overflow, or a value in the data that is not a number)";
     } else {
       if (d.reference_batches)
-        std::snprintf(buf, sizeof buf, ": the mean cost per sample grew from %.4g over the first %zu mini-batch%s to %.4g",
-                      d.reference, d.reference_batches, d.reference_batches == 1 ? "" : "es", d.cost);
+        std::snprintf(buf, sizeof buf, ": the mean cost per sample grew from %.4g over the first %zu %s to %.4g",
+                      d.reference, d.reference_batches,
+                      d.examples ? (d.reference_batches == 1 ? "step" : "steps")
+                                 : (d.reference_batches == 1 ? "mini-batch" : "mini-batches"),
+                      d.cost);
       else
         std::snprintf(buf, sizeof buf, ": the mean cost grew from %.4g in the first epoch to %.4g", d.reference, d.cost);
       s += buf;
@@ -220,6 +231,27 @@ std::size_t argmax(const T* v, std::size_t n) {
   return static_cast<std::size_t>(std::max_element(v, v + n) - v);
 }
 
+// One step on the mini-batch in ws, for trainer::step and online_trainer: plain SGD fused into backprop,
+// or the mean gradient into `grads` (allocated here once, never cleared: gradient() writes every entry)
+// and the optimizer's step. Returns the batch's total cost.
+template <class Net, class Optimizer, class Cost>
+typename Net::value_type train_step(Net& net, typename Net::workspace& ws, Optimizer& optimizer, const Cost& cost,
+                                    aligned_buffer<typename Net::value_type>& grads, typename Net::value_type l2,
+                                    const dropout& drop) {
+  using T = typename Net::value_type;
+  static_assert(optimizer_for<Optimizer, T>,
+                "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
+                "with std::span<T> and std::span<const T> (see docs/policies.md)");
+  if constexpr (has_fused_learning_rate<Optimizer>) {
+    return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2, drop);
+  } else {
+    if (grads.size() != Net::parameter_storage) grads = aligned_buffer<T>(Net::parameter_storage);
+    const T total = net.gradient(ws, cost, grads.span(), l2, drop);
+    optimizer.step(net.parameters(), std::span<const T>(grads.span()));
+    return total;
+  }
+}
+
 template <class O>
 double learning_rate_of(const O& o) {
   if constexpr (requires { o.learning_rate; }) return static_cast<double>(o.learning_rate);
@@ -230,7 +262,8 @@ double learning_rate_of(const O& o) {
 
 // Whether the network's output for a sample counts as correct: the largest output is at the target's
 // largest value (the course's rule for one-hot labels); with a single output, output and target are
-// on the same side of 0.5.
+// on the same side of 0.5. A data source with a member is_correct(output, target) (spans of T) decides
+// for its own samples instead, e.g. targets that encode the class in binary (docs/policies.md).
 template <class T>
 bool is_correct(std::span<const T> output, std::span<const T> target) {
   if (output.size() == 1) return (output[0] > T(0.5)) == (target[0] > T(0.5));
@@ -252,9 +285,13 @@ std::size_t count_correct(const Net& net, const Data& data, std::size_t first, s
     std::iota(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), s0);
     detail::gather<Net>(data, std::span<const std::size_t>(idx.data(), m), ws);
     net.template forward<false>(ws);
-    for (std::size_t r = 0; r < m; ++r)
-      correct += is_correct<T>(std::span<const T>(ws.output().row_data(r), Net::outputs),
-                               std::span<const T>(ws.target().row_data(r), Net::outputs));
+    for (std::size_t r = 0; r < m; ++r) {
+      const std::span<const T> out(ws.output().row_data(r), Net::outputs), target(ws.target().row_data(r), Net::outputs);
+      if constexpr (requires { { data.is_correct(out, target) } -> std::convertible_to<bool>; })
+        correct += static_cast<bool>(data.is_correct(out, target));  // the data knows its own encoding
+      else
+        correct += is_correct<T>(out, target);
+    }
   }
   return correct;
 }
@@ -344,20 +381,8 @@ class trainer {
   template <class Net>
   typename Net::value_type step(Net& net, typename Net::workspace& ws, std::size_t training_samples = 0) {
     using T = typename Net::value_type;
-    static_assert(optimizer_for<Optimizer, T>,
-                  "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
-                  "with std::span<T> and std::span<const T> (see docs/policies.md)");
     const nn::dropout drop{dropout, detail::mix64(seed ^ 0x73746570ULL ^ detail::mix64(++steps_))};
-    if constexpr (has_fused_learning_rate<Optimizer>) {
-      return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2_of<T>(training_samples), drop);
-    } else {
-      // gradient() writes every entry (padding included), so the buffer is allocated once, never cleared.
-      auto& g = grads<T>();
-      if (g.size() != Net::parameter_storage) g = detail::aligned_buffer<T>(Net::parameter_storage);
-      const T total = net.gradient(ws, cost, g.span(), l2_of<T>(training_samples), drop);
-      optimizer.step(net.parameters(), std::span<const T>(g.span()));
-      return total;
-    }
+    return detail::train_step(net, ws, optimizer, cost, grads<T>(), l2_of<T>(training_samples), drop);
   }
 
  private:
