@@ -2,6 +2,7 @@
 // (floats) and load_idx_bytes (bytes), which must check alike and give the same values.
 #include <nn/data/idx.hpp>
 #include <nn/network.hpp>
+#include <nn/online.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -88,6 +89,18 @@ struct byte_loader {
   }
 };
 
+// The stream (nn::idx_stream), read to its end: it must check alike too, as it reaches each part.
+struct stream_loader {
+  static std::size_t load(const std::string& images, const std::string& labels, std::size_t classes = 10,
+                          std::size_t inputs = nn::dynamic) {
+    nn::idx_stream<float> s(images, labels, classes, inputs);
+    std::vector<float> x(s.input_size()), y(s.output_size());
+    while (s.next(x, y)) {
+    }
+    return s.position();
+  }
+};
+
 // n random images of rows x cols and random labels below `classes`, written as IDX files.
 std::pair<std::string, std::string> random_idx(const std::string& name, std::uint32_t n, std::uint32_t rows,
                                                std::uint32_t cols, std::size_t classes, std::uint64_t seed) {
@@ -144,7 +157,7 @@ TEST_CASE("a valid image and label file load as scaled inputs and one-hot target
 }
 
 TEMPLATE_TEST_CASE("bad IDX files give data_error naming the file, offset, expected and found", "[idx]", float_loader,
-                   byte_loader) {
+                   byte_loader, stream_loader) {
   const auto good_img = write("g-images", images_bytes(3, 2, 2));
   const auto good_lab = write("g-labels", labels_bytes({1, 2, 3}));
 
@@ -306,4 +319,65 @@ TEST_CASE("Fashion-MNIST's test set: bytes and floats give the same values and t
   const auto from_bytes = trained<net_t>(b, 1, 1);
   REQUIRE(from_bytes == trained<net_t>(f, 1, 1));
   REQUIRE(nn::evaluate(from_bytes, b) == nn::evaluate(from_bytes, f));
+}
+
+TEST_CASE("idx_stream delivers load_idx's samples one at a time, plain or gzipped", "[idx][online]") {
+  const auto [img, lab] = random_idx("stream", 57, 5, 7, 10, 11);
+  const auto whole = nn::load_idx<float>(img, lab);
+  for (const bool gz : {false, true}) {
+    std::ifstream fi(img, std::ios::binary), fl(lab, std::ios::binary);
+    const std::vector<std::uint8_t> ib{std::istreambuf_iterator<char>(fi), {}}, lb{std::istreambuf_iterator<char>(fl), {}};
+    const std::string images = gz ? write("stream-img.gz", gzip(ib)) : img, labels = gz ? write("stream-lab.gz", gzip(lb)) : lab;
+    nn::idx_stream<float> s(images, labels);
+    REQUIRE(s.input_size() == 35);
+    REQUIRE(s.output_size() == 10);
+    REQUIRE(s.declared_size() == 57);
+    std::vector<float> x(35), y(10);
+    std::size_t n = 0;
+    while (s.next(x, y)) {
+      const auto wx = whole.input(n), wy = whole.target(n);
+      REQUIRE(std::equal(x.begin(), x.end(), wx.begin(), wx.end()));  // bit for bit
+      REQUIRE(std::equal(y.begin(), y.end(), wy.begin(), wy.end()));
+      REQUIRE(y[s.label()] == 1.0f);
+      ++n;
+    }
+    REQUIRE(n == 57);
+    REQUIRE(s.position() == 57);
+    REQUIRE_FALSE(s.next(x, y));  // stays at the end
+    std::vector<float> wrong(34);
+    REQUIRE_THROWS_WITH(s.next(wrong, y), "nn::idx_stream: next() needs spans of 35 and 10 values, got 34 and 10");
+  }
+}
+
+TEST_CASE("a truncated image is reported when the stream reaches it, after the good ones", "[idx][online]") {
+  auto b = images_bytes(3, 2, 2);
+  b.resize(b.size() - 3);  // the third image has 1 of its 4 bytes
+  const auto images = write("cut-stream-images", b), labels = write("cut-stream-labels", labels_bytes({1, 2, 3}));
+  nn::idx_stream<float> s(images, labels);
+  std::vector<float> x(4), y(10);
+  REQUIRE(s.next(x, y));
+  REQUIRE(s.next(x, y));
+  const auto e = error_of([&] { s.next(x, y); });
+  REQUIRE(e.file() == images);
+  REQUIRE(e.offset() == 25);
+  REQUIRE_THAT(e.what(), contains_text("truncated data: expected 12 bytes of values after the 16-byte header, found 9 "
+                                       "(example 2 of 3 ends early)"));
+}
+
+TEST_CASE("online training from an idx_stream equals online training on the loaded set, bit for bit", "[idx][online]") {
+  const auto [img, lab] = random_idx("online", 300, 4, 5, 3, 12);
+  using net_t = nn::network<20, 8, 3>;
+  net_t a(4), b(4);
+  nn::online_trainer<> t{nn::sgd{0.5}};
+  t.on_report = nullptr;
+  nn::idx_stream<float> from_file(img, lab, 3);
+  const auto ra = t.fit(a, from_file);
+  const auto loaded = nn::load_idx_bytes<float>(img, lab, 3);
+  nn::sequential_stream<nn::byte_dataset<float>> in_memory(loaded);
+  const auto rb = t.fit(b, in_memory);
+  REQUIRE(ra.examples == 300);
+  REQUIRE(rb.examples == 300);
+  REQUIRE(ra.total_cost == rb.total_cost);
+  REQUIRE(a == b);
+  REQUIRE_FALSE(a == net_t(4));  // it did train
 }

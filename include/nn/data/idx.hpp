@@ -12,8 +12,12 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -205,5 +209,167 @@ byte_dataset<T> load_idx_bytes(const std::string& images_path, const std::string
   auto s = detail::read_labelled_images(images_path, labels_path, classes, expected_inputs);
   return byte_dataset<T>(s.pixels, classes, std::move(s.images.data), std::move(s.labels.data), T(255));
 }
+
+// An image file and its label file read one example at a time, for online learning (nn/online.hpp): the
+// headers are read and checked when it opens (the same checks and messages as load_idx), then each
+// next(x, y) reads one image and one label through zlib's buffers, so memory stays at a few hundred
+// kilobytes whatever the files' size. Pixels become static_cast<T>(p) / T(255) and labels one-hot targets,
+// exactly as load_idx gives them. Data that ends early, a label out of range and bytes after the last
+// example are data_errors naming the file and byte offset (of the decompressed content), when they are
+// reached. Move-only.
+template <class T = float>
+class idx_stream {
+ public:
+  idx_stream(const std::string& images_path, const std::string& labels_path, std::size_t classes = 10,
+             std::size_t expected_inputs = dynamic)
+      : images_(open(images_path)), labels_(open(labels_path)), classes_(classes) {
+    if (classes == 0) throw std::invalid_argument("nn::idx_stream: classes must be at least 1");
+    const std::vector<std::uint32_t> image_dims = header(images_, 2051, 3);
+    const std::vector<std::uint32_t> label_dims = header(labels_, 2049, 1);
+    count_ = image_dims[0];
+    pixels_ = std::size_t{image_dims[1]} * image_dims[2];
+    if (pixels_ != 0 && count_ > std::numeric_limits<std::size_t>::max() / pixels_)
+      throw data_error(images_.path, 4, "dimensions " + std::to_string(image_dims[0]) + " x " + std::to_string(image_dims[1]) +
+                                            " x " + std::to_string(image_dims[2]) +
+                                            " multiply to more values than memory can address");
+    if (label_dims[0] != count_)
+      throw data_error(labels_.path, 4, "expected " + std::to_string(count_) + " labels, one per image of " +
+                                            images_.path + ", found " + std::to_string(label_dims[0]));
+    if (pixels_ == 0) throw data_error(images_.path, 8, "images of 0 pixels");
+    if (expected_inputs != dynamic && pixels_ != expected_inputs)
+      throw data_error(images_.path, 8, "images of " + std::to_string(image_dims[1]) + "x" + std::to_string(image_dims[2]) +
+                                            " = " + std::to_string(pixels_) + " pixels, but the network has " +
+                                            std::to_string(expected_inputs) + " inputs");
+  }
+
+  std::size_t input_size() const noexcept { return pixels_; }
+  std::size_t output_size() const noexcept { return classes_; }
+  // The count the headers declare (a stream's reader need not know it), and how many were delivered.
+  std::size_t declared_size() const noexcept { return count_; }
+  std::size_t position() const noexcept { return i_; }
+  // The label of the example the last next() delivered.
+  std::size_t label() const noexcept { return label_; }
+
+  // The next image as input_size() values and its label as a one-hot target; false after the last,
+  // once both files are checked to end there.
+  bool next(std::span<T> x, std::span<T> y) {
+    if (x.size() != pixels_ || y.size() != classes_)
+      throw std::invalid_argument("nn::idx_stream: next() needs spans of " + std::to_string(pixels_) + " and " +
+                                  std::to_string(classes_) + " values, got " + std::to_string(x.size()) + " and " +
+                                  std::to_string(y.size()));
+    if (i_ == count_) {
+      expect_end(images_, pixels_);
+      expect_end(labels_, 1);
+      return false;
+    }
+    // Through a small buffer, so that no allocation follows the header's (possibly forged) image size.
+    std::uint8_t bytes[4096];
+    for (std::size_t k = 0; k < pixels_; k += sizeof bytes) {
+      const std::size_t n = std::min(sizeof bytes, pixels_ - k);
+      read_exactly(images_, bytes, n, pixels_);
+      detail::bytes_to_values(bytes, n, T(255), x.data() + k);
+    }
+    std::uint8_t label = 0;
+    read_exactly(labels_, &label, 1, 1);
+    if (label >= classes_)
+      throw data_error(labels_.path, labels_.offset - 1, "label of image " + std::to_string(i_) + ": expected 0 to " +
+                                                             std::to_string(classes_ - 1) + ", found " + std::to_string(label));
+    std::fill(y.begin(), y.end(), T(0));
+    y[label] = T(1);
+    label_ = label;
+    ++i_;
+    return true;
+  }
+
+ private:
+  struct closer {
+    void operator()(gzFile f) const noexcept { gzclose(f); }
+  };
+  struct file {
+    std::string path;
+    std::unique_ptr<std::remove_pointer_t<gzFile>, closer> gz;
+    std::size_t offset = 0;  // bytes of content read so far
+    std::size_t header = 0;  // bytes of header
+  };
+
+  static file open(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+      throw data_error(path, data_error::no_offset, "no such file (expected an IDX file, plain or .gz)");
+    if (std::filesystem::is_directory(path, ec)) throw data_error(path, data_error::no_offset, "is a directory, expected an IDX file");
+    gzFile f = gzopen(path.c_str(), "rb");
+    if (!f) throw data_error(path, data_error::no_offset, std::string("cannot open: ") + std::strerror(errno));
+    gzbuffer(f, 1 << 16);
+    return file{path, std::unique_ptr<std::remove_pointer_t<gzFile>, closer>(f)};
+  }
+
+  // Reads up to n bytes; what zlib says about a corrupt stream is an error at the offset it happened.
+  static std::size_t read_some(file& f, std::uint8_t* out, std::size_t n) {
+    std::size_t got = 0;
+    while (got < n) {
+      const int r = gzread(f.gz.get(), out + got, static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30)));
+      if (r < 0) {
+        int code = 0;
+        throw data_error(f.path, f.offset + got, std::string("corrupt gzip data (zlib: ") + gzerror(f.gz.get(), &code) + ")");
+      }
+      if (r == 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    if (got < n) {  // the end: a gzip stream cut short sets an error here in some zlib versions
+      int code = 0;
+      const char* msg = gzerror(f.gz.get(), &code);
+      if (code != Z_OK && code != Z_STREAM_END)
+        throw data_error(f.path, f.offset + got, std::string("corrupt or truncated gzip data (zlib: ") + msg + ")");
+    }
+    f.offset += got;
+    return got;
+  }
+
+  // n bytes of example i_'s values, or the error load_idx gives for data that ends early.
+  void read_exactly(file& f, std::uint8_t* out, std::size_t n, std::size_t per_example) {
+    if (read_some(f, out, n) < n)
+      throw data_error(f.path, f.offset, "truncated data: expected " + std::to_string(count_ * per_example) +
+                                             " bytes of values after the " + std::to_string(f.header) +
+                                             "-byte header, found " + std::to_string(f.offset - f.header) + " (example " +
+                                             std::to_string(i_) + " of " + std::to_string(count_) + " ends early)");
+  }
+
+  void expect_end(file& f, std::size_t per_value) {
+    std::uint8_t extra[256];
+    std::size_t more = 0, got;
+    const std::size_t end = f.offset;
+    while ((got = read_some(f, extra, sizeof extra)) > 0) more += got;
+    if (more)
+      throw data_error(f.path, end, "expected the end of the file after " + std::to_string(count_ * per_value) +
+                                        " values, found " + std::to_string(more) + " more bytes");
+  }
+
+  // The magic number and dimensions, checked as read_idx checks them.
+  // (The magic number's last byte is the rank: 2051 = 0x803 has 3 dimensions, 2049 = 0x801 one.)
+  static std::vector<std::uint32_t> header(file& f, std::uint32_t magic, std::size_t rank) {
+    std::uint8_t b[16] = {};
+    const std::size_t got = read_some(f, b, 4);
+    if (got == 0) throw data_error(f.path, 0, "the file is empty, expected an IDX header");
+    if (got < 4)
+      throw data_error(f.path, got, "truncated header: expected 4 bytes of magic number, found " + std::to_string(got));
+    const std::uint32_t found = detail::big_endian_u32(b);
+    const auto describe = [](std::uint32_t m) {
+      return std::to_string(m) + (m == 2051 ? " (images)" : m == 2049 ? " (labels)" : "");
+    };
+    if (found != magic)
+      throw data_error(f.path, 0, "wrong magic number: expected " + describe(magic) + ", found " + describe(found));
+    const std::size_t have = read_some(f, b + 4, 4 * rank);
+    if (have < 4 * rank)
+      throw data_error(f.path, 4 + have, "truncated header: expected " + std::to_string(4 + 4 * rank) + " bytes for " +
+                                             std::to_string(rank) + " dimensions, found " + std::to_string(4 + have));
+    std::vector<std::uint32_t> dims(rank);
+    for (std::size_t d = 0; d < rank; ++d) dims[d] = detail::big_endian_u32(b + 4 + 4 * d);
+    f.header = f.offset;
+    return dims;
+  }
+
+  file images_, labels_;
+  std::size_t classes_, count_ = 0, pixels_ = 0, i_ = 0, label_ = 0;
+};
 
 }  // namespace nn

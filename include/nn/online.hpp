@@ -1,0 +1,201 @@
+// Online learning, as chapter 1 of the course describes it: the examples come one at a time from a
+// stream whose length is not known in advance (a file read as it goes, data generated in real time), and
+// the network takes a step after each one, so the cost is a running sum, with no 1/n.
+//
+//   nn::idx_stream<float> digits("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz");
+//   nn::online_trainer<> t{nn::sgd{0.5}};
+//   t.fit(net, digits);             // one pass, a step per example, memory independent of the file size
+//
+// A stream is any type with input_size(), output_size() and next(x, y) (the concept example_stream):
+// nn::idx_stream (nn/data/idx.hpp), nn::csv_stream (nn/data/csv.hpp), nn::sequential_stream over any
+// data source, or one's own.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "nn/cost.hpp"
+#include "nn/data/dataset.hpp"
+#include "nn/detail/aligned_buffer.hpp"
+#include "nn/fwd.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/train.hpp"
+
+namespace nn {
+
+// A source of examples read one at a time (docs/policies.md): next(x, y) writes the next example's
+// input_size() input values and output_size() target values and returns true, or returns false when
+// there are no more. Bad data throws (nn::data_error for files).
+template <class S, class T>
+concept example_stream = requires(S& s, std::span<T> x, std::span<T> y) {
+  { s.input_size() } -> std::convertible_to<std::size_t>;
+  { s.output_size() } -> std::convertible_to<std::size_t>;
+  { s.next(x, y) } -> std::convertible_to<bool>;
+};
+
+// The samples of a data source (nn::data_source: a dataset, a byte_dataset, one's own) in their order,
+// as a stream: inputs given as bytes are converted exactly as the trainer converts them.
+template <class Data, class T = float>
+class sequential_stream {
+ public:
+  explicit sequential_stream(const Data& d) : d_(&d) {}
+  std::size_t input_size() const { return d_->input_size(); }
+  std::size_t output_size() const { return d_->output_size(); }
+  bool next(std::span<T> x, std::span<T> y) {
+    if (i_ == d_->size()) return false;
+    const auto target = std::span<const T>(d_->target(i_));
+    if (target.size() != y.size())
+      throw std::invalid_argument("nn::sequential_stream: sample " + std::to_string(i_) + " has a target of " +
+                                  std::to_string(target.size()) + " values, the stream's reader wants " +
+                                  std::to_string(y.size()));
+    copy_input(*d_, i_, x);
+    std::copy(target.begin(), target.end(), y.begin());
+    ++i_;
+    return true;
+  }
+  std::size_t position() const noexcept { return i_; }  // examples delivered so far
+
+ private:
+  const Data* d_;
+  std::size_t i_ = 0;
+};
+
+// What online training has done so far, given to online_trainer::on_report every report_every examples
+// and once at the end.
+struct online_report {
+  std::size_t examples = 0;   // examples trained on so far
+  std::size_t steps = 0;      // steps taken (examples / batch_size, rounded up)
+  double total_cost = 0;      // Σ_x C_x over every example so far: the course's cost without the 1/n
+  double mean_cost = 0;       // total_cost / examples
+  double recent_cost = 0;     // mean C_x over the examples since the previous report (each before its step)
+  std::size_t recent = 0;     // how many examples that is
+  double seconds = 0;         // since fit began
+  bool finished = false;      // the stream has ended
+};
+
+// "After 10000 examples: mean cost 0.0412 over the last 10000 (total 612.3, 0.15 s)", and at the end
+// "Finished after 60000 examples: mean cost 0.0210 (total 1260, 0.92 s)".
+inline std::string format_online_report(const online_report& r) {
+  char buf[200];
+  if (r.finished)
+    std::snprintf(buf, sizeof buf, "Finished after %zu examples: mean cost %.4f (total %.6g, %.2f s)", r.examples,
+                  r.mean_cost, r.total_cost, r.seconds);
+  else
+    std::snprintf(buf, sizeof buf, "After %zu examples: mean cost %.4f over the last %zu (total %.6g, %.2f s)", r.examples,
+                  r.recent_cost, r.recent, r.total_cost, r.seconds);
+  return buf;
+}
+
+inline void print_online_report(const online_report& r) {
+  std::printf("%s\n", format_online_report(r).c_str());
+  std::fflush(stdout);
+}
+
+// Trains a network on a stream in one pass, a step per batch_size examples: with the default of 1, the
+// course's online learning, w ← w − η ∇C_x after each example x (with m > 1, the mean over each m as
+// nn::trainer does; the last step takes whatever remains). Any optimizer and cost. The stream's length
+// is never needed, so nothing depends on it (there is no L2 weight decay here: it is scaled by 1/n).
+// Divergence is caught as trainer::fit catches it: a non-finite cost, or a step's mean cost 10⁴ times
+// the mean of the first 8 steps, throws nn::divergence_error naming the step and example.
+template <class Optimizer = sgd, class Cost = quadratic_cost>
+class online_trainer {
+ public:
+  Optimizer optimizer{};
+  Cost cost{};
+  std::size_t batch_size = 1;
+  std::size_t report_every = 10000;  // examples between calls of on_report (0: only the final one)
+  std::function<void(const online_report&)> on_report = print_online_report;
+
+  online_trainer() = default;
+  explicit online_trainer(Optimizer o, Cost c = {}) : optimizer(std::move(o)), cost(std::move(c)) {}
+
+  // Reads `stream` to its end, training `net` on each example; returns the final report.
+  template <class Net, class Stream>
+  online_report fit(Net& net, Stream& stream) {
+    using T = typename Net::value_type;
+    static_assert(example_stream<Stream, T>,
+                  "nn::online_trainer: the stream must satisfy nn::example_stream<Stream, T>: input_size(), "
+                  "output_size() and bool next(std::span<T> x, std::span<T> y) (see docs/policies.md)");
+    if (batch_size == 0) throw std::invalid_argument("nn::online_trainer: batch_size must be at least 1");
+    if (stream.input_size() != Net::inputs || stream.output_size() != Net::outputs)
+      throw std::invalid_argument("nn::online_trainer: the stream gives inputs of " + std::to_string(stream.input_size()) +
+                                  " values and targets of " + std::to_string(stream.output_size()) +
+                                  ", but the network has " + std::to_string(Net::inputs) + " inputs and " +
+                                  std::to_string(Net::outputs) + " outputs");
+    const auto t0 = clock::now();
+    typename Net::workspace ws(batch_size);
+    online_report rep;
+    double recent_total = 0, reference_sum = 0, limit = std::numeric_limits<double>::infinity();
+    std::size_t reference_examples = 0, next_report = report_every ? report_every : std::numeric_limits<std::size_t>::max();
+    constexpr std::size_t reference_steps = 8;
+    for (;;) {
+      ws.set_rows(batch_size);
+      std::size_t m = 0;
+      // The stream writes straight into the workspace's rows; their padding stays zero.
+      while (m < batch_size && stream.next(std::span<T>(ws.input().row_data(m), Net::inputs),
+                                           std::span<T>(ws.target().row_data(m), Net::outputs)))
+        ++m;
+      if (m == 0) break;
+      ws.set_rows(m);
+      const double c = static_cast<double>(detail::train_step(net, ws, optimizer, cost, grads<T>(), T(0), dropout{}));
+      rep.examples += m;
+      ++rep.steps;
+      if (!std::isfinite(c) || c > limit * static_cast<double>(m))
+        throw divergence_error({.in_batch = true, .batch = rep.steps - 1, .cost = c / static_cast<double>(m),
+                                .reference = reference_sum / static_cast<double>(std::max<std::size_t>(1, reference_examples)),
+                                .reference_batches = std::min(rep.steps - 1, reference_steps),
+                                .learning_rate = detail::learning_rate_of(optimizer), .examples = rep.examples});
+      if (rep.steps <= reference_steps) {
+        reference_sum += c;
+        reference_examples += m;
+        if (rep.steps == reference_steps && reference_sum > 0)
+          limit = divergence_factor * reference_sum / static_cast<double>(reference_examples);
+      }
+      rep.total_cost += c;
+      recent_total += c;
+      rep.recent += m;
+      if (rep.examples >= next_report) {
+        report(rep, recent_total, t0);
+        next_report = rep.examples + report_every;
+      }
+    }
+    if (rep.examples == 0) throw std::invalid_argument("nn::online_trainer: the stream gave no examples");
+    rep.finished = true;
+    return report(rep, recent_total, t0);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+
+  // Sends the report so far, then starts a new "recent" window.
+  online_report report(online_report& rep, double& recent_total, clock::time_point t0) {
+    rep.recent_cost = rep.recent ? recent_total / static_cast<double>(rep.recent) : 0;
+    rep.mean_cost = rep.total_cost / static_cast<double>(rep.examples);
+    rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    const online_report sent = rep;
+    if (on_report) on_report(sent);
+    recent_total = 0;
+    rep.recent = 0;
+    return sent;
+  }
+
+  // The mean gradient for an optimizer that is not fused; the network decides float or double.
+  template <class T>
+  detail::aligned_buffer<T>& grads() {
+    if constexpr (std::is_same_v<T, float>) return grads_f_;
+    else return grads_d_;
+  }
+  detail::aligned_buffer<float> grads_f_;
+  detail::aligned_buffer<double> grads_d_;
+};
+
+}  // namespace nn
