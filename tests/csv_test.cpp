@@ -1,10 +1,20 @@
-// The CSV reader's edge cases, and describe() / correlation() on tables worked out by hand.
+// The CSV reader's edge cases, streaming (csv_reader, csv_stream) against read_csv, and describe() /
+// correlation() on tables worked out by hand.
 #include <nn/data/stats.hpp>
 
+#include <array>
 #include <cmath>
+#include <concepts>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "catch.hpp"
 #include "data_error_of.hpp"
@@ -236,4 +246,356 @@ TEST_CASE("correlation() matches Pearson's r worked out by hand", "[stats]") {
   const std::string text = nn::format_correlation(t, r);
   REQUIRE_THAT(text, contains_text("0.500"));
   REQUIRE_THAT(text, contains_text("-1.000"));
+}
+
+namespace {
+
+// The concept the trainer's online learning reads examples through (copied here to check csv_stream).
+template <class S, class T>
+concept example_stream = requires(S& s, std::span<T> x, std::span<T> y) {
+  { s.input_size() } -> std::convertible_to<std::size_t>;
+  { s.output_size() } -> std::convertible_to<std::size_t>;
+  { s.next(x, y) } -> std::convertible_to<bool>;
+};
+
+// The message of the std::invalid_argument that f throws; the test fails if it throws none.
+template <class F>
+std::string invalid_argument_of(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  FAIL("expected std::invalid_argument");
+  return {};
+}
+
+struct streamed {
+  std::vector<std::vector<double>> rows;
+  std::vector<std::size_t> lines;  // csv_reader::line() after each row
+};
+
+// Every row a csv_reader gives; checks that the end of the file stays the end and leaves the row alone.
+streamed read_rows(const std::string& p, const nn::csv_options& o, nn::detail::csv_reader_config config = {}) {
+  nn::csv_reader in(p, o, config);
+  streamed s;
+  std::vector<double> row(in.names().size());
+  while (in.next(row)) {
+    s.rows.push_back(row);
+    s.lines.push_back(in.line());
+  }
+  REQUIRE_FALSE(in.next(row));
+  REQUIRE_FALSE(in.next(row));
+  if (!s.rows.empty()) REQUIRE(row == s.rows.back());
+  REQUIRE(in.line() == (s.lines.empty() ? 0 : s.lines.back()));
+  return s;
+}
+
+std::vector<std::vector<double>> rows_of(const nn::table& t) {
+  std::vector<std::vector<double>> rows(t.rows(), std::vector<double>(t.cols()));
+  for (std::size_t c = 0; c < t.cols(); ++c)
+    for (std::size_t r = 0; r < t.rows(); ++r) rows[r][c] = t.columns[c][r];
+  return rows;
+}
+
+// The cut.csv of the buffer test above: quoted LF and CRLF line breaks, doubled quotes, CRLF line ends, a
+// blank line, a byte order mark.
+std::string cut_text() {
+  std::string text = "\xEF\xBB\xBFx,\"note \"\"q\"\"\",y\r\n";
+  for (int i = 0; i < 12; ++i) {
+    text += std::to_string(i) + ",\"\"\"a\"\"\r\n" + std::string(static_cast<std::size_t>(i), 'b') + "\nc\"\"\"," +
+            (i % 3 ? "+" : "\"") + std::to_string(i) + ".5" + (i % 3 ? "" : "\"") + (i % 2 ? "\r\n" : "\n");
+    if (i == 5) text += "\r\n";
+  }
+  return text;
+}
+
+nn::csv_options columns(std::vector<std::string> names, nn::missing_values m = nn::missing_values::error) {
+  nn::csv_options o;
+  o.columns = std::move(names);
+  o.missing = m;
+  return o;
+}
+
+}  // namespace
+
+static_assert(example_stream<nn::csv_stream<float>, float>);
+static_assert(example_stream<nn::csv_stream<double>, double>);
+static_assert(example_stream<nn::csv_stream<>, float>);
+
+TEST_CASE("csv_reader: quotes, CRLF, blank lines and skip_row, row by row with their lines", "[csv][stream]") {
+  const auto p = write("stream_mixed.csv",
+                       "\xEF\xBB\xBF"
+                       "id,\"note\",val,w\r\n"              // line 1
+                       "1,\"two\r\nlines\",0.5,10\r\n"      // 2-3
+                       "\r\n"                               // 4: blank, skipped (several columns)
+                       "2,\"say \"\"hi\"\"\",,20\r\n"       // 5: val missing, skipped
+                       "3,plain,NaN,30\n"                   // 6: val NaN, skipped
+                       "\n"                                 // 7
+                       "4,\"a\nb\nc\",\" 1.25 \",\"40\"\r\n"  // 8-10
+                       "5,,2,\r\n"                          // 11: w missing, skipped
+                       "6,\"\",-3,+60");                    // 12, no final newline
+  const auto o = columns({"w", "val", "id"}, nn::missing_values::skip_row);
+  const std::vector<std::vector<double>> rows{{10, 0.5, 1}, {40, 1.25, 4}, {60, -3, 6}};
+  const std::vector<std::size_t> lines{2, 8, 12};
+  REQUIRE(rows_of(nn::read_csv(p, o)) == rows);
+  for (std::size_t bytes : {std::size_t{1} << 20, std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5},
+                            std::size_t{7}, std::size_t{11}, std::size_t{16}, std::size_t{29}}) {
+    INFO("buffer of " << bytes << " bytes");
+    const auto s = read_rows(p, o, {bytes});
+    REQUIRE(s.rows == rows);
+    REQUIRE(s.lines == lines);
+  }
+  nn::csv_reader in(p, o);
+  REQUIRE(in.header() == std::vector<std::string>{"id", "note", "val", "w"});
+  REQUIRE(in.names() == std::vector<std::string>{"w", "val", "id"});
+  REQUIRE(in.path() == p);
+  REQUIRE(in.line() == 0);
+}
+
+TEST_CASE("csv_reader: the rows read_csv gives, in order, for every file and a buffer cut at every byte", "[csv][stream]") {
+  const std::vector<std::pair<std::string, nn::csv_options>> files{
+      {write("stream_basic.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), {}},
+      {write("stream_basic2.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), columns({"c", "a"})},
+      {write("stream_semi.csv", "x;y\n1;2\n3;4\n"), nn::csv_options{';', nn::missing_values::error, {}}},
+      {write("stream_missing.csv", "x,y\n1,10\n,20\n3,NaN\n5,30\n"), columns({}, nn::missing_values::skip_row)},
+      {write("stream_missing2.csv", "x,y\n1,10\n,20\n"), columns({"y"})},
+      {write("stream_escape.csv", "\"say \"\"hi\"\"\",\"\"\"\",\"x\"\"\",plain\n1,2,3,4\n\"5\",\"6\",\"7\",8\n"), {}},
+      {write("stream_multiline.csv", "\"two\nlines\",\"crlf\r\ninside\"\r\n1,2\r\n3,4\r\n"), columns({"two\nlines"})},
+      {write("stream_cut.csv", cut_text()), columns({"y", "x"})},
+      {write("stream_one.csv", "v\r\n1\r\n\r\n\n3\n \n\r\n"), columns({}, nn::missing_values::skip_row)},
+      {write("stream_one_trailing.csv", "x\n1\n2\n\n\r\n"), {}},
+      {write("stream_two_blank.csv", "a,b\n1,2\n\n3,4\n\n"), {}},
+      {write("stream_header_only.csv", "a,b\r\n"), {}},
+      {write("stream_skip_last.csv", "x,y\n1,2\n3,\n"), columns({}, nn::missing_values::skip_row)},
+  };
+  for (const auto& [p, o] : files) {
+    INFO(p);
+    const auto expected = rows_of(nn::read_csv(p, o));
+    REQUIRE(read_rows(p, o).rows == expected);
+    for (std::size_t bytes = 1; bytes <= 40; ++bytes) {
+      INFO("buffer of " << bytes << " bytes");
+      REQUIRE(read_rows(p, o, {bytes}).rows == expected);
+    }
+  }
+  // Spot checks that the comparison is not between two empty answers.
+  REQUIRE(read_rows(files[7].first, files[7].second).rows.size() == 12);
+  REQUIRE(read_rows(files[8].first, files[8].second).rows == std::vector<std::vector<double>>{{1}, {3}});
+}
+
+TEST_CASE("csv_reader: for read_csv's fill_mean, missing cells come back as NaN", "[csv][stream]") {
+  // The one-column file of the buffer test: blank lines inside are cells, those at the end are not.
+  const auto p = write("stream_fill.csv", "v\r\n1\r\n\r\n\n3\n \n\r\n");
+  nn::csv_options o;
+  o.missing = nn::missing_values::fill_mean;
+  for (std::size_t bytes = 1; bytes <= 24; ++bytes) {
+    INFO("buffer of " << bytes << " bytes");
+    nn::csv_reader in(p, o, {bytes, true});
+    std::array<double, 1> v{};
+    std::vector<double> got;
+    std::vector<std::size_t> lines;
+    while (in.next(v)) {
+      got.push_back(v[0]);
+      lines.push_back(in.line());
+    }
+    REQUIRE(got.size() == 4);
+    REQUIRE(got[0] == 1);
+    REQUIRE(std::isnan(got[1]));
+    REQUIRE(std::isnan(got[2]));
+    REQUIRE(got[3] == 3);
+    REQUIRE(lines == std::vector<std::size_t>{2, 3, 4, 5});
+  }
+  // Moved between a blank line and the record after it, which it holds in its buffer meanwhile.
+  auto first = std::make_unique<nn::csv_reader>(p, o, nn::detail::csv_reader_config{8, true});
+  std::array<double, 1> v{};
+  REQUIRE(first->next(v));
+  REQUIRE(first->next(v));
+  REQUIRE(std::isnan(v[0]));
+  nn::csv_reader moved = std::move(*first);
+  first.reset();
+  REQUIRE(moved.next(v));
+  REQUIRE(std::isnan(v[0]));
+  REQUIRE(moved.next(v));
+  REQUIRE(v[0] == 3);
+  REQUIRE(moved.line() == 5);
+  REQUIRE_FALSE(moved.next(v));
+}
+
+TEST_CASE("csv_reader: a bad cell in the middle is reported with file, line and column when its row is reached",
+          "[csv][stream]") {
+  std::string text = "a,b,c\n";
+  for (int i = 0; i < 1000; ++i) text += std::to_string(i) + "," + (i == 500 ? "1.5x" : "2") + ",3\n";
+  const auto p = write("stream_bad_middle.csv", text);
+  const std::string message = error_of([&] { nn::read_csv(p); }).what();
+  REQUIRE_THAT(message, contains_text("stream_bad_middle.csv: line 502, column 5: column \"b\": expected a number, found \"1.5x\""));
+  for (std::size_t bytes : {std::size_t{1} << 20, std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
+    INFO("buffer of " << bytes << " bytes");
+    nn::csv_reader in(p, {}, {bytes});
+    // What read_csv reserves: the lines after the header plus one when the buffer holds the whole file,
+    // else scaled up from the first buffer's lines.
+    if (bytes == std::size_t{1} << 20) REQUIRE(in.estimated_rows() == 1001);
+    if (bytes == 64) REQUIRE(in.estimated_rows() >= 1000);
+    std::array<double, 3> row{};
+    std::size_t rows = 0;
+    for (; rows < 500; ++rows) REQUIRE(in.next(row));
+    REQUIRE(row == std::array<double, 3>{499, 2, 3});
+    REQUIRE(in.line() == 501);
+    const auto e = error_of([&] { in.next(row); });
+    REQUIRE(e.file() == p);
+    REQUIRE(e.line() == 502);
+    REQUIRE(e.column() == 5);
+    REQUIRE(std::string(e.what()) == message);
+    REQUIRE(row == std::array<double, 3>{499, 2, 3});  // untouched by the failed call
+    // The bad record could be split into fields, so reading goes on after it.
+    REQUIRE(in.next(row));
+    REQUIRE(row == std::array<double, 3>{501, 2, 3});
+    REQUIRE(in.line() == 503);
+  }
+  // A missing value and a short row, in the middle too.
+  const auto q = write("stream_bad_middle2.csv", "a,b\n1,2\n3,\n5\n7,8\n");
+  nn::csv_reader in(q);
+  std::array<double, 2> row{};
+  REQUIRE(in.next(row));
+  const auto missing = error_of([&] { in.next(row); });
+  REQUIRE(missing.line() == 3);
+  REQUIRE(missing.column() == 3);
+  REQUIRE_THAT(missing.what(), contains_text("the value is missing (choose skip_row to allow it)"));
+  const auto short_row = error_of([&] { in.next(row); });
+  REQUIRE(short_row.line() == 4);
+  REQUIRE_THAT(short_row.what(), contains_text("column 2 (\"b\") is missing"));
+  REQUIRE(in.next(row));
+  REQUIRE(row == std::array<double, 2>{7, 8});
+}
+
+TEST_CASE("csv_reader: unknown columns, wrong row sizes and fill_mean are refused", "[csv][stream]") {
+  const auto p = write("stream_refused.csv", "a,b\n1,2\n3,4\n");
+  const auto e = error_of([&] { nn::csv_reader in(p, columns({"a", "total_rooms"})); });
+  REQUIRE(e.line() == 1);
+  REQUIRE_THAT(e.what(), contains_text("no column \"total_rooms\" in the header; the columns are: \"a\", \"b\""));
+
+  nn::csv_reader in(p, columns({"b"}));
+  std::array<double, 2> two{};
+  REQUIRE_THAT(invalid_argument_of([&] { in.next(two); }), contains_text("the row has 2 values, expected names().size() = 1"));
+  std::array<double, 1> one{};
+  REQUIRE(in.next(one));  // the refused call read nothing
+  REQUIRE(one[0] == 2);
+
+  nn::csv_options fill;
+  fill.missing = nn::missing_values::fill_mean;
+  const auto why = invalid_argument_of([&] { nn::csv_reader r(p, fill); });
+  REQUIRE_THAT(why, contains_text("nn::csv_reader: missing_values::fill_mean needs each column's mean over the whole file"));
+  REQUIRE_THAT(why, contains_text("choose skip_row"));
+  REQUIRE_THAT(why, contains_text("nn::read_csv"));
+  // Refused before the file is opened.
+  REQUIRE_THAT(invalid_argument_of([&] { nn::csv_reader r("/nonexistent/x.csv", fill); }), contains_text("fill_mean"));
+}
+
+TEST_CASE("csv_stream: inputs and targets in the order asked, transformed, row by row", "[csv][stream]") {
+  const auto p = write("stream_xy.csv", "a,b,c,d\n1,2,3,4\n5,6,7,8\n\n9,10,11,12\n");
+  nn::csv_stream<float> s(p, {"c", "a"}, {"d"});
+  REQUIRE(s.input_size() == 2);
+  REQUIRE(s.output_size() == 1);
+  REQUIRE(s.path() == p);
+  REQUIRE(s.line() == 0);
+  s.transform("a", 1, 2);
+  s.transform("d", 4, -0.5);
+  std::array<float, 2> x{};
+  std::array<float, 1> y{};
+  REQUIRE(s.next(x, y));
+  REQUIRE(x == std::array<float, 2>{3, 0});  // c, then (1 − 1) / 2
+  REQUIRE(y[0] == 0);                          // (4 − 4) / −0.5
+  REQUIRE(s.line() == 2);
+  s.transform("c", 7, 0.25);  // from the next row on
+  REQUIRE(s.next(x, y));
+  REQUIRE(x == std::array<float, 2>{0, 2});
+  REQUIRE(y[0] == -8);
+  REQUIRE(s.line() == 3);
+  s.transform("c", 0, 1);  // undone
+  REQUIRE(s.next(x, y));
+  REQUIRE(x == std::array<float, 2>{11, 4});
+  REQUIRE(y[0] == -16);
+  REQUIRE(s.line() == 5);
+  REQUIRE_FALSE(s.next(x, y));
+  REQUIRE_FALSE(s.next(x, y));
+  REQUIRE(s.line() == 5);
+
+  // Values are converted to T once, after the transform in double.
+  nn::csv_stream<double> d(write("stream_xy_double.csv", "t,u\n0.1,3\n"), {"t"}, {"u"});
+  d.transform("u", 1, 3);
+  std::array<double, 1> dx{}, dy{};
+  REQUIRE(d.next(dx, dy));
+  REQUIRE(dx[0] == 0.1);
+  REQUIRE(dy[0] == 2.0 / 3.0);
+  nn::csv_stream<float> f(write("stream_xy_float.csv", "t,u\n0.1,3\n"), {"t"}, {"u"});
+  f.transform("u", 1, 3);
+  std::array<float, 1> fx{}, fy{};
+  REQUIRE(f.next(fx, fy));
+  REQUIRE(fx[0] == 0.1f);
+  REQUIRE(fy[0] == static_cast<float>(2.0 / 3.0));
+
+  // skip_row looks at the stream's columns only.
+  nn::csv_options skip;
+  skip.missing = nn::missing_values::skip_row;
+  nn::csv_stream<float> k(write("stream_xy_skip.csv", "a,b,c\n1,,3\n4,5,\n,7,8\n"), {"c"}, {"a"}, skip);
+  std::array<float, 1> kx{}, ky{};
+  REQUIRE(k.next(kx, ky));
+  REQUIRE(kx[0] == 3);
+  REQUIRE(ky[0] == 1);
+  REQUIRE(k.line() == 2);
+  REQUIRE_FALSE(k.next(kx, ky));
+}
+
+TEST_CASE("csv_stream: bad cells, unknown columns, a column both input and target, wrong sizes and bad transforms",
+          "[csv][stream]") {
+  std::string text = "x1,x2,y\n";
+  for (int i = 0; i < 300; ++i) text += "1," + std::string(i == 200 ? "" : "2") + ",3\r\n";
+  const auto p = write("stream_xy_bad.csv", text);
+  nn::csv_stream<float> s(p, {"x1", "x2"}, {"y"});
+  std::array<float, 2> x{};
+  std::array<float, 1> y{};
+  for (int i = 0; i < 200; ++i) REQUIRE(s.next(x, y));
+  const auto e = error_of([&] { s.next(x, y); });
+  REQUIRE(e.file() == p);
+  REQUIRE(e.line() == 202);
+  REQUIRE(e.column() == 3);
+  REQUIRE_THAT(e.what(), contains_text("column \"x2\": the value is missing (choose skip_row to allow it)"));
+  REQUIRE(s.line() == 201);
+
+  const auto small = write("stream_xy_small.csv", "a,b,c\n1,2,3\n");
+  const auto unknown = error_of([&] { nn::csv_stream<float> t(small, {"a"}, {"price"}); });
+  REQUIRE(unknown.line() == 1);
+  REQUIRE_THAT(unknown.what(), contains_text("no column \"price\" in the header; the columns are: \"a\", \"b\", \"c\""));
+  REQUIRE_THAT(error_of([&] { nn::csv_stream<float> t(small, {"a", "nope"}, {"c"}); }).what(), contains_text("no column \"nope\""));
+
+  // Argument errors come before the file is opened.
+  REQUIRE_THAT(invalid_argument_of([] { nn::csv_stream<float> t("/nonexistent/x.csv", {"a", "b"}, {"c", "b"}); }),
+               contains_text("nn::csv_stream: column \"b\" is both an input and a target"));
+  REQUIRE_THAT(invalid_argument_of([] { nn::csv_stream<float> t("/nonexistent/x.csv", {}, {"c"}); }),
+               contains_text("no input columns"));
+  REQUIRE_THAT(invalid_argument_of([] { nn::csv_stream<float> t("/nonexistent/x.csv", {"a"}, {}); }),
+               contains_text("no target columns"));
+  nn::csv_options fill;
+  fill.missing = nn::missing_values::fill_mean;
+  const auto why = invalid_argument_of([&] { nn::csv_stream<float> t(small, {"a"}, {"c"}, fill); });
+  REQUIRE_THAT(why, contains_text("nn::csv_stream: missing_values::fill_mean needs each column's mean over the whole file"));
+  REQUIRE_THAT(invalid_argument_of([&] { nn::csv_stream<float> t(small, {"a"}, {"c"}, columns({"b"})); }),
+               contains_text("csv_options::columns must be empty"));
+
+  nn::csv_stream<float> t(small, {"a", "b"}, {"c"});
+  std::array<float, 3> x3{};
+  std::array<float, 2> y2{};
+  REQUIRE_THAT(invalid_argument_of([&] { t.next(x3, y); }),
+               contains_text("x has 3 values and y 1, expected input_size() = 2 and output_size() = 1"));
+  REQUIRE_THAT(invalid_argument_of([&] { t.next(x, y2); }),
+               contains_text("x has 2 values and y 2, expected input_size() = 2 and output_size() = 1"));
+  REQUIRE(t.next(x, y));  // the refused calls read nothing
+  REQUIRE(x == std::array<float, 2>{1, 2});
+
+  REQUIRE_THAT(invalid_argument_of([&] { t.transform("a", 0, 0); }), contains_text("scale finite and non-zero"));
+  REQUIRE_THAT(invalid_argument_of([&] { t.transform("a", 0, std::numeric_limits<double>::infinity()); }),
+               contains_text("column \"a\""));
+  REQUIRE_THAT(invalid_argument_of([&] { t.transform("a", std::numeric_limits<double>::quiet_NaN(), 1); }),
+               contains_text("shift must be finite"));
+  REQUIRE_THAT(invalid_argument_of([&] { t.transform("d", 0, 1); }),
+               contains_text("\"d\" is neither an input nor a target; they are: \"a\", \"b\", \"c\""));
 }

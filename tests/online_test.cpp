@@ -1,11 +1,15 @@
 // Online learning (nn/online.hpp): a step per example from a stream of unknown length, against the same
 // steps taken by hand; mini-batches from a stream with any optimizer; learning known data in one pass;
 // the reports; divergence; bad set-ups. (idx_stream's tests are in idx_test.cpp, csv_stream's in csv_test.cpp.)
+#include <nn/data/csv.hpp>
 #include <nn/network.hpp>
 #include <nn/online.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -173,4 +177,29 @@ TEST_CASE("bad online set-ups are clear exceptions", "[online]") {
   const auto data = blobs(10, 1);
   nn::sequential_stream<nn::dataset<float>> some(data);
   REQUIRE_THROWS_WITH(t.fit(net, some), "nn::online_trainer: batch_size must be at least 1");
+}
+
+TEST_CASE("online learning from a CSV file read a row at a time finds the line in it", "[online]") {
+  // y = 3x + 2 for x from 0 to 100, with a column that is not used; z-scored by transform on the way in,
+  // so the line to find is y' = x' (w = 1, b = 0).
+  const auto path = std::filesystem::temp_directory_path() / ("nn_online_test." + std::to_string(std::random_device{}()) + ".csv");
+  {
+    std::ofstream f(path);
+    f << "x,unused,y\n";
+    for (int i = 0; i < 4000; ++i) {
+      const double x = (i * 37) % 101;
+      f << x << "," << i << "," << 3 * x + 2 << "\n";
+    }
+  }
+  nn::csv_stream<double> rows(path.string(), {"x"}, {"y"});
+  rows.transform("x", 50, 25);
+  rows.transform("y", 152, 75);
+  nn::basic_network<nn::policies<double, nn::identity, nn::identity>, 1, 1> line(1);
+  nn::online_trainer<nn::sgd, nn::squared_error> t{nn::sgd{0.05}};
+  t.on_report = nullptr;
+  const auto r = t.fit(line, rows);
+  std::filesystem::remove(path);
+  REQUIRE(r.examples == 4000);
+  REQUIRE(line.weight(0, 0, 0) == Approx(1).margin(1e-6));
+  REQUIRE(line.bias(0, 0) == Approx(0).margin(1e-6));
 }

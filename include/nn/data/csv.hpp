@@ -1,6 +1,8 @@
-// Reading numeric CSV files into a column-major table: a header row, a configurable separator, quoted
-// fields ("a ""b"""), CRLF or LF line ends, and a last line with or without a newline. Empty cells and
-// NaN are "missing", handled by the policy the caller picks. Errors name the file, line and column.
+// Reading numeric CSV files: a header row, a configurable separator, quoted fields ("a ""b"""), CRLF or
+// LF line ends, and a last line with or without a newline. Empty cells and NaN are "missing", handled by
+// the policy the caller picks. Errors name the file, line and column. Three ways in: `read_csv`, the
+// whole file as a column-major `table`; `csv_reader`, one record at a time; `csv_stream`, one (input,
+// target) example at a time for online learning, in the memory of the read buffer however large the file.
 #pragma once
 
 #include <algorithm>
@@ -9,9 +11,12 @@
 #include <cstddef>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "nn/data/error.hpp"
@@ -69,10 +74,12 @@ struct csv_field {
 
 // The file, read in chunks into one reused buffer: [0, end) holds bytes not yet parsed. Only the
 // record being parsed is ever kept, so memory stays at the buffer's size however large the file is.
+// A vector, not a string: moving it never copies the bytes (no small-string buffer), so the fields of a
+// record that a csv_reader holds between calls stay valid when the reader is moved.
 class csv_input {
  public:
   csv_input(const std::string& path, std::size_t buffer_bytes)
-      : file_(path, std::ios::binary | std::ios::ate), buffer_(std::max<std::size_t>(1, buffer_bytes), '\0') {
+      : file_(path, std::ios::binary | std::ios::ate), buffer_(std::max<std::size_t>(1, buffer_bytes)) {
     if (!file_) throw data_error(path, data_error::no_offset, "no such file (expected a CSV file with a header row)");
     const std::streamoff size = file_.tellg();
     if (size >= 0) size_ = static_cast<std::size_t>(size);
@@ -103,7 +110,7 @@ class csv_input {
 
  private:
   std::ifstream file_;
-  std::string buffer_;
+  std::vector<char> buffer_;
   std::size_t end_ = 0, offset_ = 0, size_ = 0;
   bool eof_ = false;
 };
@@ -182,63 +189,191 @@ inline std::string_view trim(std::string_view s) {
   return s;
 }
 
-// read_csv with a buffer of `buffer_bytes` (tests make it tiny, to cut records at every byte).
-inline table read_csv(const std::string& path, const csv_options& opt, std::size_t buffer_bytes) {
-  csv_input in(path, buffer_bytes);
-  do in.refill(0);
-  while (in.end() < 3 && !in.eof());
-  std::size_t pos = 0, line = 1;
-  if (in.end() >= 3 && std::string_view(in.data(), 3) == "\xEF\xBB\xBF") pos = 3;  // UTF-8 byte order mark
-  if (pos == in.end() && in.eof()) throw data_error(path, 1, 0, "the file is empty, expected a header row");
-  std::vector<csv_field> fields;
-  // The next record into `fields`; 0 at the end of the file, else the column of the record's line end.
-  const auto next = [&] {
-    for (;;) {
-      if (pos == in.end() && in.eof()) return std::size_t{0};
-      if (const std::size_t end_column = csv_record(path, in.data(), in.end(), in.eof(), pos, line, opt.separator, fields))
-        return end_column;
-      in.refill(pos);
-      pos = 0;
-    }
-  };
-  next();
-  std::vector<std::string> header;
-  for (const auto& f : fields) header.emplace_back(trim(f.text));
+// How a csv_reader is built: the size its buffer starts at (tests make it tiny, to cut records at every
+// byte), and whether the caller keeps the whole table (read_csv): then fill_mean is allowed, its missing
+// cells come back as NaN for the caller to fill once every value is known, and the error for a missing
+// value may suggest it.
+struct csv_reader_config {
+  std::size_t buffer_bytes = std::size_t{1} << 20;
+  bool whole_table = false;
+};
 
-  std::vector<std::size_t> pick;
-  if (opt.columns.empty()) {
-    for (std::size_t i = 0; i < header.size(); ++i) pick.push_back(i);
-  } else {
-    for (const auto& name : opt.columns) {
-      std::size_t i = 0;
-      while (i < header.size() && header[i] != name) ++i;
-      if (i == header.size()) {
-        std::string all;
-        for (const auto& h : header) all += (all.empty() ? "\"" : ", \"") + h + "\"";
-        throw data_error(path, 1, 0, "no column \"" + name + "\" in the header; the columns are: " + all);
+// Streams go through the file once, so a policy that needs the whole column is refused up front.
+inline missing_values streamable(missing_values m, const csv_reader_config& config, const char* who) {
+  if (m == missing_values::fill_mean && !config.whole_table)
+    throw std::invalid_argument(std::string(who) +
+                                ": missing_values::fill_mean needs each column's mean over the whole file, which a "
+                                "stream reading row by row never has; choose skip_row (or error), or read the file "
+                                "with nn::read_csv, which keeps every value");
+  return m;
+}
+
+inline std::string quoted_list(const std::vector<std::string>& names) {
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "\"" : ", \"") + n + "\"";
+  return all;
+}
+
+// Below csv_reader, whose parsed row it reads in place (a friend).
+inline table read_csv(const std::string& path, const csv_options& opt, std::size_t buffer_bytes);
+
+}  // namespace detail
+
+// Reads a CSV file with a header row one record at a time, through one reused buffer: memory is the
+// buffer's, whatever the file's size. The columns `opt.columns` (all when empty) are picked by name, in
+// that order; each call of next() gives one record's values of them. Missing values follow `opt.missing`
+// (error or skip_row; fill_mean needs the whole column and is refused with std::invalid_argument). In a
+// one-column file a blank line is a missing cell, unless only blank lines follow it (the file's end).
+//
+//   nn::csv_reader in("data.csv", opt);
+//   std::vector<double> row(in.names().size());
+//   while (in.next(row)) use(row);
+class csv_reader {
+ public:
+  explicit csv_reader(const std::string& path, const csv_options& opt = {})
+      : csv_reader(path, opt, detail::csv_reader_config{}) {}
+
+  // For read_csv and the tests (see detail::csv_reader_config).
+  csv_reader(const std::string& path, const csv_options& opt, const detail::csv_reader_config& config)
+      : path_(path),
+        missing_(detail::streamable(opt.missing, config, "nn::csv_reader")),
+        missing_as_nan_(config.whole_table && opt.missing == missing_values::fill_mean),
+        whole_table_(config.whole_table),
+        separator_(opt.separator),
+        in_(path_, config.buffer_bytes) {
+    do in_.refill(0);
+    while (in_.end() < 3 && !in_.eof());
+    if (in_.end() >= 3 && std::string_view(in_.data(), 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark
+    if (pos_ == in_.end() && in_.eof()) throw data_error(path_, 1, 0, "the file is empty, expected a header row");
+    read_record();
+    for (const auto& f : fields_) header_.emplace_back(detail::trim(f.text));
+
+    if (opt.columns.empty()) {
+      for (std::size_t i = 0; i < header_.size(); ++i) pick_.push_back(i);
+    } else {
+      for (const auto& name : opt.columns) {
+        std::size_t i = 0;
+        while (i < header_.size() && header_[i] != name) ++i;
+        if (i == header_.size())
+          throw data_error(path_, 1, 0,
+                           "no column \"" + name + "\" in the header; the columns are: " + detail::quoted_list(header_));
+        pick_.push_back(i);
       }
-      pick.push_back(i);
+    }
+    for (std::size_t i : pick_) names_.push_back(header_[i]);
+    values_.resize(pick_.size());
+
+    // From the lines in the rest of the first buffer and the file's size, before any record moves it on.
+    const auto lines = static_cast<std::size_t>(std::count(in_.data() + pos_, in_.data() + in_.end(), '\n'));
+    estimated_rows_ = lines + 1;
+    if (!in_.eof() && in_.end() > pos_ && in_.file_size() > in_.offset() + in_.end())
+      estimated_rows_ = static_cast<std::size_t>(static_cast<double>(in_.file_size() - in_.offset() - pos_) *
+                                                 static_cast<double>(lines + 1) / static_cast<double>(in_.end() - pos_) *
+                                                 1.25) + 64;
+  }
+
+  // Writes the next record's values of the picked columns into `row` (names().size() values, else
+  // std::invalid_argument) and returns true; returns false at the end of the file. `row` changes only
+  // when true is returned. A data_error (a bad or missing number, a wrong field count, a broken quote)
+  // names the file, line and column; after one, next() goes on with the following record if the bad one
+  // could be split into fields, and throws again otherwise.
+  bool next(std::span<double> row) {
+    if (row.size() != values_.size())
+      throw std::invalid_argument("nn::csv_reader::next: the row has " + std::to_string(row.size()) +
+                                  " values, expected names().size() = " + std::to_string(values_.size()) +
+                                  " (one per picked column)");
+    if (!next_values()) return false;
+    std::copy(values_.begin(), values_.end(), row.begin());
+    return true;
+  }
+
+  const std::string& path() const noexcept { return path_; }
+  const std::vector<std::string>& header() const noexcept { return header_; }  // every column, trimmed
+  const std::vector<std::string>& names() const noexcept { return names_; }    // the picked ones, in order
+  // The 1-based line the last record given by next() starts on (0 before the first).
+  std::size_t line() const noexcept { return row_line_; }
+  // The records the file is expected to hold, erring on the large side: the lines in the first buffer
+  // scaled up to the file's size (those lines plus one when the buffer holds the whole file, or for a
+  // pipe). read_csv reserves that many, since reserved pages that are never touched cost no memory.
+  std::size_t estimated_rows() const noexcept { return estimated_rows_; }
+
+ private:
+  friend table detail::read_csv(const std::string&, const csv_options&, std::size_t);  // reads values_ in place
+
+  // The next record into fields_; 0 at the end of the file, else the column of the record's line end.
+  std::size_t read_record() {
+    for (;;) {
+      if (pos_ == in_.end() && in_.eof()) return 0;
+      if (const std::size_t end_column =
+              detail::csv_record(path_, in_.data(), in_.end(), in_.eof(), pos_, line_, separator_, fields_))
+        return end_column;
+      in_.refill(pos_);
+      pos_ = 0;
     }
   }
-  table t;
-  for (std::size_t i : pick) t.names.push_back(header[i]);
-  t.columns.resize(pick.size());
-  {
-    // Reserved pages that are never touched cost no memory, so err on the large side.
-    const auto lines = static_cast<std::size_t>(std::count(in.data() + pos, in.data() + in.end(), '\n'));
-    std::size_t rows = lines + 1;
-    if (!in.eof() && in.end() > pos && in.file_size() > in.offset() + in.end())
-      rows = static_cast<std::size_t>(static_cast<double>(in.file_size() - in.offset() - pos) * static_cast<double>(lines + 1) /
-                                      static_cast<double>(in.end() - pos) * 1.25) + 64;
-    for (auto& c : t.columns) c.reserve(rows);
+
+  // The next row's values into values_, or false at the end of the file. In a one-column file blank lines
+  // are held back (counted) until a line with a value comes; that record is then held in fields_ (its
+  // views stay valid: the buffer is not refilled meanwhile) while the blank lines are given first.
+  bool next_values() {
+    for (;;) {
+      if (held_ && blanks_) {
+        const std::size_t l = blank_line_++;
+        --blanks_;
+        const detail::csv_field blank{std::string_view(), 1, false, false};
+        if (parse(std::span(&blank, 1), l)) {
+          row_line_ = l;
+          return true;
+        }
+        continue;
+      }
+      std::size_t record_line = 0, end_column = 0;
+      if (held_) {
+        held_ = false;
+        record_line = held_line_;
+        end_column = held_end_column_;
+      } else {
+        record_line = line_;
+        end_column = read_record();
+        if (!end_column) return false;  // blank lines still counted were the file's end
+        if (fields_.size() == 1 && !fields_[0].quoted && detail::trim(fields_[0].text).empty()) {
+          if (header_.size() == 1 && blanks_++ == 0) blank_line_ = record_line;
+          continue;
+        }
+        if (blanks_) {
+          held_ = true;
+          held_line_ = record_line;
+          held_end_column_ = end_column;
+          continue;
+        }
+      }
+      check_field_count(record_line, end_column);
+      if (parse(fields_, record_line)) {
+        row_line_ = record_line;
+        return true;
+      }
+    }
   }
-  std::vector<std::vector<std::size_t>> missing_rows(pick.size());
-  std::vector<double> row(pick.size());
-  const auto add_row = [&](const std::vector<csv_field>& record, std::size_t record_line) {
+
+  void check_field_count(std::size_t record_line, std::size_t end_column) const {
+    if (fields_.size() == header_.size()) return;
+    const std::string counts = "expected " + std::to_string(header_.size()) + " fields as in the header, found " +
+                               std::to_string(fields_.size());
+    if (fields_.size() < header_.size())
+      throw data_error(path_, record_line, end_column,
+                       counts + ": column " + std::to_string(fields_.size() + 1) + " (\"" + header_[fields_.size()] +
+                           "\") is missing");
+    throw data_error(path_, record_line, fields_[header_.size()].column,
+                     counts + ": field " + std::to_string(header_.size() + 1) + " has no column in the header");
+  }
+
+  // The picked cells of `record` into values_; false when a missing value skips the row. Every cell is
+  // parsed even then, so a bad number later in a skipped row is still an error.
+  bool parse(std::span<const detail::csv_field> record, std::size_t record_line) {
     bool skip = false;
-    for (std::size_t c = 0; c < pick.size(); ++c) {
-      const csv_field& f = record[pick[c]];
-      const std::string_view cell = trim(f.text);
+    for (std::size_t c = 0; c < pick_.size(); ++c) {
+      const detail::csv_field& f = record[pick_[c]];
+      const std::string_view cell = detail::trim(f.text);
       double v = std::numeric_limits<double>::quiet_NaN();
       bool missing = cell.empty() || cell == "NaN" || cell == "nan" || cell == "NA";
       if (!missing) {
@@ -247,56 +382,62 @@ inline table read_csv(const std::string& path, const csv_options& opt, std::size
         if (*first == '+' && cell.size() > 1 && first[1] != '-') ++first;
         const auto [end, ec] = std::from_chars(first, last, v);
         if (ec != std::errc() || end != last)
-          throw data_error(path, record_line, f.column,
-                           "column \"" + t.names[c] + "\": expected a number, found \"" + std::string(cell) + "\"");
+          throw data_error(path_, record_line, f.column,
+                           "column \"" + names_[c] + "\": expected a number, found \"" + std::string(cell) + "\"");
         missing = std::isnan(v);
       }
-      if (missing) {
-        if (opt.missing == missing_values::error)
-          throw data_error(path, record_line, f.column,
-                           "column \"" + t.names[c] + "\": the value is missing (choose skip_row or fill_mean to allow it)");
-        if (opt.missing == missing_values::skip_row) skip = true;
-        else missing_rows[c].push_back(t.columns[c].size());
+      if (missing && !missing_as_nan_) {
+        if (missing_ == missing_values::error)
+          throw data_error(path_, record_line, f.column,
+                           "column \"" + names_[c] + "\": the value is missing (choose skip_row" +
+                               (whole_table_ ? " or fill_mean" : "") + " to allow it)");
+        skip = true;
       }
-      row[c] = v;
+      values_[c] = v;
     }
-    if (!skip)
-      for (std::size_t c = 0; c < pick.size(); ++c) t.columns[c].push_back(row[c]);
-  };
-
-  // In a one-column file a blank line is an empty cell, unless only blank lines follow it: they are
-  // held back until a line with a value comes.
-  const std::vector<csv_field> blank{{std::string_view(), 1, false, false}};
-  std::size_t blanks = 0, first_blank_line = 0;
-  for (;;) {
-    const std::size_t record_line = line;
-    const std::size_t end_column = next();
-    if (!end_column) break;
-    if (fields.size() == 1 && !fields[0].quoted && trim(fields[0].text).empty()) {
-      if (header.size() == 1 && blanks++ == 0) first_blank_line = record_line;
-      continue;
-    }
-    for (std::size_t i = 0; i < blanks; ++i) add_row(blank, first_blank_line + i);
-    blanks = 0;
-    if (fields.size() != header.size()) {
-      const std::string counts = "expected " + std::to_string(header.size()) + " fields as in the header, found " +
-                                 std::to_string(fields.size());
-      if (fields.size() < header.size())
-        throw data_error(path, record_line, end_column,
-                         counts + ": column " + std::to_string(fields.size() + 1) + " (\"" + header[fields.size()] + "\") is missing");
-      throw data_error(path, record_line, fields[header.size()].column,
-                       counts + ": field " + std::to_string(header.size() + 1) + " has no column in the header");
-    }
-    add_row(fields, record_line);
+    return !skip;
   }
-  for (std::size_t c = 0; c < pick.size(); ++c) {
-    if (missing_rows[c].empty()) continue;
+
+  std::string path_;
+  missing_values missing_;
+  bool missing_as_nan_, whole_table_;
+  char separator_;
+  detail::csv_input in_;
+  std::size_t pos_ = 0, line_ = 1;  // where the next record starts: in the buffer, and its line
+  std::vector<detail::csv_field> fields_;
+  std::vector<std::string> header_, names_;
+  std::vector<std::size_t> pick_;  // header index of each picked column
+  std::vector<double> values_;     // the last row parsed
+  std::size_t estimated_rows_ = 0, row_line_ = 0;
+  std::size_t blanks_ = 0, blank_line_ = 0;  // blank lines held back, and the line of the next one
+  bool held_ = false;                        // fields_ holds a record to give after the blank lines
+  std::size_t held_line_ = 0, held_end_column_ = 0;
+};
+
+namespace detail {
+
+// read_csv with a buffer of `buffer_bytes` (tests make it tiny, to cut records at every byte).
+inline table read_csv(const std::string& path, const csv_options& opt, std::size_t buffer_bytes) {
+  csv_reader in(path, opt, csv_reader_config{buffer_bytes, true});
+  table t;
+  t.names = in.names();
+  t.columns.resize(t.names.size());
+  for (auto& c : t.columns) c.reserve(in.estimated_rows());
+  const std::size_t cols = t.cols();
+  while (in.next_values())
+    for (std::size_t c = 0; c < cols; ++c) t.columns[c].push_back(in.values_[c]);
+  if (opt.missing != missing_values::fill_mean) return t;
+  // The reader gave missing cells as NaN (and only those: a NaN in the file counts as missing).
+  for (std::size_t c = 0; c < t.cols(); ++c) {
+    auto& column = t.columns[c];
     double sum = 0;
     std::size_t n = 0;
-    for (double v : t.columns[c])
+    for (double v : column)
       if (!std::isnan(v)) sum += v, ++n;
+    if (n == column.size()) continue;
     if (n == 0) throw data_error(path, data_error::no_offset, "column \"" + t.names[c] + "\" has no values to take a mean of");
-    for (std::size_t r : missing_rows[c]) t.columns[c][r] = sum / static_cast<double>(n);
+    for (double& v : column)
+      if (std::isnan(v)) v = sum / static_cast<double>(n);
   }
   return t;
 }
@@ -309,5 +450,94 @@ inline table read_csv(const std::string& path, const csv_options& opt, std::size
 inline table read_csv(const std::string& path, const csv_options& opt = {}) {
   return detail::read_csv(path, opt, std::size_t{1} << 20);
 }
+
+// Examples for online learning, one row at a time from a CSV file whose size need not be known (or fit
+// in memory): the named input columns and target columns of each row, as values of T. Memory is the
+// reader's buffer and a row of values, whatever the file's size. Satisfies nn's example_stream concept.
+//
+//   nn::csv_stream<float> s("housing.csv", {"median_income", "total_rooms"}, {"median_house_value"});
+//   s.transform("median_house_value", 0, 1000);   // thousands of dollars
+//   std::array<float, 2> x; std::array<float, 1> y;
+//   while (s.next(x, y)) learn(x, y);
+template <class T = float>
+class csv_stream {
+  static_assert(std::is_floating_point_v<T>, "nn::csv_stream<T>: T must be a floating-point type (float or double)");
+
+ public:
+  // The columns come from `inputs` and `targets`, so opt.columns must be empty; missing values follow
+  // opt.missing (error or skip_row). Unknown columns are a data_error listing the header's.
+  csv_stream(const std::string& path, std::vector<std::string> inputs, std::vector<std::string> targets,
+             csv_options opt = {})
+      : inputs_(inputs.size()), reader_(path, columns(std::move(inputs), std::move(targets), std::move(opt))) {
+    values_.resize(reader_.names().size());
+    shift_.assign(values_.size(), 0.0);
+    scale_.assign(values_.size(), 1.0);
+  }
+
+  std::size_t input_size() const noexcept { return inputs_; }
+  std::size_t output_size() const noexcept { return values_.size() - inputs_; }
+
+  // Writes the next row's inputs into x and its targets into y (exactly input_size() and output_size()
+  // values, else std::invalid_argument) and returns true; false at the end of the file. Bad values throw
+  // data_error with file, line and column when their row is reached.
+  bool next(std::span<T> x, std::span<T> y) {
+    if (x.size() != input_size() || y.size() != output_size())
+      throw std::invalid_argument("nn::csv_stream::next: x has " + std::to_string(x.size()) + " values and y " +
+                                  std::to_string(y.size()) + ", expected input_size() = " + std::to_string(input_size()) +
+                                  " and output_size() = " + std::to_string(output_size()));
+    if (!reader_.next(values_)) return false;
+    const auto value = [&](std::size_t c) { return static_cast<T>((values_[c] - shift_[c]) / scale_[c]); };
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = value(i);
+    for (std::size_t o = 0; o < y.size(); ++o) y[o] = value(inputs_ + o);
+    return true;
+  }
+
+  // From now on a value v of `column` (an input or a target) is delivered as (v − shift) / scale, computed
+  // in double: e.g. z-scores from a mean and standard deviation known beforehand. Replaces an earlier
+  // transform of that column; transform(column, 0, 1) undoes it.
+  void transform(std::string_view column, double shift, double scale) {
+    if (!std::isfinite(shift) || !std::isfinite(scale) || scale == 0)
+      throw std::invalid_argument("nn::csv_stream::transform: column \"" + std::string(column) +
+                                  "\": shift must be finite and scale finite and non-zero, found shift " +
+                                  std::to_string(shift) + ", scale " + std::to_string(scale));
+    bool found = false;
+    for (std::size_t c = 0; c < values_.size(); ++c)
+      if (reader_.names()[c] == column) {
+        shift_[c] = shift;
+        scale_[c] = scale;
+        found = true;
+      }
+    if (!found)
+      throw std::invalid_argument("nn::csv_stream::transform: \"" + std::string(column) +
+                                  "\" is neither an input nor a target; they are: " +
+                                  detail::quoted_list(reader_.names()));
+  }
+
+  std::size_t line() const noexcept { return reader_.line(); }  // of the last row delivered (0 before)
+  const std::string& path() const noexcept { return reader_.path(); }
+
+ private:
+  // The reader's options: inputs then targets, checked before the file is opened.
+  static csv_options columns(std::vector<std::string> inputs, std::vector<std::string> targets, csv_options opt) {
+    const char* const who = "nn::csv_stream";
+    detail::streamable(opt.missing, detail::csv_reader_config{}, who);
+    if (!opt.columns.empty())
+      throw std::invalid_argument(std::string(who) +
+                                  ": csv_options::columns must be empty, the columns are the inputs and the targets");
+    if (inputs.empty()) throw std::invalid_argument(std::string(who) + ": no input columns");
+    if (targets.empty()) throw std::invalid_argument(std::string(who) + ": no target columns");
+    for (const auto& t : targets)
+      if (std::find(inputs.begin(), inputs.end(), t) != inputs.end())
+        throw std::invalid_argument(std::string(who) + ": column \"" + t +
+                                    "\" is both an input and a target (a network would learn to copy it)");
+    opt.columns = std::move(inputs);
+    opt.columns.insert(opt.columns.end(), std::make_move_iterator(targets.begin()), std::make_move_iterator(targets.end()));
+    return opt;
+  }
+
+  std::size_t inputs_;
+  csv_reader reader_;
+  std::vector<double> values_, shift_, scale_;  // the row read; each picked column's transform
+};
 
 }  // namespace nn
