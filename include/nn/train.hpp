@@ -596,12 +596,8 @@ class trainer {
 
   // Scratch for the mean gradient when the optimizer is not fused; the network decides float or double.
   template <class T>
-  detail::aligned_buffer<T>& grads() {
-    if constexpr (std::is_same_v<T, float>) return grads_f_;
-    else return grads_d_;
-  }
-  detail::aligned_buffer<float> grads_f_;
-  detail::aligned_buffer<double> grads_d_;
+  detail::aligned_buffer<T>& grads() noexcept { return grads_.template get<T>(); }
+  detail::buffer_per_type grads_;
 };
 
 }  // namespace nn

@@ -70,6 +70,18 @@ class aligned_buffer {
   std::size_t size_ = 0;
 };
 
+// An aligned buffer of each element type, for a class that is not a template over T but serves float
+// and double networks (the trainers' gradient scratch): get<T>() is the one a network of T uses.
+struct buffer_per_type {
+  template <class T>
+  aligned_buffer<T>& get() noexcept {
+    if constexpr (std::is_same_v<T, float>) return f;
+    else return d;
+  }
+  aligned_buffer<float> f;
+  aligned_buffer<double> d;
+};
+
 }  // namespace nn::detail
 
 namespace nn {
