@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "command_line.hpp"
+
 namespace {
 
 using data = nn::byte_dataset<float>;
@@ -151,66 +153,43 @@ void usage(std::FILE* out) {
                sweep::list().c_str());
 }
 
-[[noreturn]] void bad_usage(const std::string& msg) {
-  std::fprintf(stderr, "hidden_sweep: %s\n\n", msg.c_str());
-  usage(stderr);
-  std::exit(2);
-}
-
-std::size_t to_size(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end || v[0] == '-') bad_usage(flag + " expects a whole number, got '" + v + "'");
-  return static_cast<std::size_t>(n);
-}
-
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) bad_usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    } else if (a == "--data") o.data = value();
+  example::command_line args("hidden_sweep", usage, argc, argv);
+  while (args.next()) {
+    const std::string& a = args.flag();
+    if (a == "--data") o.data = args.value();
     else if (a == "--fashion") o.fashion = true;
-    else if (a == "--epochs") o.epochs = to_size(a, value());
-    else if (a == "--batch") o.batch = to_size(a, value());
-    else if (a == "--seed") o.seed = to_size(a, value());
-    else if (a == "--limit") o.limit = to_size(a, value());
-    else if (a == "--validation") o.validation = to_size(a, value());
-    else if (a == "--threads") o.threads = to_size(a, value());
-    else if (a == "--csv") o.csv = value();
+    else if (a == "--epochs") o.epochs = args.whole_number();
+    else if (a == "--batch") o.batch = args.whole_number();
+    else if (a == "--seed") o.seed = args.whole_number();
+    else if (a == "--limit") o.limit = args.whole_number();
+    else if (a == "--validation") o.validation = args.whole_number();
+    else if (a == "--threads") o.threads = args.whole_number();
+    else if (a == "--csv") o.csv = args.value();
+    else if (a == "--eta") o.eta = args.positive_number();
     else if (a == "--init") {
-      const std::string v = value();
-      if (v != "course" && v != "scaled") bad_usage("--init expects 'course' or 'scaled', got '" + v + "'");
+      const std::string v = args.value();
+      if (v != "course" && v != "scaled") args.fail("--init expects 'course' or 'scaled', got '" + v + "'");
       o.scaled_init = v == "scaled";
-    } else if (a == "--eta") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.eta = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(o.eta > 0)) bad_usage("--eta expects a positive number, got '" + v + "'");
     } else if (a == "--sizes") {
-      const std::string v = value();
+      const std::string v = args.value();
       o.sizes.clear();
       for (std::size_t start = 0; start <= v.size();) {
         const std::size_t comma = std::min(v.find(',', start), v.size());
-        const std::size_t h = to_size(a, v.substr(start, comma - start));
+        const std::size_t h = args.whole_number(v.substr(start, comma - start));
         if (std::find(sweep::sizes.begin(), sweep::sizes.end(), h) == sweep::sizes.end())
-          bad_usage("hidden size " + std::to_string(h) + " is not built in; choose from " + sweep::list());
+          args.fail("hidden size " + std::to_string(h) + " is not built in; choose from " + sweep::list());
         if (std::find(o.sizes.begin(), o.sizes.end(), h) != o.sizes.end())
-          bad_usage("--sizes lists " + std::to_string(h) + " twice");
+          args.fail("--sizes lists " + std::to_string(h) + " twice");
         o.sizes.push_back(h);
         start = comma + 1;
       }
-    } else bad_usage("unknown option '" + a + "'");
+    } else args.fail("unknown option '" + a + "'");
   }
-  if (o.epochs == 0) bad_usage("--epochs must be at least 1");
-  if (o.batch == 0) bad_usage("--batch must be at least 1");
-  if (o.threads == 0) bad_usage("--threads must be at least 1");
+  if (o.epochs == 0) args.fail("--epochs must be at least 1");
+  if (o.batch == 0) args.fail("--batch must be at least 1");
+  if (o.threads == 0) args.fail("--threads must be at least 1");
   if (o.sizes.empty()) o.sizes.assign(sweep::sizes.begin(), sweep::sizes.end());
   if (o.data.empty()) o.data = o.fashion ? "data/fashion-mnist" : "data/mnist";
   return o;

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
+
 namespace {
 
 struct options {
@@ -76,74 +78,49 @@ void usage(std::FILE* out) {
                "Get the data first with: bash scripts/fetch-data.sh\n");
 }
 
-[[noreturn]] void bad_usage(const std::string& msg) {
-  std::fprintf(stderr, "mnist: %s\n\n", msg.c_str());
-  usage(stderr);
-  std::exit(2);
-}
-
-std::size_t to_size(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end || v[0] == '-') bad_usage(flag + " expects a whole number, got '" + v + "'");
-  return static_cast<std::size_t>(n);
-}
-
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) bad_usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    } else if (a == "--data") o.data = value();
+  example::command_line args("mnist", usage, argc, argv);
+  while (args.next()) {
+    const std::string& a = args.flag();
+    if (a == "--data") o.data = args.value();
     else if (a == "--fashion") o.fashion = true;
-    else if (a == "--epochs") o.epochs = to_size(a, value());
-    else if (a == "--batch") o.batch = to_size(a, value());
-    else if (a == "--hidden") o.hidden = to_size(a, value());
-    else if (a == "--seed") o.seed = to_size(a, value());
-    else if (a == "--save") o.save = value();
-    else if (a == "--predict") o.predict = value();
-    else if (a == "--image-file") o.image_file = value();
-    else if (a == "--threads") o.threads = to_size(a, value());
+    else if (a == "--epochs") o.epochs = args.whole_number();
+    else if (a == "--batch") o.batch = args.whole_number();
+    else if (a == "--hidden") o.hidden = args.whole_number();
+    else if (a == "--seed") o.seed = args.whole_number();
+    else if (a == "--save") o.save = args.value();
+    else if (a == "--predict") o.predict = args.value();
+    else if (a == "--image-file") o.image_file = args.value();
+    else if (a == "--threads") o.threads = args.whole_number();
     else if (a == "--no-progress") o.progress = false;
-    else if (a == "--validation") o.validation = to_size(a, value());
+    else if (a == "--validation") o.validation = args.whole_number();
+    else if (a == "--eta") o.eta = args.positive_number();
     else if (a == "--outputs") {
-      const std::string v = value();
-      if (v != "10" && v != "4" && v != "both") bad_usage("--outputs expects 10, 4 or both, got '" + v + "'");
+      const std::string v = args.value();
+      if (v != "10" && v != "4" && v != "both") args.fail("--outputs expects 10, 4 or both, got '" + v + "'");
       o.outputs = v == "both" ? 0 : v == "4" ? 4 : 10;
-    }
-    else if (a == "--init") {
-      const std::string v = value();
-      if (v != "course" && v != "scaled") bad_usage("--init expects 'course' or 'scaled', got '" + v + "'");
+    } else if (a == "--init") {
+      const std::string v = args.value();
+      if (v != "course" && v != "scaled") args.fail("--init expects 'course' or 'scaled', got '" + v + "'");
       o.scaled_init = v == "scaled";
-    }
-    else if (a == "--eta") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.eta = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(o.eta > 0)) bad_usage("--eta expects a positive number, got '" + v + "'");
     } else if (a == "--images") {
-      std::string v = value();
+      const std::string v = args.value();
       for (std::size_t start = 0; start <= v.size();) {
         const std::size_t comma = std::min(v.find(',', start), v.size());
-        o.images.push_back(to_size(a, v.substr(start, comma - start)));
+        o.images.push_back(args.whole_number(v.substr(start, comma - start)));
         start = comma + 1;
       }
-    } else bad_usage("unknown option '" + a + "'");
+    } else args.fail("unknown option '" + a + "'");
   }
-  if (o.batch == 0) bad_usage("--batch must be at least 1");
-  if (o.threads == 0) bad_usage("--threads must be at least 1");
-  if ((!o.images.empty() || !o.image_file.empty()) && o.predict.empty()) bad_usage("--images and --image-file need --predict FILE");
-  if (o.outputs == 0 && !o.save.empty() && o.save != "-") bad_usage("--outputs both saves neither network; train one with --outputs 10 or 4 to --save it");
+  if (o.batch == 0) args.fail("--batch must be at least 1");
+  if (o.threads == 0) args.fail("--threads must be at least 1");
+  if ((!o.images.empty() || !o.image_file.empty()) && o.predict.empty()) args.fail("--images and --image-file need --predict FILE");
+  if (o.outputs == 0 && !o.save.empty() && o.save != "-") args.fail("--outputs both saves neither network; train one with --outputs 10 or 4 to --save it");
   if (o.outputs != 10 && o.predict.empty() && o.hidden != binary_hidden)
-    bad_usage("--outputs " + std::string(o.outputs ? "4" : "both") + " is built for --hidden " + std::to_string(binary_hidden) +
+    args.fail("--outputs " + std::string(o.outputs ? "4" : "both") + " is built for --hidden " + std::to_string(binary_hidden) +
               " only (784-" + std::to_string(binary_hidden) + "-4): each network shape is compiled in");
-  if (o.outputs == 0 && !o.predict.empty()) bad_usage("--outputs both trains two networks; --predict reads one (its file says how many outputs)");
+  if (o.outputs == 0 && !o.predict.empty()) args.fail("--outputs both trains two networks; --predict reads one (its file says how many outputs)");
   if (o.data.empty()) o.data = o.fashion ? "data/fashion-mnist" : "data/mnist";
   return o;
 }

@@ -15,6 +15,8 @@
 #include <exception>
 #include <string>
 
+#include "command_line.hpp"
+
 namespace {
 
 struct options {
@@ -42,47 +44,24 @@ void usage(std::FILE* out) {
                "Get the data first with: bash scripts/fetch-data.sh\n");
 }
 
-[[noreturn]] void bad_usage(const std::string& msg) {
-  std::fprintf(stderr, "online: %s\n\n", msg.c_str());
-  usage(stderr);
-  std::exit(2);
-}
-
-std::size_t to_size(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end || v[0] == '-') bad_usage(flag + " expects a whole number, got '" + v + "'");
-  return static_cast<std::size_t>(n);
-}
-
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) bad_usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    } else if (a == "--data") o.data = value();
+  example::command_line args("online", usage, argc, argv);
+  while (args.next()) {
+    const std::string& a = args.flag();
+    if (a == "--data") o.data = args.value();
     else if (a == "--fashion") o.fashion = true;
-    else if (a == "--passes") o.passes = to_size(a, value());
-    else if (a == "--hidden") o.hidden = to_size(a, value());
-    else if (a == "--batch") o.batch = to_size(a, value());
-    else if (a == "--report") o.report = to_size(a, value());
-    else if (a == "--seed") o.seed = to_size(a, value());
-    else if (a == "--eta") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.eta = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(o.eta > 0)) bad_usage("--eta expects a positive number, got '" + v + "'");
-    } else bad_usage("unknown option '" + a + "'");
+    else if (a == "--passes") o.passes = args.whole_number();
+    else if (a == "--hidden") o.hidden = args.whole_number();
+    else if (a == "--batch") o.batch = args.whole_number();
+    else if (a == "--report") o.report = args.whole_number();
+    else if (a == "--seed") o.seed = args.whole_number();
+    else if (a == "--eta") o.eta = args.positive_number();
+    else args.fail("unknown option '" + a + "'");
   }
-  if (o.passes == 0) bad_usage("--passes must be at least 1");
-  if (o.batch == 0) bad_usage("--batch must be at least 1");
-  if (o.hidden != 30 && o.hidden != 100) bad_usage("--hidden expects 30 or 100, got " + std::to_string(o.hidden));
+  if (o.passes == 0) args.fail("--passes must be at least 1");
+  if (o.batch == 0) args.fail("--batch must be at least 1");
+  if (o.hidden != 30 && o.hidden != 100) args.fail("--hidden expects 30 or 100, got " + std::to_string(o.hidden));
   if (o.data.empty()) o.data = o.fashion ? "data/fashion-mnist" : "data/mnist";
   return o;
 }

@@ -1,0 +1,69 @@
+// The command-line handling that examples/mnist.cpp, online.cpp and hidden_sweep.cpp share: a loop over
+// "--flag value" arguments, --help, and usage errors that name the program, say what was wrong, print
+// the usage and exit with status 2. Each example keeps its own options and usage text.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace example {
+
+class command_line {
+ public:
+  using usage_text = void (*)(std::FILE*);
+
+  command_line(const char* program, usage_text usage, int argc, char** argv)
+      : program_(program), usage_(usage), argc_(argc), argv_(argv) {}
+
+  // Moves to the next argument; false when there are none left. --help (or -h) prints the usage and exits.
+  bool next() {
+    if (++i_ >= argc_) return false;
+    flag_ = argv_[i_];
+    if (flag_ == "--help" || flag_ == "-h") {
+      usage_(stdout);
+      std::exit(0);
+    }
+    return true;
+  }
+  const std::string& flag() const noexcept { return flag_; }
+
+  // The argument after the flag.
+  std::string value() {
+    if (i_ + 1 >= argc_) fail(flag_ + " needs a value");
+    return argv_[++i_];
+  }
+  std::size_t whole_number() { return whole_number(value()); }
+  // A whole number given as part of the flag's value (e.g. one item of a comma-separated list).
+  std::size_t whole_number(const std::string& v) const {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end || v[0] == '-') fail(flag_ + " expects a whole number, got '" + v + "'");
+    return static_cast<std::size_t>(n);
+  }
+  double positive_number() {
+    const std::string v = value();
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end || !(x > 0)) fail(flag_ + " expects a positive number, got '" + v + "'");
+    return x;
+  }
+
+  // "program: message", the usage, exit status 2.
+  [[noreturn]] void fail(const std::string& message) const {
+    std::fprintf(stderr, "%s: %s\n\n", program_, message.c_str());
+    usage_(stderr);
+    std::exit(2);
+  }
+
+ private:
+  const char* program_;
+  usage_text usage_;
+  int argc_;
+  char** argv_;
+  int i_ = 0;
+  std::string flag_;
+};
+
+}  // namespace example
