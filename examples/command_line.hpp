@@ -3,6 +3,7 @@
 // the usage and exit with status 2. Each example keeps its own options and usage text.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -38,8 +39,11 @@ class command_line {
   // A whole number given as part of the flag's value (e.g. one item of a comma-separated list).
   std::size_t whole_number(const std::string& v) const {
     char* end = nullptr;
+    errno = 0;
     const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-    if (v.empty() || *end || v[0] == '-') fail(flag_ + " expects a whole number, got '" + v + "'");
+    // strtoull skips spaces and takes "-1" as a huge number; neither is a whole number here.
+    if (v.empty() || *end || v[0] < '0' || v[0] > '9' || errno == ERANGE)
+      fail(flag_ + " expects a whole number, got '" + v + "'");
     return static_cast<std::size_t>(n);
   }
   double positive_number() {

@@ -40,8 +40,8 @@ struct options {
   std::size_t outputs = 10;  // 10 (one-hot), 4 (the class in binary), or 0: both, side by side
 };
 
-// Each size is a separate network type, compiled in: two keep the build fast (docs/benchmarks.md). The
-// 4-output network of --outputs is built for the course's 30 hidden neurons only, for the same reason.
+// Each size is a separate network type, compiled in, and each costs compile time (docs/benchmarks.md):
+// two hidden sizes, and the 4-output network of --outputs for the course's 30 hidden neurons only.
 constexpr std::size_t hidden_sizes[] = {30, 100};
 constexpr std::size_t binary_hidden = 30;
 

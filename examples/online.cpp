@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
     return o.hidden == 30 ? run<30>(o) : run<100>(o);
   } catch (const nn::data_error& e) {
     std::fprintf(stderr, "online: %s\n", e.what());
-    if (e.offset() == nn::data_error::no_offset) std::fprintf(stderr, "Get the data with: bash scripts/fetch-data.sh\n");
+    if (e.offset() == nn::data_error::no_offset && e.file().rfind(o.data, 0) == 0)
+      std::fprintf(stderr, "Get the data with: bash scripts/fetch-data.sh\n");
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "online: %s\n", e.what());

@@ -599,3 +599,25 @@ TEST_CASE("csv_stream: bad cells, unknown columns, a column both input and targe
   REQUIRE_THAT(invalid_argument_of([&] { t.transform("d", 0, 1); }),
                contains_text("\"d\" is neither an input nor a target; they are: \"a\", \"b\", \"c\""));
 }
+
+TEST_CASE("csv_stream: a value that is not finite, or not finite as the element type, is a data_error", "[csv][stream]") {
+  const auto p = write("stream_inf.csv", "x,y\n1,2\ninf,3\n1e300,4\n5,6\n");
+  nn::csv_stream<float> s(p, {"x"}, {"y"});
+  std::array<float, 1> x{}, y{};
+  REQUIRE(s.next(x, y));
+  const auto e = error_of([&] { s.next(x, y); });
+  REQUIRE(e.file() == p);
+  REQUIRE(e.line() == 3);
+  REQUIRE_THAT(e.what(), contains_text("column \"x\": expected a finite number, found inf"));
+  const auto big = error_of([&] { s.next(x, y); });  // 1e300 is a double, not a float
+  REQUIRE(big.line() == 4);
+  REQUIRE_THAT(big.what(), contains_text("beyond the range of the element type"));
+  REQUIRE(s.next(x, y));
+  REQUIRE(x[0] == 5);
+  nn::csv_stream<double> d(p, {"x"}, {"y"});
+  std::array<double, 1> dx{}, dy{};
+  REQUIRE(d.next(dx, dy));
+  REQUIRE_THROWS_AS(d.next(dx, dy), nn::data_error);
+  REQUIRE(d.next(dx, dy));  // 1e300 is fine in double
+  REQUIRE(dx[0] == 1e300);
+}

@@ -349,6 +349,23 @@ TEST_CASE("idx_stream delivers load_idx's samples one at a time, plain or gzippe
   }
 }
 
+TEST_CASE("a bad label is reported where it is, and the stream can go on past it", "[idx][online]") {
+  const auto images = write("lab-stream-images", images_bytes(3, 2, 2));
+  const auto labels = write("lab-stream-labels", labels_bytes({1, 12, 3}));
+  nn::idx_stream<float> s(images, labels);
+  std::vector<float> x(4), y(10);
+  REQUIRE(s.next(x, y));
+  const auto e = error_of([&] { s.next(x, y); });
+  REQUIRE(e.file() == labels);
+  REQUIRE(e.offset() == 9);
+  REQUIRE_THAT(e.what(), contains_text("label of image 1: expected 0 to 9, found 12"));
+  REQUIRE(s.next(x, y));  // image 2, label 3
+  REQUIRE(s.label() == 3);
+  REQUIRE(x[0] == static_cast<float>((8 * 37) % 256) / 255.0f);
+  REQUIRE_FALSE(s.next(x, y));
+  REQUIRE(s.position() == 3);
+}
+
 TEST_CASE("a truncated image is reported when the stream reaches it, after the good ones", "[idx][online]") {
   auto b = images_bytes(3, 2, 2);
   b.resize(b.size() - 3);  // the third image has 1 of its 4 bytes

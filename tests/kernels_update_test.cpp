@@ -154,8 +154,12 @@ TEMPLATE_TEST_CASE("l2_norm matches sqrt(Σ x²) for any length and alignment, a
     REQUIRE(ref::diff(got, want) <= bound);
   }
   if (n) {
+    // A NaN anywhere, also as the last value before zeros (a network's gradient ends in zero padding).
     x[offset + n / 2] = std::numeric_limits<T>::quiet_NaN();
     REQUIRE(std::isnan(nn::simd::l2_norm(part)));
+    std::vector<T> tail(part.size() + 16, T(0));
+    tail[part.size() - 1] = std::numeric_limits<T>::quiet_NaN();
+    REQUIRE(std::isnan(nn::simd::l2_norm(std::span<const T>(tail))));
   }
 }
 

@@ -136,6 +136,12 @@ TEMPLATE_TEST_CASE("normalized_sgd moves every step by exactly ε against the gr
   bad[n / 2] = std::numeric_limits<T>::quiet_NaN();
   opt.step(std::span<T>(q), std::span<const T>(bad));
   REQUIRE(std::isnan(q[0]));
+  // The same when zeros follow the NaN, as a network's padding follows its last bias.
+  auto r = aligned(start<T>(n + 7));
+  std::vector<T> padded(n + 7, T(0));
+  padded[n - 1] = std::numeric_limits<T>::quiet_NaN();
+  opt.step(std::span<T>(r), std::span<const T>(padded));
+  REQUIRE(std::isnan(r[0]));
 }
 
 TEST_CASE("normalized_sgd trains a network through the trainer, and its ε is scheduled like a learning rate",

@@ -33,8 +33,9 @@
 namespace nn {
 
 // A source of examples read one at a time (docs/policies.md): next(x, y) writes the next example's
-// input_size() input values and output_size() target values and returns true, or returns false when
-// there are no more. Bad data throws (nn::data_error for files).
+// input_size() input values and output_size() target values (every one of them: the spans hold the
+// previous example) and returns true, or returns false when there are no more, after which it is not
+// called again. Bad data throws (nn::data_error for files).
 template <class S, class T>
 concept example_stream = requires(S& s, std::span<T> x, std::span<T> y) {
   { s.input_size() } -> std::convertible_to<std::size_t>;
@@ -46,8 +47,12 @@ concept example_stream = requires(S& s, std::span<T> x, std::span<T> y) {
 // as a stream: inputs given as bytes are converted exactly as the trainer converts them.
 template <class Data, class T = float>
 class sequential_stream {
+  static_assert(data_source<Data, T>, "nn::sequential_stream<Data, T>: Data must be an nn::data_source of T (give T "
+                                      "for a data set of double: nn::sequential_stream<nn::dataset<double>, double>)");
+
  public:
   explicit sequential_stream(const Data& d) : d_(&d) {}
+  sequential_stream(const Data&&) = delete;  // it keeps a pointer: the data must outlive the stream
   std::size_t input_size() const { return d_->input_size(); }
   std::size_t output_size() const { return d_->output_size(); }
   bool next(std::span<T> x, std::span<T> y) {
@@ -104,8 +109,10 @@ inline void print_online_report(const online_report& r) {
 // course's online learning, w ← w − η ∇C_x after each example x (with m > 1, the mean over each m as
 // nn::trainer does; the last step takes whatever remains). Any optimizer and cost. The stream's length
 // is never needed, so nothing depends on it (there is no L2 weight decay here: it is scaled by 1/n).
-// Divergence is caught as trainer::fit catches it: a non-finite cost, or a step's mean cost 10⁴ times
-// the mean of the first 8 steps, throws nn::divergence_error naming the step and example.
+// Divergence throws nn::divergence_error naming the step and example: a non-finite cost at once, or the
+// mean cost of a window of 64 examples 10⁴ times that of the first 256 (trainer::fit compares mini-batches
+// of shuffled samples; a stream comes in its own order, so single examples are not compared). If the
+// stream throws, the examples it gave for the unfinished step are not trained on; every step before is.
 template <class Optimizer = sgd, class Cost = quadratic_cost>
 class online_trainer {
  public:
@@ -120,9 +127,9 @@ class online_trainer {
 
   // Reads `stream` to its end, training `net` on each example; returns the final report.
   template <class Net, class Stream>
-  online_report fit(Net& net, Stream& stream) {
+  online_report fit(Net& net, Stream&& stream) {
     using T = typename Net::value_type;
-    static_assert(example_stream<Stream, T>,
+    static_assert(example_stream<std::remove_cvref_t<Stream>, T>,
                   "nn::online_trainer: the stream must satisfy nn::example_stream<Stream, T>: input_size(), "
                   "output_size() and bool next(std::span<T> x, std::span<T> y) (see docs/policies.md)");
     if (batch_size == 0) throw std::invalid_argument("nn::online_trainer: batch_size must be at least 1");
@@ -134,37 +141,38 @@ class online_trainer {
     const auto t0 = clock::now();
     typename Net::workspace ws(batch_size);
     online_report rep;
-    double recent_total = 0, reference_sum = 0, limit = std::numeric_limits<double>::infinity();
-    std::size_t reference_examples = 0, next_report = report_every ? report_every : std::numeric_limits<std::size_t>::max();
-    constexpr std::size_t reference_steps = 8;
-    for (;;) {
+    double recent_total = 0;
+    std::size_t next_report = report_every ? report_every : std::numeric_limits<std::size_t>::max();
+    bool report_due = false, ended = false;
+    divergence_watch watch;
+    while (!ended) {
       ws.set_rows(batch_size);
       std::size_t m = 0;
-      // The stream writes straight into the workspace's rows; their padding stays zero.
-      while (m < batch_size && stream.next(std::span<T>(ws.input().row_data(m), Net::inputs),
-                                           std::span<T>(ws.target().row_data(m), Net::outputs)))
-        ++m;
+      // The stream writes straight into the workspace's rows; their padding stays zero. next() is not
+      // called again once it has said there are no more.
+      while (m < batch_size && !ended) {
+        if (stream.next(std::span<T>(ws.input().row_data(m), Net::inputs), std::span<T>(ws.target().row_data(m), Net::outputs)))
+          ++m;
+        else
+          ended = true;
+      }
       if (m == 0) break;
+      // A report falls due after a step, and goes out once the stream has shown it goes on (at its end,
+      // the final report says it all).
+      if (report_due) {
+        report(rep, recent_total, t0);
+        report_due = false;
+      }
       ws.set_rows(m);
       const double c = static_cast<double>(detail::train_step(net, ws, optimizer, cost, grads<T>(), T(0), dropout{}));
       rep.examples += m;
       ++rep.steps;
-      if (!std::isfinite(c) || c > limit * static_cast<double>(m))
-        throw divergence_error({.in_batch = true, .batch = rep.steps - 1, .cost = c / static_cast<double>(m),
-                                .reference = reference_sum / static_cast<double>(std::max<std::size_t>(1, reference_examples)),
-                                .reference_batches = std::min(rep.steps - 1, reference_steps),
-                                .learning_rate = detail::learning_rate_of(optimizer), .examples = rep.examples});
-      if (rep.steps <= reference_steps) {
-        reference_sum += c;
-        reference_examples += m;
-        if (rep.steps == reference_steps && reference_sum > 0)
-          limit = divergence_factor * reference_sum / static_cast<double>(reference_examples);
-      }
+      watch.after_step(c, m, rep, detail::learning_rate_of(optimizer));
       rep.total_cost += c;
       recent_total += c;
       rep.recent += m;
       if (rep.examples >= next_report) {
-        report(rep, recent_total, t0);
+        report_due = true;
         next_report = rep.examples + report_every;
       }
     }
@@ -175,6 +183,43 @@ class online_trainer {
 
  private:
   using clock = std::chrono::steady_clock;
+
+  // Divergence, judged on windows of at least 64 examples so that one unusual example (a stream is not
+  // shuffled) is not mistaken for it: a non-finite cost at once, or a window's mean cost divergence_factor
+  // times the mean of the first 4 windows (at least 256 examples).
+  class divergence_watch {
+   public:
+    void after_step(double cost, std::size_t m, const online_report& rep, double learning_rate) {
+      if (!std::isfinite(cost)) fail(cost / static_cast<double>(m), rep, learning_rate);
+      sum_ += cost;
+      n_ += m;
+      steps_ += 1;
+      if (n_ < window) return;
+      const double mean = sum_ / static_cast<double>(n_);
+      if (windows_ < reference_windows) {
+        reference_sum_ += sum_;
+        reference_n_ += n_;
+        reference_steps_ += steps_;
+        if (++windows_ == reference_windows) reference_ = reference_sum_ / static_cast<double>(reference_n_);
+      } else if (reference_ > 0 && mean > divergence_factor * reference_) {
+        fail(mean, rep, learning_rate);
+      }
+      sum_ = 0;
+      n_ = 0;
+      steps_ = 0;
+    }
+
+   private:
+    static constexpr std::size_t window = 64, reference_windows = 4;
+    [[noreturn]] void fail(double cost, const online_report& rep, double learning_rate) const {
+      throw divergence_error({.in_batch = true, .batch = rep.steps - 1, .cost = cost,
+                              .reference = reference_n_ ? reference_sum_ / static_cast<double>(reference_n_) : 0,
+                              .reference_batches = reference_steps_, .learning_rate = learning_rate,
+                              .examples = rep.examples});
+    }
+    double sum_ = 0, reference_sum_ = 0, reference_ = 0;
+    std::size_t n_ = 0, steps_ = 0, windows_ = 0, reference_n_ = 0, reference_steps_ = 0;
+  };
 
   // Sends the report so far, then starts a new "recent" window.
   online_report report(online_report& rep, double& recent_total, clock::time_point t0) {

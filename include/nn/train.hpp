@@ -240,7 +240,7 @@ typename Net::value_type train_step(Net& net, typename Net::workspace& ws, Optim
                                     const dropout& drop) {
   using T = typename Net::value_type;
   static_assert(optimizer_for<Optimizer, T>,
-                "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
+                "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                 "with std::span<T> and std::span<const T> (see docs/policies.md)");
   if constexpr (has_fused_learning_rate<Optimizer>) {
     return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2, drop);
@@ -287,10 +287,16 @@ std::size_t count_correct(const Net& net, const Data& data, std::size_t first, s
     net.template forward<false>(ws);
     for (std::size_t r = 0; r < m; ++r) {
       const std::span<const T> out(ws.output().row_data(r), Net::outputs), target(ws.target().row_data(r), Net::outputs);
-      if constexpr (requires { { data.is_correct(out, target) } -> std::convertible_to<bool>; })
+      if constexpr (requires { { data.is_correct(out, target) } -> std::convertible_to<bool>; }) {
         correct += static_cast<bool>(data.is_correct(out, target));  // the data knows its own encoding
-      else
+      } else {
+        // A member of that name that cannot be called so would be ignored without a word, and the
+        // accuracy counted by the wrong rule.
+        static_assert(!requires { &Data::is_correct; },
+                      "nn: the data's is_correct member must be callable as "
+                      "bool is_correct(std::span<const T> output, std::span<const T> target) const");
         correct += is_correct<T>(out, target);
+      }
     }
   }
   return correct;

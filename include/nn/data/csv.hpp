@@ -486,7 +486,17 @@ class csv_stream {
                                   std::to_string(y.size()) + ", expected input_size() = " + std::to_string(input_size()) +
                                   " and output_size() = " + std::to_string(output_size()));
     if (!reader_.next(values_)) return false;
-    const auto value = [&](std::size_t c) { return static_cast<T>((values_[c] - shift_[c]) / scale_[c]); };
+    // "inf", or a number beyond T's range, would reach training and look like divergence.
+    const auto value = [&](std::size_t c) {
+      const T v = static_cast<T>((values_[c] - shift_[c]) / scale_[c]);
+      if (!std::isfinite(v))
+        throw data_error(reader_.path(), reader_.line(), 0,
+                         "column \"" + reader_.names()[c] + "\": expected a finite number, found " +
+                             (std::isfinite(values_[c]) ? std::to_string(values_[c]) + ", which is beyond the range of the "
+                                                          "element type after the transform"
+                                                        : std::string(values_[c] > 0 ? "inf" : "-inf")));
+      return v;
+    };
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = value(i);
     for (std::size_t o = 0; o < y.size(); ++o) y[o] = value(inputs_ + o);
     return true;

@@ -271,9 +271,12 @@ class idx_stream {
     }
     std::uint8_t label = 0;
     read_exactly(labels_, &label, 1, 1);
-    if (label >= classes_)
-      throw data_error(labels_.path, labels_.offset - 1, "label of image " + std::to_string(i_) + ": expected 0 to " +
+    if (label >= classes_) {
+      // Both files are past this example: a caller that goes on reads the next one, correctly numbered.
+      ++i_;
+      throw data_error(labels_.path, labels_.offset - 1, "label of image " + std::to_string(i_ - 1) + ": expected 0 to " +
                                                              std::to_string(classes_ - 1) + ", found " + std::to_string(label));
+    }
     std::fill(y.begin(), y.end(), T(0));
     y[label] = T(1);
     label_ = label;

@@ -363,7 +363,7 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
 // ‖x‖ = sqrt(Σ x_i²) over any length and alignment (nn::normalized_sgd): four register accumulators,
 // then the scalar tail. When the sum of squares overflows or sinks below T's normal range (gradients of
 // 1e20 or 1e-25 in float), it is recomputed in long double scaled by the largest |x_i|, so the norm is
-// right for every finite x whose norm T can hold; a NaN in x gives NaN.
+// accurate for every finite x whose norm T can hold; a NaN anywhere in x gives NaN.
 template <class T>
 T l2_norm(std::span<const T> x) noexcept {
   constexpr std::size_t W = width<T>;
@@ -385,7 +385,8 @@ T l2_norm(std::span<const T> x) noexcept {
   long double big = 0;
   for (const T v : x) {
     const long double a = std::fabs(static_cast<long double>(v));
-    if (!(a <= big)) big = a;  // a NaN sticks
+    if (a != a) return std::numeric_limits<T>::quiet_NaN();
+    if (a > big) big = a;
   }
   if (!(big > 0) || !(big <= std::numeric_limits<long double>::max())) return static_cast<T>(big);  // 0, NaN or ∞
   long double t = 0;
