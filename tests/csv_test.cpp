@@ -1,6 +1,7 @@
 // The CSV reader's edge cases, streaming (csv_reader, csv_stream) against read_csv, and describe() /
 // correlation() on tables worked out by hand.
 #include <nn/data/stats.hpp>
+#include <nn/online.hpp>
 
 #include <array>
 #include <cmath>
@@ -250,14 +251,6 @@ TEST_CASE("correlation() matches Pearson's r worked out by hand", "[stats]") {
 
 namespace {
 
-// The concept the trainer's online learning reads examples through (copied here to check csv_stream).
-template <class S, class T>
-concept example_stream = requires(S& s, std::span<T> x, std::span<T> y) {
-  { s.input_size() } -> std::convertible_to<std::size_t>;
-  { s.output_size() } -> std::convertible_to<std::size_t>;
-  { s.next(x, y) } -> std::convertible_to<bool>;
-};
-
 // The message of the std::invalid_argument that f throws; the test fails if it throws none.
 template <class F>
 std::string invalid_argument_of(F&& f) {
@@ -319,9 +312,10 @@ nn::csv_options columns(std::vector<std::string> names, nn::missing_values m = n
 
 }  // namespace
 
-static_assert(example_stream<nn::csv_stream<float>, float>);
-static_assert(example_stream<nn::csv_stream<double>, double>);
-static_assert(example_stream<nn::csv_stream<>, float>);
+// What nn::online_trainer reads examples through.
+static_assert(nn::example_stream<nn::csv_stream<float>, float>);
+static_assert(nn::example_stream<nn::csv_stream<double>, double>);
+static_assert(nn::example_stream<nn::csv_stream<>, float>);
 
 TEST_CASE("csv_reader: quotes, CRLF, blank lines and skip_row, row by row with their lines", "[csv][stream]") {
   const auto p = write("stream_mixed.csv",

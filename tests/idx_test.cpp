@@ -321,6 +321,9 @@ TEST_CASE("Fashion-MNIST's test set: bytes and floats give the same values and t
   REQUIRE(nn::evaluate(from_bytes, b) == nn::evaluate(from_bytes, f));
 }
 
+static_assert(nn::example_stream<nn::idx_stream<float>, float>);
+static_assert(nn::example_stream<nn::idx_stream<double>, double>);
+
 TEST_CASE("idx_stream delivers load_idx's samples one at a time, plain or gzipped", "[idx][online]") {
   const auto [img, lab] = random_idx("stream", 57, 5, 7, 10, 11);
   const auto whole = nn::load_idx<float>(img, lab);
