@@ -38,6 +38,7 @@ struct options {
   bool scaled_init = false;  // N(0, 1/fan_in) weights instead of the course's N(0, 1)
   std::size_t validation = static_cast<std::size_t>(-1);  // held-out training images; -1: the course's rule
   std::size_t outputs = 10;  // 10 (one-hot), 4 (the class in binary), or 0: both, side by side
+  std::size_t limit = 0;     // train on the first `limit` training images only (0: all)
 };
 
 // Each size is a separate network type, compiled in, and each costs compile time (docs/benchmarks.md):
@@ -72,6 +73,7 @@ void usage(std::FILE* out) {
                "  --images I,J    with --predict: print the predicted class of these test images\n"
                "  --image-file F  with --predict: classify every image of IDX file F (28x28 bytes, white on\n"
                "                  black like MNIST; plain or .gz), e.g. your own digits\n"
+               "  --limit N       train on the first N training images only (a quick check; default: all)\n"
                "  --threads N     threads for training (mini-batches of 32 or more) and evaluation (default 1)\n"
                "  --no-progress   no progress bar\n"
                "  --help          this text\n\n"
@@ -93,6 +95,7 @@ options parse(int argc, char** argv) {
     else if (a == "--predict") o.predict = args.value();
     else if (a == "--image-file") o.image_file = args.value();
     else if (a == "--threads") o.threads = args.whole_number();
+    else if (a == "--limit") o.limit = args.whole_number();
     else if (a == "--no-progress") o.progress = false;
     else if (a == "--validation") o.validation = args.whole_number();
     else if (a == "--eta") o.eta = args.positive_number();
@@ -425,6 +428,7 @@ int main(int argc, char** argv) {
     auto train = o.predict.empty() ? nn::load_idx_bytes<float>(o.data + "/train-images-idx3-ubyte.gz",
                                                                o.data + "/train-labels-idx1-ubyte.gz", 10, 784)
                                    : nn::byte_dataset<float>(784, 10);
+    if (o.limit && o.limit < train.size()) train = nn::split_at(std::move(train), o.limit).first;
     const auto test = nn::load_idx_bytes<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
     return dispatch(hidden, o, std::move(train), test);
   } catch (const nn::data_error& e) {

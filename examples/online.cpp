@@ -23,7 +23,7 @@ struct options {
   std::string data;
   bool fashion = false;
   double eta = 0.3;
-  std::size_t passes = 1, hidden = 30, batch = 1, report = 10000;
+  std::size_t passes = 1, hidden = 30, batch = 1, report = 10000, limit = 0;
   std::uint64_t seed = 0;
 };
 
@@ -40,6 +40,7 @@ void usage(std::FILE* out) {
                "  --batch M     a step per M examples instead of every one (default 1: online learning)\n"
                "  --report N    print the running cost every N examples (default 10000; 0: at the end only)\n"
                "  --seed N      seeds the initial weights (default 0)\n"
+               "  --limit N     stream only the first N training images of each pass (default: all)\n"
                "  --help        this text\n\n"
                "Get the data first with: bash scripts/fetch-data.sh\n");
 }
@@ -56,6 +57,7 @@ options parse(int argc, char** argv) {
     else if (a == "--batch") o.batch = args.whole_number();
     else if (a == "--report") o.report = args.whole_number();
     else if (a == "--seed") o.seed = args.whole_number();
+    else if (a == "--limit") o.limit = args.whole_number();
     else if (a == "--eta") o.eta = args.positive_number();
     else args.fail("unknown option '" + a + "'");
   }
@@ -65,6 +67,15 @@ options parse(int argc, char** argv) {
   if (o.data.empty()) o.data = o.fashion ? "data/fashion-mnist" : "data/mnist";
   return o;
 }
+
+// The first n examples of a stream (--limit).
+struct first_n {
+  nn::idx_stream<float>& s;
+  std::size_t n;
+  std::size_t input_size() const { return s.input_size(); }
+  std::size_t output_size() const { return s.output_size(); }
+  bool next(std::span<float> x, std::span<float> y) { return n > 0 && (--n, s.next(x, y)); }
+};
 
 // Scores the network on the test files, streamed like the training files.
 template <class Net>
@@ -96,7 +107,7 @@ int run(const options& o) {
   for (std::size_t pass = 0; pass < o.passes; ++pass) {
     // A new stream each pass: the file is read again, never kept.
     nn::idx_stream<float> train(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10, 784);
-    const nn::online_report r = trainer.fit(net, train);
+    const nn::online_report r = o.limit ? trainer.fit(net, first_n{train, o.limit}) : trainer.fit(net, train);
     seconds += r.seconds;
     examples += r.examples;
     std::size_t tested = 0;
