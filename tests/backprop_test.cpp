@@ -258,8 +258,10 @@ TEST_CASE("dropout masks: the rate of dropped units, the 1/(1 - p) scale, no err
         }
       }
   };
-  check_layer(ws.mask<1>(0, m), ws.a<1>(0, m), ws.dropped<1>(0, m), ws.delta<1>(0, m), 200);
-  check_layer(ws.mask<2>(0, m), ws.a<2>(0, m), ws.dropped<2>(0, m), ws.delta<2>(0, m), 150);
+  // A dense layer keeps z, f(z) and the mask (nn::dense); its output, what the next layer reads, is
+  // f(z) times the mask.
+  check_layer(ws.kept<0>(0, m)[2], ws.kept<0>(0, m)[1], ws.a<1>(0, m), ws.delta<1>(0, m), 200);
+  check_layer(ws.kept<1>(0, m)[2], ws.kept<1>(0, m)[1], ws.a<2>(0, m), ws.delta<2>(0, m), 150);
   // 5,600 units: the fraction dropped is within 4 standard deviations (0.026) of p.
   REQUIRE(std::fabs(static_cast<double>(dropped) / units - p) < 0.026);
   // Another key, other masks.

@@ -6,12 +6,22 @@
 #pragma once
 
 #include <concepts>
+#include <string>
 
 #include "nn/matrix.hpp"
 #include "nn/simd/kernels.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
 namespace nn {
+
+namespace detail {
+// An activation's name (in files and messages): its static member `name` (nn's all have one), or "unnamed".
+template <class A>
+std::string activation_name() {
+  if constexpr (requires { std::string(A::name); }) return std::string(A::name);
+  else return "unnamed";
+}
+}  // namespace detail
 
 template <class A, class T>
 concept activation_for = std::default_initializable<A> && requires(const A& act, T z, simd::batch<T> zb) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/activation.hpp"
 #include "nn/data/error.hpp"
 
 namespace nn {
@@ -25,13 +26,6 @@ namespace detail {
 
 inline constexpr char params_magic[8] = {'n', 'n', 'p', 'a', 'r', 'a', 'm', 's'};
 inline constexpr std::uint32_t params_version = 2;
-
-// An activation's name in the file: its static member `name` (nn's all have one), or "unnamed".
-template <class A>
-std::string activation_name() {
-  if constexpr (requires { std::string(A::name); }) return std::string(A::name);
-  else return "unnamed";
-}
 
 inline std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
   std::uint64_t h = 0xcbf29ce484222325ULL;

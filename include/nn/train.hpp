@@ -30,6 +30,7 @@
 #include "nn/detail/shape_check.hpp"
 #include "nn/detail/thread_team.hpp"
 #include "nn/fwd.hpp"
+#include "nn/layer.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
 
@@ -576,11 +577,9 @@ class trainer {
         if (team.barrier()) return;  // every member leaves at the same barrier
         if constexpr (has_fused_learning_rate<Optimizer>) {
           const T eta = static_cast<T>(optimizer.fused_learning_rate());
-          net.template backprop_gradients<true>(ws, m, net.parameters().data(), -eta / static_cast<T>(m), t, parts, l2,
-                                               drop);
+          net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / static_cast<T>(m), l2, m, t, parts});
         } else {
-          net.template backprop_gradients<false>(ws, m, grads<T>().data(), T(1) / static_cast<T>(m), t, parts, l2,
-                                                drop);
+          net.backprop_gradients(ws, gradient_sink<T, false>{grads<T>().data(), T(1) / static_cast<T>(m), l2, m, t, parts});
           (void)team.barrier();  // no member can have failed since the last one
         }
         if (t == 0) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include "nn/matrix.hpp"
@@ -212,8 +213,30 @@ T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const
   return total;
 }
 
+// For dense_backward_input: the error with respect to the layer's inputs only, not multiplied by the
+// derivative of whatever made them (a layer applies its own activation's derivative: times_derivative).
+struct no_derivative {};
+
+// g[s][o] ← g[s][o] · act.df(z[s][o], a[s][o]) for every row: an error with respect to a layer's
+// outputs a = f(z) becomes the error with respect to z. Padding stays zero.
+template <class T, std::size_t N, class Act>
+void times_derivative(matrix_ref<const T, dynamic, N> z, matrix_ref<const T, dynamic, N> a, matrix_ref<T, dynamic, N> g,
+                      const Act& act) noexcept {
+  using L = row_layout<T, N>;
+  const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
+  for (std::size_t s = 0; s < g.rows(); ++s) {
+    for (std::size_t c = 0; c < L::registers; ++c) {
+      const std::size_t off = s * L::stride + c * L::simd_width;
+      batch<T> d = detail::load(g.data() + off) * act.df(detail::load(z.data() + off), detail::load(a.data() + off));
+      if (c == L::registers - 1) d = xsimd::select(tail_mask, d, batch<T>(T(0)));
+      detail::store(g.data() + off, d);
+    }
+  }
+}
+
 // Error of a hidden layer from the error of the layer after it (before that layer's weights change):
-//   dp[s][i] = (Σ_o Wt[i][o]·delta[s][o]) · act.df(zp[s][i], ap[s][i]).
+//   dp[s][i] = (Σ_o Wt[i][o]·delta[s][o]) · act.df(zp[s][i], ap[s][i]),
+// or without the derivative when Act is no_derivative.
 // A narrow next layer (one register of outputs, e.g. the 10 outputs of MNIST) is transposed into a small
 // buffer first, so each sample's error is a broadcast-FMA over its In values and needs no horizontal sum;
 // wider layers take dot products along the rows of Wt, a horizontal sum per (sample, input).
@@ -226,9 +249,11 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
   constexpr std::size_t W = LO::simd_width, C = LO::registers, SO = LO::stride, SI = LI::stride;
   constexpr std::size_t CI = LI::registers;
   const batch_bool<T> tail_mask = first_lanes<T>(LI::tail);
-  // Times the activation's derivative, one register; padding stays zero.
+  // Times the activation's derivative (none for no_derivative: zp and ap are not read), one register;
+  // padding stays zero.
   const auto finish = [&](std::size_t off, std::size_t c, batch<T> sum) NN_INLINE {
-    batch<T> d = sum * act.df(detail::load(zp + off), detail::load(ap.data() + off));
+    batch<T> d = sum;
+    if constexpr (!std::is_same_v<Act, no_derivative>) d = sum * act.df(detail::load(zp + off), detail::load(ap.data() + off));
     if (c == CI - 1) d = xsimd::select(tail_mask, d, batch<T>(T(0)));
     detail::store(dp.data() + off, d);
   };
