@@ -55,10 +55,20 @@ struct as_tuple<type_list<Bs...>> {
   using type = std::tuple<Bs...>;
 };
 
-template <class B>
-concept has_activation = requires(kept_rows<typename B::value_type, typename B::kept_shape> k) {
+// A layer whose output is an activation of its own z, which it lets the cost see (nn::dense): as the last
+// layer, the cost computes its error at z through the activation (cross-entropy's a − y, softmax's).
+template <class B, class T>
+concept has_activation = requires(kept_rows<T, typename B::kept_shape> k) {
   typename B::activation;
   B::pre_activation(k);
+};
+template <class B, class T, bool = has_activation<B, T>>
+struct output_activation_of {
+  using type = identity;  // the cost sees the output itself: ∂C/∂a
+};
+template <class B, class T>
+struct output_activation_of<B, T, true> {
+  using type = typename B::activation;
 };
 
 template <class L>
@@ -352,7 +362,7 @@ class basic_sequential {
   void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count,
                        const dropout& d = {}) const {
     using Last = layer_type<layer_count - 1>;
-    using output_activation = std::conditional_t<detail::has_activation<Last>, typename Last::activation, identity>;
+    using output_activation = typename detail::output_activation_of<Last, T>::type;
     static_assert(!row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
                   "nn: a softmax (row-wise) output layer needs a cost whose error does not use the activation's "
                   "derivative: nn::log_likelihood (∂C/∂z = a − y). Other costs would need softmax's full Jacobian");
@@ -364,7 +374,7 @@ class basic_sequential {
     const auto y = ws.template a<layer_count>(first, count);
     const auto kept = ws.template kept<layer_count - 1>(first, count);
     const T* const z = [&] {
-      if constexpr (detail::has_activation<Last>) return Last::pre_activation(kept).data();
+      if constexpr (detail::has_activation<Last, T>) return Last::pre_activation(kept).data();
       else return y.data();
     }();
     simd::output_delta<T, outputs>(z, y, ws.target(first, count), ws.template delta<layer_count>(first, count), cost,
@@ -372,7 +382,7 @@ class basic_sequential {
     for_layers_reversed([&](auto i) {
       constexpr std::size_t I = i;
       using B = layer_type<I>;
-      const error_at at = I + 1 == layer_count && detail::has_activation<Last> ? error_at::pre_activation : error_at::output;
+      const error_at at = I + 1 == layer_count && detail::has_activation<Last, T> ? error_at::pre_activation : error_at::output;
       const auto gi = [&] {
         if constexpr (I > 0) return ws.template delta<I>(first, count);
         else return nullptr;  // the first layer: no error at the samples
@@ -389,11 +399,15 @@ class basic_sequential {
   void backprop_gradients(workspace& ws, const gradient_sink<T, Accumulate>& sink) const {
     const std::size_t m = sink.rows;
     for_layers([&](auto i) {
+      using B = layer_type<i>;
       gradient_sink<T, Accumulate> s = sink;
       s.target = sink.target + offsets[i];
       s.position = i + 1;
-      layer_type<i>::gradient(layer_parameters<i>(), rows_of<const T, slot_shape<i>>(ws.template a<i>(0, m)),
-                              rows_of<const T, slot_shape<i + 1>>(ws.template delta<i + 1>(0, m)), s);
+      B::gradient(layer_parameters<i>(), rows_of<const T, slot_shape<i>>(ws.template a<i>(0, m)),
+                  rows_of<const T, slot_shape<i + 1>>(ws.template delta<i + 1>(0, m)), s);
+      // A block rounded up to whole registers: the rounding is the model's, and a gradient of it is zero.
+      if constexpr (!Accumulate && offsets[i + 1] - offsets[i] != B::parameter_storage)
+        if (sink.part == 0) std::fill(s.target + B::parameter_storage, sink.target + offsets[i + 1], T(0));
     });
   }
 
