@@ -35,17 +35,44 @@ constexpr std::size_t round_up(std::size_t n, std::size_t w) { return (n + w - 1
 template <class... Ls>
 struct type_list {};
 
+// A layer that says which input shapes it takes (`template <class In> static constexpr bool accepts`)
+// is checked against what the layer before it gives. The failure names both layers and the shape in
+// this template's arguments, which the compiler's note shows.
+template <class Previous, class Layer, class Shape>
+constexpr bool shape_mismatch() {
+  if constexpr (requires { Layer::template accepts<Shape>; }) {
+    static_assert(Layer::template accepts<Shape>,
+                  "nn: a layer does not accept the shape the layer before it gives. See the template arguments of "
+                  "nn::detail::shape_mismatch<Previous, Layer, Shape> in the note below: Layer cannot take Shape "
+                  "from Previous (e.g. a layer for channels x height x width after a dense layer's vector)");
+    return !Layer::template accepts<Shape>;
+  } else {
+    return false;
+  }
+}
+
+template <class Layer, class Bound, class T>
+constexpr bool check_layer() {
+  static_assert(bound_layer<Bound, T>,
+                "nn: a layer's bind<T, InputShape> must satisfy nn::bound_layer (docs/layers.md): types input_shape, "
+                "output_shape, kept_shape (nn::shape), constants parameter_count, parameter_storage, kept_count, and "
+                "static forward(params, x, y). Layer is the first template argument of nn::detail::check_layer");
+  return true;
+}
+
 // Binds each layer to the shape the one before it gives: type_list of bound layers.
-template <class T, class In, class... Layers>
+template <class T, class Previous, class In, class... Layers>
 struct bind_all {
   using type = type_list<>;
 };
-template <class T, class In, class L, class... Rest>
-struct bind_all<T, In, L, Rest...> {
+template <class T, class Previous, class In, class L, class... Rest>
+struct bind_all<T, Previous, In, L, Rest...> {
+  static_assert(!shape_mismatch<Previous, L, In>());
   using bound = typename L::template bind<T, In>;
+  static_assert(check_layer<L, bound, T>());
   template <class... Bs>
   static type_list<bound, Bs...> prepend(type_list<Bs...>);
-  using type = decltype(prepend(typename bind_all<T, typename bound::output_shape, Rest...>::type{}));
+  using type = decltype(prepend(typename bind_all<T, L, typename bound::output_shape, Rest...>::type{}));
 };
 
 template <class List>
@@ -101,7 +128,7 @@ class basic_sequential {
  public:
   using value_type = T;
   using input_shape = typename Input::shape;
-  using bound_layers = typename detail::as_tuple<typename detail::bind_all<T, input_shape, Layers...>::type>::type;
+  using bound_layers = typename detail::as_tuple<typename detail::bind_all<T, Input, input_shape, Layers...>::type>::type;
   template <std::size_t I>
   using layer_type = std::tuple_element_t<I, bound_layers>;  // the I-th layer after the input, bound
   static constexpr std::size_t layer_count = sizeof...(Layers);
@@ -142,6 +169,11 @@ class basic_sequential {
   }();
 
  public:
+  // Whether every layer can train (nn::trainable_layer); a model of inference-only layers cannot.
+  static constexpr bool trainable = []<std::size_t... I>(std::index_sequence<I...>) {
+    return (trainable_layer<layer_type<I>, T> && ...);
+  }(std::make_index_sequence<layer_count>{});
+
   // Parameters that are real (padding excluded), and the storage they take with padding.
   static constexpr std::size_t parameter_count = [] {
     std::size_t n = 0;
@@ -369,6 +401,8 @@ class basic_sequential {
     static_assert(row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
                   "nn: the cost must satisfy nn::cost_for<Cost, T, OutputActivation> (members value(a, y) and "
                   "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
+    static_assert(trainable, "nn: every layer of a model that trains must satisfy nn::trainable_layer (forward_train, "
+                             "backward and gradient; docs/layers.md)");
     if (count == 0) return;
     forward_train(ws, first, count, d);
     const auto y = ws.template a<layer_count>(first, count);

@@ -164,7 +164,7 @@ class online_trainer {
         report_due = false;
       }
       ws.set_rows(m);
-      const double c = static_cast<double>(detail::train_step(net, ws, optimizer, cost, grads<T>(), T(0), dropout{}));
+      const double c = static_cast<double>(train_step(net, ws, optimizer, cost, grads<T>()));
       rep.examples += m;
       ++rep.steps;
       watch.after_step(c, m, rep, detail::learning_rate_of(optimizer));

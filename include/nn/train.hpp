@@ -33,6 +33,7 @@
 #include "nn/layer.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
+#include "nn/step.hpp"
 
 namespace nn {
 
@@ -232,27 +233,6 @@ std::size_t argmax(const T* v, std::size_t n) {
   return static_cast<std::size_t>(std::max_element(v, v + n) - v);
 }
 
-// One step on the mini-batch in ws, for trainer::step and online_trainer: plain SGD fused into backprop,
-// or the mean gradient into `grads` (allocated here once, never cleared: gradient() writes every entry)
-// and the optimizer's step. Returns the batch's total cost.
-template <class Net, class Optimizer, class Cost>
-typename Net::value_type train_step(Net& net, typename Net::workspace& ws, Optimizer& optimizer, const Cost& cost,
-                                    aligned_buffer<typename Net::value_type>& grads, typename Net::value_type l2,
-                                    const dropout& drop) {
-  using T = typename Net::value_type;
-  static_assert(optimizer_for<Optimizer, T>,
-                "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
-                "with std::span<T> and std::span<const T> (see docs/policies.md)");
-  if constexpr (has_fused_learning_rate<Optimizer>) {
-    return net.sgd_step(ws, cost, static_cast<T>(optimizer.fused_learning_rate()), l2, drop);
-  } else {
-    if (grads.size() != Net::parameter_storage) grads = aligned_buffer<T>(Net::parameter_storage);
-    const T total = net.gradient(ws, cost, grads.span(), l2, drop);
-    optimizer.step(net.parameters(), std::span<const T>(grads.span()));
-    return total;
-  }
-}
-
 template <class O>
 double learning_rate_of(const O& o) {
   if constexpr (requires { o.learning_rate; }) return static_cast<double>(o.learning_rate);
@@ -389,7 +369,7 @@ class trainer {
   typename Net::value_type step(Net& net, typename Net::workspace& ws, std::size_t training_samples = 0) {
     using T = typename Net::value_type;
     const nn::dropout drop{dropout, detail::mix64(seed ^ 0x73746570ULL ^ detail::mix64(++steps_))};
-    return detail::train_step(net, ws, optimizer, cost, grads<T>(), l2_of<T>(training_samples), drop);
+    return train_step(net, ws, optimizer, cost, grads<T>(), step_settings<T>{l2_of<T>(training_samples), drop});
   }
 
  private:
@@ -540,63 +520,38 @@ class trainer {
     return history;
   }
 
-  // One epoch of mini-batch steps over `order`, on every member of the team. A step has two phases
-  // (basic_network::backprop_errors and backprop_gradients): each member gathers and backpropagates the
-  // errors of its own rows of the mini-batch, then, after a barrier, computes the gradient (or the fused
-  // SGD update) of its own part of every layer's weight rows; a second barrier ends the step. Member 0
-  // also applies a non-fused optimizer and does the bookkeeping. A member that throws (a bad sample, the
-  // divergence check, a callback) records it; all leave at the next barrier, and it is rethrown here.
+  // One epoch of mini-batch steps over `order`, every member of the team taking its part of each step
+  // (nn::train_step with nn::team_member): its rows of the mini-batch gathered, then its share of both
+  // phases. Member 0 does the bookkeeping. A member that throws (a bad sample, the divergence check, a
+  // callback) records it; all leave at the next barrier, and it is rethrown here.
   template <class Net, class Data, class After>
   void run_epoch(detail::thread_team& team, Net& net, const Data& train, const std::vector<std::size_t>& order,
                  typename Net::workspace& ws, After& after_step, typename Net::value_type l2,
                  std::uint64_t epoch_key) {
     using T = typename Net::value_type;
-    const std::size_t parts = team.size(), n = order.size();
-    std::exception_ptr failure;
-    std::atomic<bool> failed{false};
-    const auto fail = [&] {
-      if (!failed.exchange(true)) failure = std::current_exception();
-      team.flag_failure();
-    };
+    const std::size_t n = order.size();
+    team_member::failure failure;
     team.run([&](std::size_t t) {
+      team_member ex(team, t, failure);
       for (std::size_t s0 = 0; s0 < n; s0 += batch_size) {
         const std::size_t m = std::min(batch_size, n - s0);
-        const std::size_t first = m * t / parts, count = m * (t + 1) / parts - first;
-        const nn::dropout drop{dropout, detail::mix64(epoch_key + s0)};
-        try {
+        const auto fill = [&](std::size_t first, std::size_t count) {
           detail::gather_rows<Net>(train, std::span<const std::size_t>(order.data() + s0 + first, count), ws, first);
-          if (s0 + batch_size < n) {
-            const std::size_t next = std::min(batch_size, n - s0 - batch_size);
-            const std::size_t nf = next * t / parts, nc = next * (t + 1) / parts - nf;
-            detail::prefetch_inputs(train, std::span<const std::size_t>(order.data() + s0 + batch_size + nf, nc));
+          if (s0 + batch_size < n) {  // this member's rows of the next mini-batch
+            const row_range next = ex.rows(std::min(batch_size, n - s0 - batch_size));
+            detail::prefetch_inputs(train, std::span<const std::size_t>(order.data() + s0 + batch_size + next.first, next.count));
           }
-          net.backprop_errors(ws, cost, first, count, drop);
-        } catch (...) {
-          fail();
-        }
-        if (team.barrier()) return;  // every member leaves at the same barrier
-        if constexpr (has_fused_learning_rate<Optimizer>) {
-          const T eta = static_cast<T>(optimizer.fused_learning_rate());
-          net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / static_cast<T>(m), l2, m, t, parts});
-        } else {
-          net.backprop_gradients(ws, gradient_sink<T, false>{grads<T>().data(), T(1) / static_cast<T>(m), l2, m, t, parts});
-          (void)team.barrier();  // no member can have failed since the last one
-        }
-        if (t == 0) {
-          try {
-            if constexpr (!has_fused_learning_rate<Optimizer>)
-              optimizer.step(net.parameters(), std::span<const T>(grads<T>().span()));
-            T batch_cost(0);
-            for (std::size_t s = 0; s < m; ++s) batch_cost += ws.row_costs()[s];
-            after_step(s0, m, static_cast<double>(batch_cost));
-          } catch (...) {
-            fail();
-          }
-        }
-        if (team.barrier()) return;
+        };
+        const auto after = [&] {
+          T batch_cost(0);
+          for (std::size_t s = 0; s < m; ++s) batch_cost += ws.row_costs()[s];
+          after_step(s0, m, static_cast<double>(batch_cost));
+        };
+        const step_settings<T> settings{l2, nn::dropout{dropout, detail::mix64(epoch_key + s0)}};
+        if (!train_step(net, ws, m, optimizer, cost, grads<T>(), settings, ex, fill, after)) return;
       }
     });
-    if (failure) std::rethrow_exception(failure);
+    if (failure.first) std::rethrow_exception(failure.first);
   }
 
   // Scratch for the mean gradient when the optimizer is not fused; the network decides float or double.

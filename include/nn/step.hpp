@@ -1,0 +1,170 @@
+// One training step, in one place, and the executors that share its work.
+//
+// nn::train_step: on the mini-batch in a workspace, every member of an executor
+//   1. fills its rows of the mini-batch (the caller's `fill`) and runs phase 1 on them (forward, the
+//      cost's error, backward: the model's backprop_errors);
+//   2. after a barrier, runs phase 2 (each layer's parameter gradient) on its part of the parameters, into a
+//      sink: the parameters themselves when the optimizer is plain SGD (fused: one pass instead of three) and
+//      the executor's members share them, a gradient buffer otherwise;
+//   3. for a gradient buffer: a barrier, the executor's sum of the gradient over all workers, then the
+//      optimizer's step (by one member when the parameters are shared, by each when each has a copy);
+//   4. `after` on member 0 (the trainer's bookkeeping), and a last barrier.
+// trainer::fit (its threads), trainer::step, online_trainer and the model's sgd_step and gradient (phases
+// 1 and 2 alone) all run on this. docs/design.md draws it; docs/layers.md says what a layer sees of it.
+//
+// An executor (the concept nn::executor) says how the step's work is split:
+//   size(), rank()            the members, and which one this is
+//   rows(m) -> {first, count} the part of a mini-batch of m rows that is this member's, in the workspace
+//   total_rows(m)             the mini-batch's rows over all members (the mean gradient divides by it)
+//   barrier() -> bool         waits for every member; true when one failed (then all leave the step)
+//   run(f)                    runs f, and if it throws, keeps the exception for the team (one thread: rethrows)
+//   sum(span)                 adds a gradient up over all workers, in place (threads share one buffer: nothing)
+//   shares_parameters         static: members update one copy of the parameters (threads) or each its own
+// nn::one_thread (the default) and nn::team_member (the threads of trainer::threads) are here; training
+// over processes that exchange gradients (MPI) is a third executor, with no change to layers or optimizers.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <exception>
+#include <span>
+#include <utility>
+
+#include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/thread_team.hpp"
+#include "nn/fwd.hpp"
+#include "nn/layer.hpp"
+#include "nn/optimizer.hpp"
+
+namespace nn {
+
+struct row_range {
+  std::size_t first = 0, count = 0;
+};
+
+template <class E>
+concept executor = requires(E& e, const E& ce, std::span<float> f, std::span<double> d, std::size_t m) {
+  { ce.size() } -> std::convertible_to<std::size_t>;
+  { ce.rank() } -> std::convertible_to<std::size_t>;
+  { ce.rows(m) } -> std::same_as<row_range>;
+  { ce.total_rows(m) } -> std::convertible_to<std::size_t>;
+  { e.barrier() } -> std::convertible_to<bool>;
+  e.run([] {});
+  e.sum(f);
+  e.sum(d);
+  { E::shares_parameters } -> std::convertible_to<bool>;
+};
+
+// Everything on the calling thread.
+struct one_thread {
+  static constexpr bool shares_parameters = true;
+  std::size_t size() const noexcept { return 1; }
+  std::size_t rank() const noexcept { return 0; }
+  row_range rows(std::size_t m) const noexcept { return {0, m}; }
+  std::size_t total_rows(std::size_t m) const noexcept { return m; }
+  bool barrier() noexcept { return false; }
+  template <class F>
+  void run(F&& f) {
+    f();
+  }
+  template <class T>
+  void sum(std::span<T>) noexcept {}
+};
+
+// Member `rank` of a detail::thread_team (trainer::threads): contiguous rows each, one shared copy of the
+// parameters. An exception in any member is kept (the first one) and every member leaves at the next
+// barrier; the trainer rethrows it after the team is done.
+class team_member {
+ public:
+  static constexpr bool shares_parameters = true;
+  // The team's shared record of a failure.
+  struct failure {
+    std::exception_ptr first;
+    std::atomic<bool> failed{false};
+  };
+  team_member(detail::thread_team& team, std::size_t rank, failure& f) noexcept : team_(&team), rank_(rank), failure_(&f) {}
+  std::size_t size() const noexcept { return team_->size(); }
+  std::size_t rank() const noexcept { return rank_; }
+  row_range rows(std::size_t m) const noexcept {
+    const std::size_t first = m * rank_ / size(), last = m * (rank_ + 1) / size();
+    return {first, last - first};
+  }
+  std::size_t total_rows(std::size_t m) const noexcept { return m; }
+  bool barrier() noexcept { return team_->barrier(); }
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      if (!failure_->failed.exchange(true)) failure_->first = std::current_exception();
+      team_->flag_failure();
+    }
+  }
+  template <class T>
+  void sum(std::span<T>) noexcept {}
+
+ private:
+  detail::thread_team* team_;
+  std::size_t rank_;
+  failure* failure_;
+};
+
+// What a step needs besides the model, the workspace and the executor.
+template <class T>
+struct step_settings {
+  T l2 = T(0);         // L2 weight decay λ/n (0: none)
+  nn::dropout dropout{};
+};
+
+// One step on the mini-batch of m rows in ws (see the top of this file). `fill(first, count)` puts this
+// member's rows into ws (the trainer gathers samples; nothing when they are already there); `after()` runs
+// on member 0 once the parameters are updated. grads: the gradient buffer for an optimizer that is not
+// fused, sized here. Returns false when a member failed: every member has then left the step.
+template <class Net, class Optimizer, class Cost, executor Exec, class Fill, class After>
+bool train_step(Net& net, typename Net::workspace& ws, std::size_t m, Optimizer& optimizer, const Cost& cost,
+                detail::aligned_buffer<typename Net::value_type>& grads, const step_settings<typename Net::value_type>& s,
+                Exec& ex, Fill&& fill, After&& after) {
+  using T = typename Net::value_type;
+  static_assert(optimizer_for<Optimizer, T>,
+                "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
+                "with std::span<T> and std::span<const T> (see docs/policies.md)");
+  const row_range mine = ex.rows(m);
+  ex.run([&] {
+    fill(mine.first, mine.count);
+    net.backprop_errors(ws, cost, mine.first, mine.count, s.dropout);
+  });
+  if (ex.barrier()) return false;
+  const std::size_t part = Exec::shares_parameters ? ex.rank() : 0, parts = Exec::shares_parameters ? ex.size() : 1;
+  const T rows = static_cast<T>(ex.total_rows(m));
+  if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters) {
+    const T eta = static_cast<T>(optimizer.fused_learning_rate());
+    net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts});
+  } else {
+    net.backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / rows, s.l2, m, part, parts});
+    (void)ex.barrier();  // no member can have failed since the last one
+    ex.sum(grads.span());
+    if (!Exec::shares_parameters || ex.rank() == 0)
+      ex.run([&] { optimizer.step(net.parameters(), std::span<const T>(grads.span())); });
+  }
+  if (ex.rank() == 0) ex.run(after);
+  return !ex.barrier();
+}
+
+// The same on the calling thread, the mini-batch already in ws; returns its total cost.
+template <class Net, class Optimizer, class Cost>
+typename Net::value_type train_step(Net& net, typename Net::workspace& ws, Optimizer& optimizer, const Cost& cost,
+                                    detail::aligned_buffer<typename Net::value_type>& grads,
+                                    const step_settings<typename Net::value_type>& s = {}) {
+  using T = typename Net::value_type;
+  if constexpr (!has_fused_learning_rate<Optimizer>)
+    if (grads.size() != Net::parameter_storage) grads = detail::aligned_buffer<T>(Net::parameter_storage);
+  one_thread ex;
+  (void)train_step(net, ws, ws.rows(), optimizer, cost, grads, s, ex, [](std::size_t, std::size_t) {}, [] {});
+  T total(0);
+  for (std::size_t r = 0; r < ws.rows(); ++r) total += ws.row_costs()[r];
+  return total;
+}
+
+}  // namespace nn
