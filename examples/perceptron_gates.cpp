@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "command_line.hpp"
+
 #include "gates.hpp"
 
 namespace {
@@ -35,9 +37,15 @@ void learn(const char* name, int (*f)(int, int)) {
                 name, r.errors.back(), r.epochs, name);
 }
 
+void usage(std::FILE* out) {
+  std::fprintf(out, "Usage: perceptron_gates [--help]\nThe course's perceptrons: NAND with weights -2, -2 and bias 3, the gates built from it, and the\nperceptron learning rule on AND, OR and XOR (XOR is not linearly separable).\n");
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  example::command_line args("perceptron_gates", usage, argc, argv);
+  while (args.next()) args.fail("unknown option '" + args.flag() + "'");
   std::printf("A perceptron with weights -2, -2 and bias 3 (output 1 when w.x + b > 0):\n\n");
   table("NAND", gates::nand);
   table("AND  = NOT(NAND)", gates::and_);

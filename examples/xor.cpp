@@ -4,7 +4,17 @@
 
 #include <cstdio>
 
-int main() {
+#include "command_line.hpp"
+
+namespace {
+void usage(std::FILE* out) {
+  std::fprintf(out, "Usage: xor [--help]\nTrains 2-4-1 sigmoid neurons on XOR (η = 3, 4000 epochs), prints the cost every 500 epochs and\nthe truth table it learned; exits 1 if a row is wrong.\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  example::command_line args("xor", usage, argc, argv);
+  while (args.next()) args.fail("unknown option '" + args.flag() + "'");
   nn::network<2, 4, 1> net(1);  // 2 inputs, 4 sigmoid hidden neurons, 1 sigmoid output; N(0,1) start
   nn::dataset<float, 2, 1> data;
   data.add({0, 0}, {0});

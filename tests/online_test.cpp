@@ -227,7 +227,7 @@ TEST_CASE("bad online set-ups are clear exceptions", "[online]") {
   generated_line wrong_shape{10};
   nn::basic_network<nn::policies<double, nn::sigmoid, nn::sigmoid>, 2, 1> two(1);
   REQUIRE_THROWS_WITH(t.fit(two, wrong_shape),
-                      "nn::online_trainer: the stream gives inputs of 1 values and targets of 1, but the network has 2 "
+                      "nn::online_trainer: the stream has inputs of 1 values and targets of 1, but the network has 2 "
                       "inputs and 1 outputs");
   const nn::dataset<float> empty(20, 5);
   nn::sequential_stream<nn::dataset<float>> none(empty);

@@ -389,7 +389,7 @@ TEST_CASE("a data source whose sample differs from its stated sizes is an except
     t.fit(net, liar{});
     FAIL("no exception");
   } catch (const std::invalid_argument& e) {
-    REQUIRE(std::string(e.what()).find("sample 0 of the data has an input of 3 values") != std::string::npos);
+    REQUIRE(std::string(e.what()).find("sample 0 of the data has inputs of 3 values") != std::string::npos);
   }
   REQUIRE_THROWS_AS(nn::evaluate(net, liar{}), std::invalid_argument);
 }

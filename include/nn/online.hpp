@@ -26,6 +26,7 @@
 #include "nn/cost.hpp"
 #include "nn/data/dataset.hpp"
 #include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/shape_check.hpp"
 #include "nn/fwd.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/train.hpp"
@@ -133,11 +134,7 @@ class online_trainer {
                   "nn::online_trainer: the stream must satisfy nn::example_stream<Stream, T>: input_size(), "
                   "output_size() and bool next(std::span<T> x, std::span<T> y) (see docs/policies.md)");
     if (batch_size == 0) throw std::invalid_argument("nn::online_trainer: batch_size must be at least 1");
-    if (stream.input_size() != Net::inputs || stream.output_size() != Net::outputs)
-      throw std::invalid_argument("nn::online_trainer: the stream gives inputs of " + std::to_string(stream.input_size()) +
-                                  " values and targets of " + std::to_string(stream.output_size()) +
-                                  ", but the network has " + std::to_string(Net::inputs) + " inputs and " +
-                                  std::to_string(Net::outputs) + " outputs");
+    detail::check_sizes<Net>(stream.input_size(), stream.output_size(), "nn::online_trainer: the stream");
     const auto t0 = clock::now();
     typename Net::workspace ws(batch_size);
     online_report rep;

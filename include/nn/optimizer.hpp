@@ -200,4 +200,13 @@ struct adam {
   std::size_t t_ = 0;
 };
 
+namespace detail {
+// An optimizer's learning_rate, for reports and messages (0 if it has none).
+template <class O>
+double learning_rate_of(const O& o) {
+  if constexpr (requires { o.learning_rate; }) return static_cast<double>(o.learning_rate);
+  else return 0.0;
+}
+}  // namespace detail
+
 }  // namespace nn

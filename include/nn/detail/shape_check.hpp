@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 #include <type_traits>
 
@@ -24,6 +26,16 @@ constexpr void check_output_size() {
   static_assert(NetworkOutputs == GivenOutputs,
                 "nn: the targets' size differs from the network's output layer (last template argument). "
                 "Give targets of NetworkOutputs values, or change the network's last size to GivenOutputs.");
+}
+
+// The run-time check, in one place for the trainer, its samples and streams: "<who> has inputs of 3 values
+// and targets of 10, but the network has 784 inputs and 10 outputs".
+template <class Net>
+void check_sizes(std::size_t inputs, std::size_t outputs, const std::string& who) {
+  if (inputs != Net::inputs || outputs != Net::outputs)
+    throw std::invalid_argument(who + " has inputs of " + std::to_string(inputs) + " values and targets of " +
+                                std::to_string(outputs) + ", but the network has " + std::to_string(Net::inputs) +
+                                " inputs and " + std::to_string(Net::outputs) + " outputs");
 }
 
 // The extent of a contiguous range when its type fixes it (std::array, C array, fixed std::span).
