@@ -44,6 +44,29 @@ struct softsign {
   }
 };
 
+// A version 2 file of a dense network, byte for byte as docs/file-format.md describes it (nn writes
+// version 3 since 2026-12-02, and must still read these).
+template <class Net>
+std::vector<char> version_2(const Net& net, const std::string& hidden, const std::string& output) {
+  using T = typename Net::value_type;
+  std::vector<std::uint8_t> out{'n', 'n', 'p', 'a', 'r', 'a', 'm', 's'};
+  nn::detail::put_le<std::uint32_t>(out, 2);
+  nn::detail::put_le<std::uint32_t>(out, sizeof(T));
+  nn::detail::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(Net::sizes.size()));
+  for (std::size_t n : Net::sizes) nn::detail::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(n));
+  for (const std::string& name : {hidden, output}) {
+    nn::detail::put_le<std::uint32_t>(out, static_cast<std::uint32_t>(name.size()));
+    out.insert(out.end(), name.begin(), name.end());
+  }
+  for (std::size_t l = 0; l < Net::layer_count; ++l) {
+    for (std::size_t j = 0; j < Net::sizes[l + 1]; ++j)
+      for (std::size_t k = 0; k < Net::sizes[l]; ++k) nn::detail::put_le<T>(out, net.weight(l, j, k));
+    for (std::size_t j = 0; j < Net::sizes[l + 1]; ++j) nn::detail::put_le<T>(out, net.bias(l, j));
+  }
+  nn::detail::put_le<std::uint64_t>(out, nn::detail::fnv1a(out.data(), out.size()));
+  return {out.begin(), out.end()};
+}
+
 }  // namespace
 
 TEST_CASE("parameters round-trip exactly, float and double", "[io]") {
@@ -58,20 +81,24 @@ TEST_CASE("parameters round-trip exactly, float and double", "[io]") {
   nn::save_parameters(c, p);
   nn::load_parameters(d, p);
   REQUIRE(c == d);
-  // Header: magic, version 2, 8-byte values, 3 sizes 3-7-2, then the activations' names.
+  // Header: magic, version 3, 8-byte values, 2 layers after an input of rank 1 (3 values), then each
+  // layer's record: kind, output shape, activation, value count, values.
   const auto bytes = read_all(p);
   REQUIRE(std::string(bytes.data(), 8) == "nnparams");
-  REQUIRE(bytes[8] == 2);
+  REQUIRE(bytes[8] == 3);
   REQUIRE(bytes[12] == 8);
-  REQUIRE(bytes[16] == 3);
-  REQUIRE(bytes[20] == 3);
-  REQUIRE(bytes[24] == 7);
-  REQUIRE(bytes[28] == 2);
-  REQUIRE(bytes[32] == 7);
-  REQUIRE(std::string(bytes.data() + 36, 7) == "sigmoid");
-  REQUIRE(bytes[43] == 7);
-  REQUIRE(std::string(bytes.data() + 47, 7) == "sigmoid");
-  REQUIRE(bytes.size() == 8 + 12 + 12 + 2 * (4 + 7) + (3 * 7 + 7 + 7 * 2 + 2) * 8 + 8);
+  REQUIRE(bytes[16] == 2);
+  REQUIRE(bytes[20] == 1);
+  REQUIRE(bytes[24] == 3);
+  REQUIRE(bytes[28] == 5);
+  REQUIRE(std::string(bytes.data() + 32, 5) == "dense");
+  REQUIRE(bytes[37] == 1);
+  REQUIRE(bytes[41] == 7);
+  REQUIRE(bytes[45] == 7);
+  REQUIRE(std::string(bytes.data() + 49, 7) == "sigmoid");
+  REQUIRE(bytes[56] == 28);  // (3 + 1) * 7 values, u64
+  const std::size_t record = 4 + 5 + 8 + 4 + 7 + 8;
+  REQUIRE(bytes.size() == 28 + record + 28 * 8 + record + 16 * 8 + 8);
   REQUIRE(nn::read_parameter_sizes(p) == std::vector<std::uint32_t>{3, 7, 2});
   REQUIRE_THROWS_AS(nn::read_parameter_sizes(temp_file("absent.nnp")), nn::data_error);
 }
@@ -97,7 +124,7 @@ TEST_CASE("wrong parameter files are clear errors and leave the network unchange
   SECTION("another shape") {
     nn::network<4, 5, 2> other(1);
     nn::save_parameters(other, p);
-    expect_error("the file holds a 4-5-2 network, expected 4-3-2");
+    expect_error("byte 28: layer 1 differs: the file has dense<5, sigmoid>, the network has dense<3, sigmoid>");
   }
   SECTION("another element type") {
     nn::basic_network<nn::policies<double>, 4, 3, 2> other(1);
@@ -106,9 +133,9 @@ TEST_CASE("wrong parameter files are clear errors and leave the network unchange
   }
   SECTION("another version") {
     auto b = good;
-    b[8] = 3;
+    b[8] = 4;
     write_all(p, b);
-    expect_error("unsupported version: expected 1 or 2, found 3");
+    expect_error("byte 8: unsupported version: expected 1 to 3, found 4");
   }
   SECTION("not a parameter file") {
     write_all(p, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
@@ -123,14 +150,15 @@ TEST_CASE("wrong parameter files are clear errors and leave the network unchange
   SECTION("other activations") {
     nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 4, 3, 2> other(1);
     nn::save_parameters(other, p);
-    expect_error("byte 32: the file's network has hidden activation relu, expected sigmoid");
+    expect_error("byte 28: layer 1 differs: the file has dense<3, relu>, the network has dense<3, sigmoid>");
     nn::basic_network<nn::policies<float, nn::sigmoid, nn::softmax>, 4, 3, 2> half(1);
     nn::save_parameters(half, p);
-    expect_error("byte 43: the file's network has output activation softmax, expected sigmoid");
+    expect_error("byte 124: layer 2 differs: the file has dense<2, softmax>, the network has dense<2, sigmoid>");
   }
   SECTION("a flipped bit in an activation's name is corruption") {
     auto b = good;
-    b[38] ^= 0x01;
+    REQUIRE(std::string(b.data() + 49, 7) == "sigmoid");
+    b[50] ^= 0x01;
     write_all(p, b);
     expect_error("checksum mismatch");
   }
@@ -139,6 +167,17 @@ TEST_CASE("wrong parameter files are clear errors and leave the network unchange
     b[40] ^= 0x10;
     write_all(p, b);
     expect_error("checksum mismatch");
+  }
+  SECTION("another number of layers") {
+    nn::network<4, 3, 2, 2> deeper(1);
+    nn::save_parameters(deeper, p);
+    expect_error("byte 16: the file's network has 3 layers after its input, this one 2; the file's next is dense<2, sigmoid>");
+  }
+  SECTION("a layer record that runs past the end") {
+    auto b = good;
+    b[60] = 0x7f;  // layer 1's value count (u64 at 56): more values than the file has
+    write_all(p, b);
+    expect_error("truncated: expected layer 1's");
   }
   SECTION("missing") {
     fs::remove(p);
@@ -156,7 +195,15 @@ TEST_CASE("a whole network round-trips (sizes, activations, parameters), and ver
   const std::array<float, 6> x{0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 0.6f};
   REQUIRE(a.feedforward(x) == b.feedforward(x));
 
-  // The same network in format version 1 (no names): loads into any activations of that shape.
+  // The same network in format versions 2 and 1 (written here by the documented layout): they still load.
+  write_all(p, version_2(a, "relu", "softmax"));
+  Net from2;
+  nn::load_parameters(from2, p);
+  REQUIRE(a == from2);
+  REQUIRE(nn::read_parameter_sizes(p) == std::vector<std::uint32_t>{6, 5, 4, 3});
+  nn::basic_network<nn::policies<float, nn::sigmoid, nn::softmax>, 6, 5, 4, 3> other_hidden;
+  REQUIRE_THROWS_WITH(nn::load_parameters(other_hidden, p),
+                      contains_text("the file's network has hidden activation relu, expected sigmoid"));
   auto bytes = read_all(p);
   const std::size_t names_at = 20 + 4 * 4, names_len = (4 + 4) + (4 + 7);  // "relu", "softmax"
   REQUIRE(std::string(bytes.data() + names_at + 4, 4) == "relu");
@@ -169,11 +216,29 @@ TEST_CASE("a whole network round-trips (sizes, activations, parameters), and ver
   Net c;
   nn::load_parameters(c, p);
   REQUIRE(a == c);
+  // A model that is not a dense network cannot take them.
+  nn::sequential<nn::input<6>, nn::dense<5, nn::relu>, nn::dense<4, nn::relu>, nn::dense<3, nn::softmax>> seq;
+  REQUIRE_THROWS_WITH(nn::load_parameters(seq, p), contains_text("a version 1 file holds an nn::network of dense layers"));
 
   // A user's activation without a name is saved as "unnamed" and checked as such.
   nn::basic_network<nn::policies<float, softsign, nn::sigmoid>, 6, 5, 3> u(1), v;
   nn::save_parameters(u, p);
-  REQUIRE(std::string(read_all(p).data() + 32 + 4, 7) == "unnamed");
+  REQUIRE(std::string(read_all(p).data() + 49, 7) == "unnamed");
   nn::load_parameters(v, p);
   REQUIRE(u == v);
+}
+
+TEST_CASE("any model round-trips, and a file for another model names the first layer that differs", "[io]") {
+  const auto p = temp_file("model.nnp");
+  using Net = nn::basic_sequential<double, nn::input<2, 3>, nn::dense<4, nn::tanh>, nn::dense<2, nn::identity>>;
+  Net a(3, nn::scaled_normal_init{}), b;
+  nn::save_parameters(a, p);
+  nn::load_parameters(b, p);
+  REQUIRE(a == b);
+  REQUIRE(nn::read_parameter_sizes(p) == std::vector<std::uint32_t>{6, 4, 2});
+  nn::basic_sequential<double, nn::input<3, 2>, nn::dense<4, nn::tanh>, nn::dense<2, nn::identity>> transposed;
+  REQUIRE_THROWS_WITH(nn::load_parameters(transposed, p), contains_text("byte 20: the file's input is input<2x3>, the network's input<3x2>"));
+  nn::basic_sequential<double, nn::input<2, 3>, nn::dense<4, nn::tanh>, nn::dense<2, nn::sigmoid>> other_output;
+  REQUIRE_THROWS_WITH(nn::load_parameters(other_output, p),
+                      contains_text("layer 2 differs: the file has dense<2, identity>, the network has dense<2, sigmoid>"));
 }

@@ -47,6 +47,16 @@ struct dense {
     // k[0] = z; with dropout k[1] = f(z) (the output is f(z) times the mask) and k[2] = the mask.
     static constexpr std::size_t kept_count = 3;
 
+    static constexpr const char* kind = "dense";  // in files
+
+    // Every parameter in the course's order (w[j][k] neuron by neuron, then b[j]): files use it.
+    template <class F>
+    static void visit_parameters(T* p, F&& f) {
+      for (std::size_t j = 0; j < N; ++j)
+        for (std::size_t k = 0; k < inputs; ++k) f(p[k * stride + j]);
+      for (std::size_t j = 0; j < N; ++j) f(p[bias_offset + j]);
+    }
+
     static matrix_ref<const T, inputs, N> weights(const T* p) noexcept { return {p}; }
     static matrix_ref<T, inputs, N> weights(T* p) noexcept { return {p}; }
 
