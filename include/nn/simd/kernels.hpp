@@ -22,10 +22,14 @@
 // The kernels are trees of small lambdas over compile-time indices. GCC at -O2 stops inlining them part
 // way, and then keeps the accumulator arrays in memory (a store per FMA): forced inlining makes -O2 code
 // as fast as -O3's.
+// A build may define NN_INLINE itself: nn's sanitizer build makes it empty, which compiles the test suite
+// three times faster at the cost of slower kernels (docs/testing.md).
+#ifndef NN_INLINE
 #if defined(__GNUC__) || defined(__clang__)
 #define NN_INLINE __attribute__((always_inline))
 #else
 #define NN_INLINE
+#endif
 #endif
 
 namespace nn::simd {
