@@ -1,6 +1,6 @@
-// The command-line handling that examples/mnist.cpp, online.cpp and hidden_sweep.cpp share: a loop over
-// "--flag value" arguments, --help, and usage errors that name the program, say what was wrong, print
-// the usage and exit with status 2. Each example keeps its own options and usage text.
+// The command-line handling that the examples share: a loop over "--flag value" arguments, --help, and
+// usage errors that name the program, say what was wrong, print the usage and exit with status 2 (each
+// example keeps its own options and usage text); and join, for lists in their output.
 #pragma once
 
 #include <cerrno>
@@ -69,5 +69,13 @@ class command_line {
   int i_ = 0;
   std::string flag_;
 };
+
+// The numbers of a range with a separator between them: join(dims, " x ") is "28 x 28".
+template <class Range>
+std::string join(const Range& numbers, const std::string& separator) {
+  std::string s;
+  for (const auto& n : numbers) s += (s.empty() ? "" : separator) + std::to_string(n);
+  return s;
+}
 
 }  // namespace example

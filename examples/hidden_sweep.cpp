@@ -96,19 +96,11 @@ column train_one(const options& o, const data& train, const data& scored, const 
   // The final network on the test set, class by class: a class it never predicts is an output neuron that
   // saturated (the quadratic cost's gradient (a - y)·σ'(z) vanishes there), not merely slow learning.
   std::array<std::size_t, 10> predicted{};
-  constexpr std::size_t chunk = 1024;  // images converted from bytes at a time
-  nn::batch_matrix<float, 784> x(chunk);
-  for (std::size_t s0 = 0; s0 < test.size(); s0 += chunk) {
-    const std::size_t m = std::min(chunk, test.size() - s0);
-    for (std::size_t r = 0; r < m; ++r) nn::copy_input(test, s0 + r, x.row(r));
-    const auto out = net.predict(nn::matrix_ref<const float, nn::dynamic, 784>(x.data(), m));
-    for (std::size_t r = 0; r < m; ++r) {
-      const auto y = out.row(r);
-      const auto k = static_cast<std::size_t>(std::max_element(y.begin(), y.end()) - y.begin());
-      ++predicted[k];
-      c.test_correct += k == test.label(s0 + r);
-    }
-  }
+  nn::for_each_output(net, test, [&](std::size_t i, auto y) {
+    const auto k = static_cast<std::size_t>(std::max_element(y.begin(), y.end()) - y.begin());
+    ++predicted[k];
+    c.test_correct += k == test.label(i);
+  });
   c.test_n = test.size();
   for (std::size_t k = 0; k < predicted.size(); ++k)
     if (predicted[k] == 0) c.never_predicted.push_back(k);
@@ -261,7 +253,8 @@ std::string reading(const std::vector<column>& cols, bool scaled_init) {
   for (const auto& c : cols) {
     if (c.never_predicted.empty()) continue;
     stuck += (stuck.empty() ? "" : "; ") + name_of(c.hidden) + " class" + (c.never_predicted.size() > 1 ? "es" : "");
-    for (std::size_t i = 0; i < c.never_predicted.size(); ++i) stuck += (i ? ", " : " ") + std::to_string(c.never_predicted[i]);
+    stuck += ' ';
+    stuck += example::join(c.never_predicted, ", ");
   }
   if (!stuck.empty())
     s += "Never predicted on the test set: " + stuck + ". " +

@@ -128,15 +128,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::string dims_text(const std::vector<std::uint32_t>& dims) {
-  std::string t;
-  for (const auto d : dims) {
-    if (!t.empty()) t += " x ";
-    t += std::to_string(d);
-  }
-  return t;
-}
-
 // The course's other output layer (chapter 1, "why 10 outputs and not 4?"): 4 neurons that give the
 // class in binary, output b being bit b of the class, instead of 10 one-hot neurons. A view of the same
 // images whose targets are those codes. A code counts as correct when every output is on the side of 0.5
@@ -198,20 +189,13 @@ double evaluate_and_report(const Net& net, const nn::byte_dataset<float>& test, 
   constexpr std::size_t outputs = Net::outputs;
   std::vector<std::vector<std::size_t>> confusion(10, std::vector<std::size_t>(outputs == 10 ? 10 : 11, 0));
   std::size_t correct = 0;
-  // The images are kept as bytes; converting 1024 at a time keeps the floats to 3 MB.
-  constexpr std::size_t chunk = 1024;
-  nn::batch_matrix<float, 784> x(chunk);
-  for (std::size_t s0 = 0; s0 < test.size(); s0 += chunk) {
-    const std::size_t m = std::min(chunk, test.size() - s0);
-    for (std::size_t r = 0; r < m; ++r) nn::copy_input(test, s0 + r, x.row(r));
-    const auto out = net.predict(nn::matrix_ref<const float, nn::dynamic, 784>(x.data(), m));
-    for (std::size_t r = 0; r < m; ++r) {
-      const std::size_t predicted = predicted_class<outputs>(out.row(r));
-      const std::size_t actual = test.label(s0 + r);
-      ++confusion[actual][predicted];
-      correct += predicted == actual;
-    }
-  }
+  // The images are kept as bytes; for_each_output converts a chunk at a time.
+  nn::for_each_output(net, test, [&](std::size_t i, std::span<const float, outputs> out) {
+    const std::size_t predicted = predicted_class<outputs>(out);
+    const std::size_t actual = test.label(i);
+    ++confusion[actual][predicted];
+    correct += predicted == actual;
+  });
   const double accuracy = double(correct) / double(test.size());
   std::printf("\n%s accuracy: %zu / %zu = %.4f\n", what, correct, test.size(), accuracy);
   if (!confusion_table) return accuracy;
@@ -249,7 +233,7 @@ int predict(const options& o, const nn::byte_dataset<float>& test) {
     // The same checks and messages as the data sets' (nn::data_error: file, byte offset, expected, found).
     const nn::idx_array images = nn::read_idx(o.image_file, 2051);
     if (images.dims.size() != 3 || images.dims[1] != 28 || images.dims[2] != 28)
-      throw nn::data_error(o.image_file, 4, "expected images of 28x28 pixels, found dimensions " + dims_text(images.dims));
+      throw nn::data_error(o.image_file, 4, "expected images of 28x28 pixels, found dimensions " + example::join(images.dims, " x "));
     for (std::size_t i = 0; i < images.dims[0]; ++i) {
       std::array<float, 784> x;
       for (std::size_t k = 0; k < 784; ++k) x[k] = static_cast<float>(images.data[i * 784 + k]) / 255.0f;
@@ -404,11 +388,7 @@ int main(int argc, char** argv) {
     if (!o.predict.empty()) {
       const auto sizes = nn::read_parameter_sizes(o.predict);
       if (sizes.size() != 3 || sizes[0] != 784 || (sizes[2] != 10 && sizes[2] != 4)) {
-        std::string shape;
-        for (const auto n : sizes) {
-          if (!shape.empty()) shape += '-';
-          shape += std::to_string(n);
-        }
+        const std::string shape = example::join(sizes, "-");
         std::fprintf(stderr,
                      "mnist: %s holds a %s network; this example classifies 784-pixel images into 10 classes, so it\n"
                      "needs a 784-H-10 network, or 784-H-4 with the class in binary (H one of the built-in hidden sizes)\n",

@@ -26,15 +26,6 @@ struct test_cross_entropy {
   }
 };
 
-template <class Net, class Cost>
-double batch_cost(const Net& net, typename Net::workspace& ws, const Cost& cost) {
-  net.template forward<true>(ws);
-  double total = 0;
-  for (std::size_t s = 0; s < ws.rows(); ++s)
-    for (std::size_t o = 0; o < Net::outputs; ++o) total += cost.value(ws.output()(s, o), ws.target()(s, o));
-  return total / static_cast<double>(ws.rows());
-}
-
 // Checks the mean gradient against (C(p+h) − C(p−h)) / 2h for every real parameter.
 template <class Net, class Cost>
 void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.05, double target_hi = 0.95,
@@ -60,16 +51,16 @@ void check_gradient(std::uint64_t seed, const Cost& cost, double target_lo = 0.0
   // NaN everywhere first: gradient() must write every entry, padding included (the trainer relies on it).
   nn::aligned_vector<double> grads(Net::parameter_storage, std::numeric_limits<double>::quiet_NaN());
   const double total = net.gradient(ws, cost, std::span<double>(grads));
-  REQUIRE(total / m == Approx(batch_cost(net, ws, cost)).epsilon(1e-12));
+  REQUIRE(total / m == Approx(ref::mean_cost(net, ws, cost)).epsilon(1e-12));
 
   const double h = 1e-6;
   double diff2 = 0, norm_bp = 0, norm_fd = 0;
   auto probe = [&](double& p, double bp) {
     const double saved = p;
     p = saved + h;
-    const double up = batch_cost(net, ws, cost);
+    const double up = ref::mean_cost(net, ws, cost);
     p = saved - h;
-    const double down = batch_cost(net, ws, cost);
+    const double down = ref::mean_cost(net, ws, cost);
     p = saved;
     const double fd = (up - down) / (2 * h);
     diff2 += (fd - bp) * (fd - bp);

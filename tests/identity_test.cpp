@@ -98,29 +98,22 @@ const data& fashion_slice() {
 
 TEST_CASE("identity: the course network (784-30-10, sigmoid, quadratic, SGD eta 3, batch 10)", "[identity]") {
   const auto& d = fashion_slice();
-  for (const std::size_t threads : {1, 2}) {
-    nn::network<784, 30, 10> net(7);
-    nn::trainer<> t{nn::sgd{3.0}};
-    t.epochs = 3;
-    t.batch_size = 10;
-    t.seed = 11;
-    t.threads = threads;
-    t.on_epoch = nullptr;
-    const auto h = t.fit(net, d.train, d.test);
-    expect(threads == 1 ? "course, 1 thread" : "course, 2 threads", record(net, h));
-  }
+  const auto course = [&](std::size_t batch, std::size_t epochs, const char* one_thread, const char* two_threads) {
+    for (const std::size_t threads : {1, 2}) {
+      nn::network<784, 30, 10> net(7);
+      nn::trainer<> t{nn::sgd{3.0}};
+      t.epochs = epochs;
+      t.batch_size = batch;
+      t.seed = 11;
+      t.threads = threads;
+      t.on_epoch = nullptr;
+      const auto h = t.fit(net, d.train, d.test);
+      expect(threads == 1 ? one_thread : two_threads, record(net, h));
+    }
+  };
+  course(10, 3, "course, 1 thread", "course, 2 threads");
   // The same at a batch the two threads share (at 10 a batch trains on one thread).
-  for (const std::size_t threads : {1, 2}) {
-    nn::network<784, 30, 10> net(7);
-    nn::trainer<> t{nn::sgd{3.0}};
-    t.epochs = 2;
-    t.batch_size = 40;
-    t.seed = 11;
-    t.threads = threads;
-    t.on_epoch = nullptr;
-    const auto h = t.fit(net, d.train, d.test);
-    expect(threads == 1 ? "course batch 40, 1 thread" : "course batch 40, 2 threads", record(net, h));
-  }
+  course(40, 2, "course batch 40, 1 thread", "course batch 40, 2 threads");
 }
 
 TEST_CASE("identity: the Fashion-MNIST recipe (relu, dropout, softmax, Adam, cosine, early stopping)", "[identity]") {

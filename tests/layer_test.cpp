@@ -13,6 +13,7 @@
 
 #include "blobs.hpp"
 #include "catch.hpp"
+#include "reference.hpp"
 
 namespace user {
 
@@ -109,19 +110,6 @@ struct square {
 
 }  // namespace user
 
-namespace {
-
-template <class Net, class Cost>
-double batch_cost(const Net& net, typename Net::workspace& ws, const Cost& cost) {
-  net.template forward<true>(ws);
-  double total = 0;
-  for (std::size_t s = 0; s < ws.rows(); ++s)
-    for (std::size_t o = 0; o < Net::outputs; ++o) total += cost.value(ws.output()(s, o), ws.target()(s, o));
-  return total / static_cast<double>(ws.rows());
-}
-
-}  // namespace
-
 TEST_CASE("layers written outside nn: gradients against finite differences", "[layer]") {
   // The user's layers first (the error at the samples is never asked of the first), between, and last.
   using Net = nn::basic_sequential<double, nn::input<6>, user::scale_shift, nn::dense<9, nn::tanh>, user::square,
@@ -147,7 +135,7 @@ TEST_CASE("layers written outside nn: gradients against finite differences", "[l
   const nn::quadratic_cost cost;
   nn::aligned_vector<double> grads(Net::parameter_storage, std::numeric_limits<double>::quiet_NaN());
   const double total = net.gradient(ws, cost, std::span<double>(grads));
-  REQUIRE(total / m == Approx(batch_cost(net, ws, cost)).epsilon(1e-12));
+  REQUIRE(total / m == Approx(ref::mean_cost(net, ws, cost)).epsilon(1e-12));
   // Every entry written, and the central difference of every one (padding's is 0).
   const double h = 1e-6;
   double diff2 = 0, norm = 0;
@@ -156,9 +144,9 @@ TEST_CASE("layers written outside nn: gradients against finite differences", "[l
     REQUIRE(!std::isnan(grads[i]));
     const double saved = params[i];
     params[i] = saved + h;
-    const double up = batch_cost(net, ws, cost);
+    const double up = ref::mean_cost(net, ws, cost);
     params[i] = saved - h;
-    const double down = batch_cost(net, ws, cost);
+    const double down = ref::mean_cost(net, ws, cost);
     params[i] = saved;
     const double fd = (up - down) / (2 * h);
     diff2 += (fd - grads[i]) * (fd - grads[i]);

@@ -298,4 +298,15 @@ void activate(nn::matrix_ref<const T, nn::dynamic, N> z, nn::matrix_ref<T, nn::d
     for (std::size_t o = 0; o < N; ++o) a(s, o) = static_cast<T>(act.f(static_cast<Acc>(z(s, o))));
 }
 
+// The mean cost of the mini-batch in a model's workspace, from a plain forward pass and the cost's scalar
+// value: what finite differences of a gradient are taken of.
+template <class Net, class Cost>
+double mean_cost(const Net& net, typename Net::workspace& ws, const Cost& cost) {
+  net.template forward<true>(ws);
+  double total = 0;
+  for (std::size_t s = 0; s < ws.rows(); ++s)
+    for (std::size_t o = 0; o < Net::outputs; ++o) total += cost.value(ws.output()(s, o), ws.target()(s, o));
+  return total / static_cast<double>(ws.rows());
+}
+
 }  // namespace ref

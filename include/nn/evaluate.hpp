@@ -18,6 +18,7 @@
 #include "nn/detail/shape_check.hpp"
 #include "nn/detail/thread_team.hpp"
 #include "nn/fwd.hpp"
+#include "nn/matrix.hpp"
 
 namespace nn {
 
@@ -155,6 +156,31 @@ std::size_t evaluate(const Net& net, const Data& data, std::size_t threads = 1) 
   if (ws.size() == 1) return detail::count_correct(net, data, 0, data.size(), ws[0]);
   detail::thread_team team(ws.size());
   return detail::evaluate_on(team, net, data, ws);
+}
+
+// Runs the network over every sample of `data` (a data_source: inputs of T, or bytes converted as the
+// trainer converts them) and calls f(i, output) with sample i's outputs (a std::span<const T, outputs>),
+// in order. A chunk of 256 samples at a time goes through predict into storage made once: a program that
+// scores a test set class by class needs nothing else.
+template <class Net, class Data, class F>
+void for_each_output(const Net& net, const Data& data, F&& f) {
+  using T = typename Net::value_type;
+  // Only the inputs must fit: the targets are the caller's business (a 4-output code scored by label).
+  if constexpr (detail::static_inputs<Data>() != dynamic) detail::check_input_size<Net::inputs, detail::static_inputs<Data>()>();
+  if (data.input_size() != Net::inputs)
+    throw std::invalid_argument("nn::for_each_output: the data has inputs of " + std::to_string(data.input_size()) +
+                                " values, but the network has " + std::to_string(Net::inputs) + " inputs");
+  constexpr std::size_t chunk = 256;
+  const std::size_t rows = std::min(chunk, data.size());
+  if (rows == 0) return;
+  matrix<T, dynamic, Net::inputs> x(rows);
+  matrix<T, dynamic, Net::outputs> out(rows);
+  for (std::size_t s0 = 0; s0 < data.size(); s0 += chunk) {
+    const std::size_t m = std::min(chunk, data.size() - s0);
+    for (std::size_t r = 0; r < m; ++r) copy_input(data, s0 + r, x.row(r));
+    net.predict(matrix_ref<const T, dynamic, Net::inputs>(x.data(), m), matrix_ref<T, dynamic, Net::outputs>(out.data(), m));
+    for (std::size_t r = 0; r < m; ++r) f(s0 + r, std::span<const T, Net::outputs>(out.view().row_data(r), Net::outputs));
+  }
 }
 
 }  // namespace nn

@@ -19,6 +19,7 @@
 
 #include "nn/activation.hpp"
 #include "nn/data/error.hpp"
+#include "nn/detail/text.hpp"
 #include "nn/simd/kernels.hpp"
 
 namespace nn {
@@ -52,14 +53,7 @@ U get_le(const std::vector<std::uint8_t>& in, std::size_t at) {
   return v;
 }
 
-inline std::string sizes_text(const std::vector<std::uint32_t>& s) {
-  std::string t;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (i) t += '-';
-    t += std::to_string(s[i]);
-  }
-  return t;
-}
+inline std::string sizes_text(const std::vector<std::uint32_t>& s) { return join(s, "-"); }
 
 // A layer's record in a file: kind, output shape, activation (empty: none), and how many values.
 template <class B>
@@ -91,10 +85,7 @@ constexpr std::size_t file_values() {
 inline std::string record_text(const std::string& kind, const std::vector<std::uint32_t>& dims, const std::string& act) {
   std::string s = kind;
   s += '<';
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    if (i) s += 'x';
-    s += std::to_string(dims[i]);
-  }
+  s += join(dims, "x");
   if (!act.empty()) {
     s += ", ";
     s += act;

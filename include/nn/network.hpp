@@ -123,8 +123,9 @@ class basic_network : public detail::dense_stack_t<Policies, Sizes...> {
   // "nn::network<784, 30, 10>", for messages.
   static std::string shape() {
     std::string s = "nn::network<";
-    for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
-    return s + ">";
+    s += detail::join(sizes, ", ");
+    s += '>';
+    return s;
   }
 
  private:

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "nn/detail/text.hpp"
+
 namespace nn {
 
 template <std::size_t... Dims>
@@ -18,14 +20,7 @@ struct shape {
   static constexpr std::size_t size = (Dims * ...);  // values per sample
 
   // "784" or "20x12x12", for messages and file headers.
-  static std::string text() {
-    std::string s;
-    for (std::size_t d : dims) {
-      if (!s.empty()) s += 'x';
-      s += std::to_string(d);
-    }
-    return s;
-  }
+  static std::string text() { return detail::join(dims, "x"); }
 };
 
 template <class S>

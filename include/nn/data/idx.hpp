@@ -25,6 +25,7 @@
 
 #include "nn/data/dataset.hpp"
 #include "nn/data/error.hpp"
+#include "nn/detail/text.hpp"
 
 namespace nn {
 
@@ -93,45 +94,64 @@ inline std::uint32_t big_endian_u32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
+inline std::string describe_magic(std::uint32_t m) {
+  return std::to_string(m) + (m == 2051 ? " (images)" : m == 2049 ? " (labels)" : "");
+}
+
+// An IDX header: the magic number, the dimensions, its length in bytes and how many values follow.
+struct idx_header {
+  std::uint32_t magic = 0;
+  std::vector<std::uint32_t> dims;
+  std::size_t bytes = 0, values = 1;
+};
+
+// The header's checks, once for the loader (a buffer) and the stream (zlib): `read(out, n)` gives up to
+// n bytes of the file's content and returns how many it gave. `expected_magic` is checked when not 0; the
+// type must be unsigned bytes (0x08); a forged product of dimensions that would wrap around is an error.
+template <class Read>
+idx_header read_idx_header(const std::string& path, std::uint32_t expected_magic, Read&& read) {
+  std::uint8_t b[4 + 4 * 4] = {};
+  const std::size_t got = read(b, 4);
+  if (got == 0) throw data_error(path, 0, "the file is empty, expected an IDX header");
+  if (got < 4) throw data_error(path, got, "truncated header: expected 4 bytes of magic number, found " + std::to_string(got));
+  idx_header h;
+  h.magic = big_endian_u32(b);
+  if (expected_magic && h.magic != expected_magic)
+    throw data_error(path, 0, "wrong magic number: expected " + describe_magic(expected_magic) + ", found " + describe_magic(h.magic));
+  if (b[0] != 0 || b[1] != 0 || b[2] != 0x08 || b[3] == 0 || b[3] > 4)
+    throw data_error(path, 0, "not an IDX file of unsigned bytes: expected magic 0x000008NN, found " + describe_magic(h.magic));
+  const std::size_t rank = b[3];
+  h.bytes = 4 + 4 * rank;
+  const std::size_t have = read(b + 4, 4 * rank);
+  if (have < 4 * rank)
+    throw data_error(path, 4 + have, "truncated header: expected " + std::to_string(h.bytes) + " bytes for " +
+                                         std::to_string(rank) + " dimensions, found " + std::to_string(4 + have));
+  for (std::size_t d = 0; d < rank; ++d) h.dims.push_back(big_endian_u32(b + 4 + 4 * d));
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (h.dims[d] != 0 && h.values > std::numeric_limits<std::size_t>::max() / h.dims[d])
+      throw data_error(path, 4 + 4 * d, "dimensions " + join(h.dims, " x ") + " multiply to more values than memory can address");
+    h.values *= h.dims[d];
+  }
+  return h;
+}
+
 }  // namespace detail
 
 // Reads an IDX file of unsigned bytes (type code 0x08). `expected_magic` (2051 images, 2049 labels) is
 // checked when not 0. Offsets in errors count bytes of the decompressed content.
 inline idx_array read_idx(const std::string& path, std::uint32_t expected_magic = 0) {
   std::vector<std::uint8_t> bytes = detail::read_maybe_gz(path);
-  if (bytes.empty()) throw data_error(path, 0, "the file is empty, expected an IDX header");
-  if (bytes.size() < 4)
-    throw data_error(path, bytes.size(), "truncated header: expected 4 bytes of magic number, found " +
-                                             std::to_string(bytes.size()));
+  std::size_t at = 0;
+  const detail::idx_header h = detail::read_idx_header(path, expected_magic, [&](std::uint8_t* out, std::size_t n) {
+    const std::size_t k = std::min(n, bytes.size() - at);
+    std::copy_n(bytes.data() + at, k, out);
+    at += k;
+    return k;
+  });
   idx_array a;
-  a.magic = detail::big_endian_u32(bytes.data());
-  const auto describe = [](std::uint32_t m) {
-    return std::to_string(m) + (m == 2051 ? " (images)" : m == 2049 ? " (labels)" : "");
-  };
-  if (expected_magic && a.magic != expected_magic)
-    throw data_error(path, 0, "wrong magic number: expected " + describe(expected_magic) + ", found " + describe(a.magic));
-  if (bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || bytes[3] == 0 || bytes[3] > 4)
-    throw data_error(path, 0, "not an IDX file of unsigned bytes: expected magic 0x000008NN, found " + describe(a.magic));
-  const std::size_t rank = bytes[3];
-  const std::size_t header = 4 + 4 * rank;
-  if (bytes.size() < header)
-    throw data_error(path, bytes.size(), "truncated header: expected " + std::to_string(header) + " bytes for " +
-                                             std::to_string(rank) + " dimensions, found " + std::to_string(bytes.size()));
-  std::size_t count = 1;
-  for (std::size_t d = 0; d < rank; ++d) {
-    a.dims.push_back(detail::big_endian_u32(bytes.data() + 4 + 4 * d));
-    // A forged header's product could wrap around to a small number and pass the size check below.
-    if (a.dims.back() != 0 && count > std::numeric_limits<std::size_t>::max() / a.dims.back()) {
-      std::string dims;
-      for (std::size_t k = 0; k < rank; ++k) {
-        if (k) dims += " x ";
-        dims += std::to_string(detail::big_endian_u32(bytes.data() + 4 + 4 * k));
-      }
-      throw data_error(path, 4 + 4 * d, "dimensions " + dims + " multiply to more values than memory can address (the "
-                                            "file has " + std::to_string(bytes.size() - header) + " bytes of data)");
-    }
-    count *= a.dims.back();
-  }
+  a.magic = h.magic;
+  a.dims = h.dims;
+  const std::size_t header = h.bytes, count = h.values;
   const std::size_t have = bytes.size() - header;
   if (have < count)
     throw data_error(path, bytes.size(), "truncated data: expected " + std::to_string(count) + " bytes of values after the " +
@@ -224,8 +244,8 @@ class idx_stream {
              std::size_t expected_inputs = dynamic)
       : images_(open(images_path)), labels_(open(labels_path)), classes_(classes) {
     if (classes == 0) throw std::invalid_argument("nn::idx_stream: classes must be at least 1");
-    const std::vector<std::uint32_t> image_dims = header(images_, 2051, 3);
-    const std::vector<std::uint32_t> label_dims = header(labels_, 2049, 1);
+    const std::vector<std::uint32_t> image_dims = header(images_, 2051);
+    const std::vector<std::uint32_t> label_dims = header(labels_, 2049);
     count_ = image_dims[0];
     pixels_ = std::size_t{image_dims[1]} * image_dims[2];
     if (pixels_ != 0 && count_ > std::numeric_limits<std::size_t>::max() / pixels_)
@@ -347,28 +367,13 @@ class idx_stream {
                                         " values, found " + std::to_string(more) + " more bytes");
   }
 
-  // The magic number and dimensions, checked as read_idx checks them.
-  // (The magic number's last byte is the rank: 2051 = 0x803 has 3 dimensions, 2049 = 0x801 one.)
-  static std::vector<std::uint32_t> header(file& f, std::uint32_t magic, std::size_t rank) {
-    std::uint8_t b[16] = {};
-    const std::size_t got = read_some(f, b, 4);
-    if (got == 0) throw data_error(f.path, 0, "the file is empty, expected an IDX header");
-    if (got < 4)
-      throw data_error(f.path, got, "truncated header: expected 4 bytes of magic number, found " + std::to_string(got));
-    const std::uint32_t found = detail::big_endian_u32(b);
-    const auto describe = [](std::uint32_t m) {
-      return std::to_string(m) + (m == 2051 ? " (images)" : m == 2049 ? " (labels)" : "");
-    };
-    if (found != magic)
-      throw data_error(f.path, 0, "wrong magic number: expected " + describe(magic) + ", found " + describe(found));
-    const std::size_t have = read_some(f, b + 4, 4 * rank);
-    if (have < 4 * rank)
-      throw data_error(f.path, 4 + have, "truncated header: expected " + std::to_string(4 + 4 * rank) + " bytes for " +
-                                             std::to_string(rank) + " dimensions, found " + std::to_string(4 + have));
-    std::vector<std::uint32_t> dims(rank);
-    for (std::size_t d = 0; d < rank; ++d) dims[d] = detail::big_endian_u32(b + 4 + 4 * d);
+  // The magic number and dimensions, with read_idx's checks (detail::read_idx_header); the rank must be
+  // the magic's (2051 = 0x803: 3 dimensions, 2049 = 0x801: one).
+  static std::vector<std::uint32_t> header(file& f, std::uint32_t magic) {
+    const detail::idx_header h =
+        detail::read_idx_header(f.path, magic, [&](std::uint8_t* out, std::size_t n) { return read_some(f, out, n); });
     f.header = f.offset;
-    return dims;
+    return h.dims;
   }
 
   file images_, labels_;
