@@ -41,6 +41,31 @@ TEST_CASE("matrices are zero, aligned, and copy deeply", "[matrix]") {
   REQUIRE(b.row(6)[2] == 1.0);
 }
 
+TEST_CASE("aligned buffers of every small size are aligned, zero, and stay so when copied and moved", "[matrix]") {
+  // nn aligns plain operator new by hand: raw blocks start on 16-byte boundaries, so most sizes take the
+  // shift, and the shifted block must still hold every value.
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % nn::simd::alignment == 0; };
+  std::vector<nn::detail::aligned_buffer<float>> keep;  // alive together, so they land at different places
+  for (std::size_t n = 1; n <= 70; ++n) {
+    nn::detail::aligned_buffer<float> b(n);
+    REQUIRE(aligned(b.data()));
+    for (float v : b.span()) REQUIRE(v == 0.f);
+    for (std::size_t i = 0; i < n; ++i) b.data()[i] = static_cast<float>(i + 1);
+    nn::detail::aligned_buffer<double> d(n);
+    REQUIRE(aligned(d.data()));
+    const auto copy = b;
+    REQUIRE(aligned(copy.data()));
+    REQUIRE(std::equal(copy.span().begin(), copy.span().end(), b.span().begin()));
+    keep.push_back(std::move(b));
+    REQUIRE(b.data() == nullptr);
+    REQUIRE(keep.back().data()[n - 1] == static_cast<float>(n));
+  }
+  for (std::size_t n = 1; n <= 70; ++n) {
+    REQUIRE(aligned(keep[n - 1].data()));
+    REQUIRE(keep[n - 1].data()[0] == 1.f);
+  }
+}
+
 TEST_CASE("dataset stores samples in padded aligned rows and checks sizes", "[dataset]") {
   nn::dataset<float> d(3, 2);
   REQUIRE(d.empty());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <span>
@@ -20,12 +21,13 @@ class aligned_buffer {
 
  public:
   aligned_buffer() = default;
-  explicit aligned_buffer(std::size_t n) : data_(allocate(n)), size_(n) {}
-  aligned_buffer(const aligned_buffer& o) : data_(allocate(o.size_)), size_(o.size_) {
+  explicit aligned_buffer(std::size_t n) : size_(n) { allocate(); }
+  aligned_buffer(const aligned_buffer& o) : size_(o.size_) {
+    allocate();
     if (size_) std::memcpy(data_, o.data_, size_ * sizeof(T));
   }
   aligned_buffer(aligned_buffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : raw_(std::exchange(o.raw_, nullptr)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   aligned_buffer& operator=(const aligned_buffer& o) {
     if (this != &o) {
       aligned_buffer tmp(o);
@@ -41,6 +43,7 @@ class aligned_buffer {
   ~aligned_buffer() { release(); }
 
   void swap(aligned_buffer& o) noexcept {
+    std::swap(raw_, o.raw_);
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
   }
@@ -52,20 +55,27 @@ class aligned_buffer {
   std::span<const T> span() const noexcept { return {data_, size_}; }
 
  private:
-  static T* allocate(std::size_t n) {
-    if (n == 0) return nullptr;
+  // Plain operator new of the bytes plus one alignment block, aligned by hand: a buffer freed and then
+  // made again at the same size (a result returned on every call) gets the same memory back. (Aligned
+  // operator new is glibc's memalign, which asks for more than it keeps, so a freed buffer is too small
+  // for the next request of the same size: the heap grows and every call faults in fresh pages.)
+  void allocate() {
+    if (size_ == 0) return;
     // Round the byte count up to whole alignment blocks so full-width loads of the last row stay inside.
-    const std::size_t bytes = (n * sizeof(T) + simd::alignment - 1) / simd::alignment * simd::alignment;
-    void* p = ::operator new(bytes, std::align_val_t{simd::alignment});
-    std::memset(p, 0, bytes);
-    return static_cast<T*>(p);
+    const std::size_t bytes = (size_ * sizeof(T) + simd::alignment - 1) / simd::alignment * simd::alignment;
+    raw_ = ::operator new(bytes + simd::alignment);
+    const auto at = reinterpret_cast<std::uintptr_t>(raw_);
+    data_ = reinterpret_cast<T*>((at + simd::alignment - 1) / simd::alignment * simd::alignment);
+    std::memset(data_, 0, bytes);
   }
   void release() noexcept {
-    if (data_) ::operator delete(data_, std::align_val_t{simd::alignment});
+    ::operator delete(raw_);
+    raw_ = nullptr;
     data_ = nullptr;
     size_ = 0;
   }
 
+  void* raw_ = nullptr;
   T* data_ = nullptr;
   std::size_t size_ = 0;
 };
