@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Old beside new: builds train_bench (and kernels_bench) at a git revision and at the working tree with the
-# same flags, runs them alternately (old, new, old, new, ...) in one run, and prints each figure's median
+# same flags, runs them alternately (old, new, new, old, ...) in one run, and prints each figure's median
 # over the rounds with the ratio new/old. For "no figure slower" checks (docs/benchmarks.md).
 #   bash scripts/bench-compare.sh REV [--rounds N] [--epochs N] [--kernels]
 # e.g. bash scripts/bench-compare.sh 8e44150 --rounds 3
@@ -32,13 +32,18 @@ for v in old new; do
   fi
 done
 wait
+# Each figure's old and new runs are neighbours, in the order old new, then new old in the next round
+# (so a machine that slows down or speeds up during the run favours neither).
 for r in $(seq "$rounds"); do
-  for v in old new; do
-    for b in 10 64; do
+  order="old new"; [ $((r % 2)) = 0 ] && order="new old"
+  for b in 10 64; do
+    for v in $order; do
       "$work/train_$v" --data "$fashion" --epochs "$epochs" --batch $b |
         awk -v v=$v -v b=$b '/ (train|predict|evaluate)/ { label = $1 " " $2; gsub(",", "", label); if ($3 == "new") label = label " new";
                                for (i = 1; i <= NF; ++i) if ($i == "samples/s") print v, "batch " b, label, "samples/s", $(i - 1) }' >> "$work/rows"
     done
+  done
+  for v in $order; do
     if [ $kernels = 1 ]; then
       "$work/kernels_$v" --benchmark_min_time=0.1 2>/dev/null |
         awk -v v=$v '/GFLOP\/s=/ { for (i = 1; i <= NF; ++i) if ($i ~ /^GFLOP\/s=/) { x = $i; sub(/^GFLOP\/s=/, "", x); sub(/G\/s$/, "", x); print v, "kernel", $1, "GFLOP/s", x } }' >> "$work/rows"
@@ -56,11 +61,14 @@ for line in open(sys.argv[1]):
     except ValueError:
         pass
 keys = sorted({k for k, _ in vals})
-print(f"{'figure':52} {'old':>12} {'new':>12} {'new/old':>8}   (medians of {len(vals[(keys[0], 'old')]) if keys else 0} rounds)")
+n = len(vals[(keys[0], "old")]) if keys else 0
+print(f"{'figure':52} {'old':>12} {'new':>12} {'new/old':>8} {'paired':>7}   (medians of {n} rounds; paired: the median")
+print(f"{'':52} {'':>12} {'':>12} {'':>8} {'':>7}    of each round's new/old)")
 for k in keys:
-    o, n = vals.get((k, "old")), vals.get((k, "new"))
-    if not o or not n:
+    o, nw = vals.get((k, "old")), vals.get((k, "new"))
+    if not o or not nw:
         continue
-    mo, mn = statistics.median(o), statistics.median(n)
-    print(f"{k:52} {mo:12.1f} {mn:12.1f} {mn / mo:8.3f}")
+    mo, mn = statistics.median(o), statistics.median(nw)
+    paired = statistics.median(b / a for a, b in zip(o, nw))
+    print(f"{k:52} {mo:12.1f} {mn:12.1f} {mn / mo:8.3f} {paired:7.3f}")
 PY
