@@ -168,3 +168,26 @@ TEST_CASE("a byte_dataset and the same samples as floats train the same network,
   }
   REQUIRE(nn::evaluate(a, test) == nn::evaluate(b, test_f));
 }
+
+TEST_CASE("for_each_output gives every sample's output in order, as feedforward does, over several chunks", "[byte_dataset]") {
+  // 600 samples: two whole chunks of 256 and a part; bytes converted as the trainer converts them.
+  const auto bytes = random_bytes(600, 20, 5, 4);
+  const auto floats = as_floats(bytes);
+  const nn::network<20, 15, 5> net(11);
+  std::size_t next = 0, correct = 0;
+  nn::for_each_output(net, bytes, [&](std::size_t i, std::span<const float, 5> out) {
+    REQUIRE(i == next++);
+    const auto want = net.feedforward(floats.input(i));
+    for (std::size_t o = 0; o < 5; ++o) REQUIRE(out[o] == want[o]);
+    correct += nn::is_correct<float>(out, floats.target(i));
+  });
+  REQUIRE(next == 600);
+  REQUIRE(correct == nn::evaluate(net, floats));
+
+  // Only the inputs must fit (a caller may score 4-output codes by label); they are checked.
+  std::size_t calls = 0;
+  nn::for_each_output(nn::network<20, 15, 4>(1), bytes, [&](std::size_t, std::span<const float, 4>) { ++calls; });
+  REQUIRE(calls == 600);
+  REQUIRE_THROWS_WITH(nn::for_each_output(nn::network<21, 15, 5>(1), bytes, [](std::size_t, std::span<const float, 5>) {}),
+                      "nn::for_each_output: the data has inputs of 20 values, but the network has 21 inputs");
+}

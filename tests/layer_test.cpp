@@ -187,6 +187,6 @@ TEST_CASE("a model names its layers in its messages", "[layer]") {
   REQUIRE(Net::name() == "nn::sequential<input<3>, square, dense<2, relu>>");
   Net net;
   REQUIRE_THROWS_WITH(net.feedforward(std::vector<float>(4)),
-                      "nn::sequential<input<3>, square, dense<2, relu>>::feedforward: the input has 4 values but the "
-                      "network's input layer has 3");
+                      "nn::sequential<input<3>, square, dense<2, relu>>::feedforward: the sample has inputs of 4 values, "
+                      "but the network has 3 inputs");
 }

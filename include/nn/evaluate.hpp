@@ -167,9 +167,7 @@ void for_each_output(const Net& net, const Data& data, F&& f) {
   using T = typename Net::value_type;
   // Only the inputs must fit: the targets are the caller's business (a 4-output code scored by label).
   if constexpr (detail::static_inputs<Data>() != dynamic) detail::check_input_size<Net::inputs, detail::static_inputs<Data>()>();
-  if (data.input_size() != Net::inputs)
-    throw std::invalid_argument("nn::for_each_output: the data has inputs of " + std::to_string(data.input_size()) +
-                                " values, but the network has " + std::to_string(Net::inputs) + " inputs");
+  detail::check_inputs(data.input_size(), Net::inputs, "nn::for_each_output: the data");
   constexpr std::size_t chunk = 256;
   const std::size_t rows = std::min(chunk, data.size());
   if (rows == 0) return;

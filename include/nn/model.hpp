@@ -219,9 +219,7 @@ class basic_sequential {
   void feedforward(const Range& x, std::span<T, outputs> out) const {
     if constexpr (detail::static_extent<Range>() != dynamic) detail::check_input_size<inputs, detail::static_extent<Range>()>();
     const std::span<const T> in(std::data(x), std::size(x));
-    if (in.size() != inputs)
-      throw std::invalid_argument(name() + "::feedforward: the input has " + std::to_string(in.size()) +
-                                  " values but the network's input layer has " + std::to_string(inputs));
+    if (in.size() != inputs) detail::check_inputs(in.size(), inputs, name() + "::feedforward: the sample");
     detail::scratch<T, strides[0] + strides[layer_count]> rows;
     T* const x0 = rows.get();
     T* const y = x0 + strides[0];

@@ -28,14 +28,24 @@ constexpr void check_output_size() {
                 "Give targets of NetworkOutputs values, or change the network's last size to GivenOutputs.");
 }
 
-// The run-time check, in one place for the trainer, its samples and streams: "<who> has inputs of 3 values
-// and targets of 10, but the network has 784 inputs and 10 outputs".
+// The run-time checks, in one place for training, its samples and streams, and inference: "<who> has
+// inputs of 3 values and targets of 10, but the network has 784 inputs and 10 outputs"; for inference,
+// whose targets are not the network's business, "<who> has inputs of 3 values, but the network has 784".
+inline void check_sizes(std::size_t inputs, std::size_t outputs, std::size_t net_inputs, std::size_t net_outputs,
+                        const std::string& who) {
+  if (inputs != net_inputs || outputs != net_outputs)
+    throw std::invalid_argument(who + " has inputs of " + std::to_string(inputs) + " values and targets of " +
+                                std::to_string(outputs) + ", but the network has " + std::to_string(net_inputs) +
+                                " inputs and " + std::to_string(net_outputs) + " outputs");
+}
+inline void check_inputs(std::size_t inputs, std::size_t net_inputs, const std::string& who) {
+  if (inputs != net_inputs)
+    throw std::invalid_argument(who + " has inputs of " + std::to_string(inputs) + " values, but the network has " +
+                                std::to_string(net_inputs) + " inputs");
+}
 template <class Net>
 void check_sizes(std::size_t inputs, std::size_t outputs, const std::string& who) {
-  if (inputs != Net::inputs || outputs != Net::outputs)
-    throw std::invalid_argument(who + " has inputs of " + std::to_string(inputs) + " values and targets of " +
-                                std::to_string(outputs) + ", but the network has " + std::to_string(Net::inputs) +
-                                " inputs and " + std::to_string(Net::outputs) + " outputs");
+  check_sizes(inputs, outputs, Net::inputs, Net::outputs, who);
 }
 
 // The extent of a contiguous range when its type fixes it (std::array, C array, fixed std::span).
