@@ -17,6 +17,20 @@
 
 namespace nn {
 
+namespace detail {
+// Biases in one pass, weights neuron by neuron in the other (network.py's order). Sizes at run time: one
+// copy per element type and initializer, whatever the layers' sizes.
+template <class T, class Init>
+void initialize_dense(T* p, std::size_t inputs, std::size_t n, std::size_t stride, rng& r, Init& init, init_pass pass) {
+  if (pass == init_pass::biases) {
+    for (std::size_t j = 0; j < n; ++j) p[inputs * stride + j] = static_cast<T>(init.bias(r, inputs, n));
+  } else {
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t k = 0; k < inputs; ++k) p[k * stride + j] = static_cast<T>(init.weight(r, inputs, n));
+  }
+}
+}  // namespace detail
+
 template <std::size_t N, class Activation = sigmoid>
 struct dense {
   static_assert(N > 0, "nn::dense: a layer needs at least one neuron");
@@ -60,15 +74,9 @@ struct dense {
     static matrix_ref<const T, inputs, N> weights(const T* p) noexcept { return {p}; }
     static matrix_ref<T, inputs, N> weights(T* p) noexcept { return {p}; }
 
-    // Biases in one pass, weights neuron by neuron in the other (network.py's order).
     template <class Init>
     static void initialize(T* p, rng& r, Init& init, init_pass pass) {
-      if (pass == init_pass::biases) {
-        for (std::size_t j = 0; j < N; ++j) p[bias_offset + j] = static_cast<T>(init.bias(r, inputs, N));
-      } else {
-        for (std::size_t j = 0; j < N; ++j)
-          for (std::size_t k = 0; k < inputs; ++k) p[k * stride + j] = static_cast<T>(init.weight(r, inputs, N));
-      }
+      detail::initialize_dense(p, inputs, N, stride, r, init, pass);
     }
 
     static void forward(const T* p, rows_of<const T, In> x, rows_of<T, output_shape> y) noexcept {
