@@ -217,7 +217,7 @@ template <class Network>
 void axpy(benchmark::State& state, bool simd) {
   using T = typename Network::value_type;
   nn::rng r(13);
-  std::vector<T> g(Network::parameter_storage), p(Network::parameter_storage);
+  nn::aligned_vector<T> g(Network::parameter_storage), p(Network::parameter_storage);  // aligned, as the model's
   for (auto& v : g) v = static_cast<T>(r.uniform() - 0.5);
   for (auto& v : p) v = static_cast<T>(r.uniform() - 0.5);
   T eta = T(3);
