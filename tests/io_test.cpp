@@ -2,11 +2,15 @@
 #include <nn/io.hpp>
 #include <nn/network.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catch.hpp"
@@ -241,4 +245,87 @@ TEST_CASE("any model round-trips, and a file for another model names the first l
   nn::basic_sequential<double, nn::input<2, 3>, nn::dense<4, nn::tanh>, nn::dense<2, nn::sigmoid>> other_output;
   REQUIRE_THROWS_WITH(nn::load_parameters(other_output, p),
                       contains_text("layer 2 differs: the file has dense<2, identity>, the network has dense<2, sigmoid>"));
+}
+
+// Files as a hostile user would give them (issue 13): every one a data_error naming the file, at once,
+// reading no more than the bound.
+TEST_CASE("hostile parameter files: devices, directories, FIFOs and long files are bounded errors", "[io]") {
+  using net_t = nn::network<4, 3, 2>;
+  net_t net(2);
+  const auto before = net;
+  // A test that blocks is killed (SIGALRM) rather than hanging the suite.
+  ::alarm(20);
+  const auto error_of = [&](const std::string& path, const nn::read_limits& limits = {}) -> std::string {
+    try {
+      nn::load_parameters(net, path, limits);
+    } catch (const nn::data_error& e) {
+      REQUIRE(e.file() == path);
+      REQUIRE(net == before);
+      return e.what();
+    }
+    FAIL("no exception");
+    return {};
+  };
+
+  SECTION("/dev/zero: the magic is checked on the first 8 bytes") {
+    REQUIRE(error_of("/dev/zero") == "/dev/zero: byte 0: not an nn parameter file: expected magic \"nnparams\"");
+  }
+  SECTION("a directory") {
+    const auto d = temp_file("a_directory");
+    fs::create_directories(d);
+    REQUIRE(error_of(d) == d + ": is a directory, expected saved nn parameters");
+  }
+  SECTION("a FIFO with no writer waits a bounded time instead of blocking in open()") {
+    const auto f = temp_file("no_writer.fifo");
+    fs::remove(f);
+    REQUIRE(::mkfifo(f.c_str(), 0600) == 0);
+    nn::read_limits quick;
+    quick.fifo_writer_seconds = 0.2;
+    REQUIRE(error_of(f, quick) == f + ": a FIFO with no writer: nothing came in 0.2 s (expected saved nn parameters)");
+    fs::remove(f);
+  }
+  SECTION("a FIFO with a writer loads like the file") {
+    const auto p = temp_file("piped.nnp");
+    nn::save_parameters(net_t(7), p);
+    const auto bytes = read_all(p);
+    const auto f = temp_file("writer.fifo");
+    fs::remove(f);
+    REQUIRE(::mkfifo(f.c_str(), 0600) == 0);
+    std::thread writer([&] {
+      std::ofstream out(f, std::ios::binary);  // blocks until the reader opens
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    });
+    net_t piped;
+    nn::load_parameters(piped, f);
+    writer.join();
+    REQUIRE(piped == net_t(7));
+    fs::remove(f);
+  }
+  SECTION("1 GiB of zeros after a good magic: read up to the bound, not to the end") {
+    const auto p = temp_file("long.nnp");
+    {
+      std::ofstream out(p, std::ios::binary | std::ios::trunc);
+      out.write("nnparams", 8);
+    }
+    fs::resize_file(p, std::uint64_t{1} << 30);  // sparse: no disk used
+    // The bound: 4 times the size of this network's file, plus 1 MiB.
+    const auto saved = temp_file("model.nnp");
+    nn::save_parameters(net, saved);
+    const std::uint64_t model_bytes = fs::file_size(saved), bound = 4 * model_bytes + (1 << 20);
+    REQUIRE(error_of(p) == p + ": byte " + std::to_string(bound) + ": expected the end of the file (this network's file takes " +
+                               std::to_string(model_bytes) + " bytes, and nn reads at most " +
+                               std::to_string(bound) + " for it; raise nn::read_limits::parameter_file_bytes), found more bytes");
+    nn::read_limits small;
+    small.parameter_file_bytes = 100;
+    REQUIRE(error_of(p, small) == p + ": byte 100: expected the end of the file (the limit "
+                                      "nn::read_limits::parameter_file_bytes is 100 bytes), found more bytes");
+    try {
+      (void)nn::read_parameter_sizes(p, small);
+      FAIL("no exception");
+    } catch (const nn::data_error& e) {
+      REQUIRE(e.offset() == 100);
+    }
+    fs::remove(p);
+  }
+  ::alarm(0);
 }

@@ -86,8 +86,10 @@ void save_parameters(const Net& net, const std::string& path) {
 
 // The layer sizes stored in a parameter file (e.g. {784, 30, 10}: the input's values, then each layer's
 // outputs), to choose the network type before loading it.
-inline std::vector<std::uint32_t> read_parameter_sizes(const std::string& path) {
-  const auto file = detail::open_parameter_file(path);
+inline std::vector<std::uint32_t> read_parameter_sizes(const std::string& path, const read_limits& limits = {}) {
+  std::string what_limit;
+  const std::uint64_t limit = detail::parameter_file_limit(limits, 0, what_limit);
+  const auto file = detail::open_parameter_file(path, limit, what_limit, limits.fifo_writer_seconds);
   std::vector<std::uint32_t> sizes;
   const auto flat = [](const std::vector<std::uint32_t>& d) {
     std::uint64_t n = 1;
@@ -110,14 +112,18 @@ inline std::vector<std::uint32_t> read_parameter_sizes(const std::string& path) 
 
 // Loads a file written by save_parameters into `net`, whose layers and element type must match the file's.
 // The network is changed only when the whole file is good. Version 1 and 2 files (dense networks) load
-// into an nn::network of the same sizes.
+// into an nn::network of the same sizes. At most four times the size of this network's file (plus 1 MiB)
+// is read; `limits` can raise that (nn::read_limits).
 template <class Net>
-void load_parameters(Net& net, const std::string& path) {
+void load_parameters(Net& net, const std::string& path, const read_limits& limits = {}) {
   using T = typename Net::value_type;
-  const auto file = detail::open_parameter_file(path);
+  const auto layout = detail::layout_of<Net>();
+  std::string what_limit;
+  const std::uint64_t limit = detail::parameter_file_limit(limits, detail::file_bytes(layout, sizeof(T)), what_limit);
+  const auto file = detail::open_parameter_file(path, limit, what_limit, limits.fifo_writer_seconds);
   std::vector<std::uint8_t> raw;
   if (file.version >= 3) {
-    raw = detail::read_v3(file, path, detail::layout_of<Net>(), sizeof(T));
+    raw = detail::read_v3(file, path, layout, sizeof(T));
   } else if constexpr (requires { Net::sizes; typename Net::hidden_activation; }) {
     const std::string names[2] = {detail::activation_name<typename Net::hidden_activation>(),
                                   detail::activation_name<typename Net::output_activation>()};

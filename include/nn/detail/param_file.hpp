@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "nn/data/error.hpp"
+#include "nn/data/limits.hpp"
+#include "nn/detail/input_file.hpp"
 #include "nn/detail/text.hpp"
 
 namespace nn::detail {
@@ -181,18 +183,22 @@ inline void write_v3(const std::string& path, const model_layout& m, std::size_t
 }
 
 // Reads a whole parameter file and checks what every version shares: the magic, the version, the value size.
+// The magic is checked before anything else is read (a large file of something else costs nothing), and
+// no more than `limit` bytes are read in all (`what_limit` says where the limit comes from).
 struct parameter_file {
   std::vector<std::uint8_t> bytes;
   std::uint32_t version = 0, value_size = 0;
 };
-inline parameter_file open_parameter_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw data_error(path, data_error::no_offset, "no such file (expected saved nn parameters)");
+inline parameter_file open_parameter_file(const std::string& path, std::uint64_t limit, const std::string& what_limit,
+                                          double writer_seconds) {
+  input_file f(path, "saved nn parameters", writer_seconds);
   parameter_file p;
-  p.bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  const auto& in = p.bytes;
+  auto& in = p.bytes;
+  in.resize(8);
+  in.resize(f.read(in.data(), 8));
   if (in.size() < 8 || std::memcmp(in.data(), params_magic, 8) != 0)
     throw data_error(path, 0, "not an nn parameter file: expected magic \"nnparams\"");
+  f.read_rest(in, limit, what_limit);
   if (in.size() < 20) throw data_error(path, in.size(), "truncated: expected version, value size and layer count, found the end of the file");
   p.version = get_le<std::uint32_t>(in, 8);
   if (p.version < 1 || p.version > params_version)
@@ -202,6 +208,29 @@ inline parameter_file open_parameter_file(const std::string& path) {
   if (p.value_size != 4 && p.value_size != 8)
     throw data_error(path, 12, "expected 4 or 8 bytes per value (float or double), found " + std::to_string(p.value_size));
   return p;
+}
+
+// The length of a version 3 file of a model with this layout.
+inline std::uint64_t file_bytes(const model_layout& m, std::size_t value_size) {
+  std::uint64_t n = 20 + 4 + 4 * std::uint64_t{m.input.size()} + 8;
+  for (const auto& r : m.layers)
+    n += 4 + r.kind.size() + 4 + 4 * std::uint64_t{r.dims.size()} + 4 + r.activation.size() + 8 + r.values * value_size;
+  return n;
+}
+// The bound on reading a file for a model of `model_bytes` (0: no model), from the caller's limits.
+inline std::uint64_t parameter_file_limit(const read_limits& limits, std::uint64_t model_bytes, std::string& what) {
+  if (limits.parameter_file_bytes) {
+    what = "the limit nn::read_limits::parameter_file_bytes is " + std::to_string(limits.parameter_file_bytes) + " bytes";
+    return limits.parameter_file_bytes;
+  }
+  if (model_bytes == 0) {
+    what = "the default limit for a file read without a model is 1 GiB; raise nn::read_limits::parameter_file_bytes";
+    return std::uint64_t{1} << 30;
+  }
+  const std::uint64_t n = 4 * model_bytes + (std::uint64_t{1} << 20);
+  what = "this network's file takes " + std::to_string(model_bytes) + " bytes, and nn reads at most " + std::to_string(n) +
+         " for it; raise nn::read_limits::parameter_file_bytes";
+  return n;
 }
 
 // Version 3: the layer records, and the length and checksum checked before anything is compared with a
