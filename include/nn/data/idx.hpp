@@ -5,18 +5,14 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <span>
 #include <string>
-#include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,6 +21,8 @@
 
 #include "nn/data/dataset.hpp"
 #include "nn/data/error.hpp"
+#include "nn/data/limits.hpp"
+#include "nn/detail/content_reader.hpp"
 #include "nn/detail/text.hpp"
 
 namespace nn {
@@ -37,58 +35,6 @@ struct idx_array {
 };
 
 namespace detail {
-
-// How many bytes a file's content will have, so that reading reserves them at once instead of growing the
-// buffer by doubling (each growth a copy, and up to twice the memory): a plain file's size, or a gzip
-// file's ISIZE trailer (the last member's content size modulo 2^32). Only a hint: a wrong one costs a
-// reallocation, never a wrong result. Capped at deflate's largest ratio (1032:1), so that a corrupt
-// trailer cannot reserve gigabytes.
-inline std::size_t content_size_hint(const std::string& path) {
-  std::error_code ec;
-  const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec || size < 18) return ec ? 0 : static_cast<std::size_t>(size);  // 18: gzip's smallest file
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return 0;
-  unsigned char magic[2] = {}, trailer[4] = {};
-  const bool read = std::fread(magic, 1, 2, f) == 2 && std::fseek(f, -4, SEEK_END) == 0 && std::fread(trailer, 1, 4, f) == 4;
-  std::fclose(f);
-  if (!read || magic[0] != 0x1f || magic[1] != 0x8b) return static_cast<std::size_t>(size);
-  const std::uintmax_t isize = std::uintmax_t{trailer[0]} | std::uintmax_t{trailer[1]} << 8 |
-                               std::uintmax_t{trailer[2]} << 16 | std::uintmax_t{trailer[3]} << 24;
-  return static_cast<std::size_t>(std::min(isize, size * 1032));
-}
-
-// The whole (decompressed) content of a file. Plain files pass through zlib unchanged.
-inline std::vector<std::uint8_t> read_maybe_gz(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw data_error(path, data_error::no_offset, "no such file (expected an IDX file, plain or .gz)");
-  if (std::filesystem::is_directory(path, ec))
-    throw data_error(path, data_error::no_offset, "is a directory, expected an IDX file");
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw data_error(path, data_error::no_offset, std::string("cannot open: ") + std::strerror(errno));
-  std::vector<std::uint8_t> out;
-  out.reserve(content_size_hint(path));
-  std::uint8_t buf[1 << 16];
-  for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int code = 0;
-      const std::string msg = gzerror(f, &code);
-      gzclose(f);
-      throw data_error(path, out.size(), "corrupt gzip data (zlib: " + msg + ")");
-    }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
-  }
-  int code = 0;
-  const std::string msg = gzerror(f, &code);
-  gzclose(f);
-  // A gzip stream cut short reads as a clean end of data in some zlib versions but sets an error here.
-  if (code != Z_OK && code != Z_STREAM_END)
-    throw data_error(path, out.size(), "corrupt or truncated gzip data (zlib: " + msg + ")");
-  return out;
-}
 
 inline std::uint32_t big_endian_u32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
@@ -135,33 +81,59 @@ idx_header read_idx_header(const std::string& path, std::uint32_t expected_magic
   return h;
 }
 
+// The error for values that end early, from the loader and the stream alike.
+inline data_error truncated_values(const std::string& path, const idx_header& h, std::uint64_t have) {
+  return data_error(path, static_cast<std::size_t>(h.bytes + have),
+                    "truncated data: expected " + std::to_string(h.values) + " bytes of values after the " +
+                        std::to_string(h.bytes) + "-byte header, found " + std::to_string(have));
+}
+// A plain file's size says at once whether the header's values are all there (a forged header that
+// promises gigabytes fails here, before anything is allocated or read).
+inline void check_plain_length(const content_reader& in, const idx_header& h) {
+  if (!in.file().regular() || in.gzip()) return;
+  const std::uint64_t size = in.file().size(), have = size - std::min<std::uint64_t>(size, h.bytes);
+  if (have < h.values) throw truncated_values(in.path(), h, have);
+}
+
 }  // namespace detail
 
 // Reads an IDX file of unsigned bytes (type code 0x08). `expected_magic` (2051 images, 2049 labels) is
-// checked when not 0. Offsets in errors count bytes of the decompressed content.
-inline idx_array read_idx(const std::string& path, std::uint32_t expected_magic = 0) {
-  std::vector<std::uint8_t> bytes = detail::read_maybe_gz(path);
-  std::size_t at = 0;
+// checked when not 0. Offsets in errors count bytes of the decompressed content. Memory follows the
+// bytes that arrive, never a header's promise ahead of them, and no more is read or decompressed than the
+// header promises plus a little to see what follows (docs/untrusted-files.md).
+inline idx_array read_idx(const std::string& path, std::uint32_t expected_magic = 0, const read_limits& limits = {}) {
+  detail::content_reader in(path, "an IDX file, plain or .gz", limits.fifo_writer_seconds);
   const detail::idx_header h = detail::read_idx_header(path, expected_magic, [&](std::uint8_t* out, std::size_t n) {
-    const std::size_t k = std::min(n, bytes.size() - at);
-    std::copy_n(bytes.data() + at, k, out);
-    at += k;
-    return k;
+    return in.read(out, n);
   });
   idx_array a;
   a.magic = h.magic;
   a.dims = h.dims;
   const std::size_t header = h.bytes, count = h.values;
-  const std::size_t have = bytes.size() - header;
-  if (have < count)
-    throw data_error(path, bytes.size(), "truncated data: expected " + std::to_string(count) + " bytes of values after the " +
-                                             std::to_string(header) + "-byte header, found " + std::to_string(have));
-  if (have > count)
-    throw data_error(path, header + count, "expected the end of the file after " + std::to_string(count) +
-                                               " values, found " + std::to_string(have - count) + " more bytes");
-  // The values keep the buffer they were read into: moved down over the header, not copied to another.
-  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
-  a.data = std::move(bytes);
+  detail::check_plain_length(in, h);
+  // A .gz can hold at most 1032 times its size (deflate's largest ratio); a pipe says nothing, and is
+  // read as it comes.
+  std::uint64_t bound = count;
+  if (in.file().regular()) {
+    bound = std::min<std::uint64_t>(bound, in.file().size() * (in.gzip() ? 1032 : 1));
+  } else {
+    bound = std::min<std::uint64_t>(bound, std::uint64_t{1} << 26);
+  }
+  a.data.reserve(static_cast<std::size_t>(bound));
+  while (a.data.size() < count) {
+    const std::size_t have = a.data.size(), chunk = std::min<std::size_t>(count - have, std::size_t{1} << 20);
+    a.data.resize(have + chunk);
+    const std::size_t got = in.read(a.data.data() + have, chunk);
+    if (got < chunk) throw detail::truncated_values(path, h, have + got);
+  }
+  // What follows the values: nothing, or an error that counts up to 1 MiB of it.
+  std::vector<std::uint8_t> extra(1 << 16);
+  std::size_t more = 0, got;
+  while (more < (std::size_t{1} << 20) && (got = in.read(extra.data(), extra.size())) > 0) more += got;
+  if (more)
+    throw data_error(path, header + count, "expected the end of the file after " + std::to_string(count) + " values, found " +
+                                               (more >= (std::size_t{1} << 20) ? "at least " : "") + std::to_string(more) +
+                                               " more bytes");
   return a;
 }
 
@@ -305,45 +277,20 @@ class idx_stream {
   }
 
  private:
-  struct closer {
-    void operator()(gzFile f) const noexcept { gzclose(f); }
-  };
   struct file {
+    std::unique_ptr<detail::content_reader> in;
     std::string path;
-    std::unique_ptr<std::remove_pointer_t<gzFile>, closer> gz;
     std::size_t offset = 0;  // bytes of content read so far
     std::size_t header = 0;  // bytes of header
   };
 
   static file open(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-      throw data_error(path, data_error::no_offset, "no such file (expected an IDX file, plain or .gz)");
-    if (std::filesystem::is_directory(path, ec)) throw data_error(path, data_error::no_offset, "is a directory, expected an IDX file");
-    gzFile f = gzopen(path.c_str(), "rb");
-    if (!f) throw data_error(path, data_error::no_offset, std::string("cannot open: ") + std::strerror(errno));
-    gzbuffer(f, 1 << 16);
-    return file{path, std::unique_ptr<std::remove_pointer_t<gzFile>, closer>(f)};
+    auto in = std::make_unique<detail::content_reader>(path, "an IDX file, plain or .gz");
+    return file{std::move(in), path};
   }
 
-  // Reads up to n bytes; what zlib says about a corrupt stream is an error at the offset it happened.
   static std::size_t read_some(file& f, std::uint8_t* out, std::size_t n) {
-    std::size_t got = 0;
-    while (got < n) {
-      const int r = gzread(f.gz.get(), out + got, static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30)));
-      if (r < 0) {
-        int code = 0;
-        throw data_error(f.path, f.offset + got, std::string("corrupt gzip data (zlib: ") + gzerror(f.gz.get(), &code) + ")");
-      }
-      if (r == 0) break;
-      got += static_cast<std::size_t>(r);
-    }
-    if (got < n) {  // the end: a gzip stream cut short sets an error here in some zlib versions
-      int code = 0;
-      const char* msg = gzerror(f.gz.get(), &code);
-      if (code != Z_OK && code != Z_STREAM_END)
-        throw data_error(f.path, f.offset + got, std::string("corrupt or truncated gzip data (zlib: ") + msg + ")");
-    }
+    const std::size_t got = f.in->read(out, n);
     f.offset += got;
     return got;
   }
@@ -357,14 +304,16 @@ class idx_stream {
                                              std::to_string(i_) + " of " + std::to_string(count_) + " ends early)");
   }
 
+  // Nothing after the last example, or an error that counts up to 1 MiB of what is there.
   void expect_end(file& f, std::size_t per_value) {
-    std::uint8_t extra[256];
+    std::uint8_t extra[4096];
     std::size_t more = 0, got;
     const std::size_t end = f.offset;
-    while ((got = read_some(f, extra, sizeof extra)) > 0) more += got;
+    while (more < (std::size_t{1} << 20) && (got = read_some(f, extra, sizeof extra)) > 0) more += got;
     if (more)
       throw data_error(f.path, end, "expected the end of the file after " + std::to_string(count_ * per_value) +
-                                        " values, found " + std::to_string(more) + " more bytes");
+                                        " values, found " + (more >= (std::size_t{1} << 20) ? "at least " : "") +
+                                        std::to_string(more) + " more bytes");
   }
 
   // The magic number and dimensions, with read_idx's checks (detail::read_idx_header); the rank must be
@@ -372,6 +321,7 @@ class idx_stream {
   static std::vector<std::uint32_t> header(file& f, std::uint32_t magic) {
     const detail::idx_header h =
         detail::read_idx_header(f.path, magic, [&](std::uint8_t* out, std::size_t n) { return read_some(f, out, n); });
+    detail::check_plain_length(*f.in, h);
     f.header = f.offset;
     return h.dims;
   }
