@@ -14,8 +14,12 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "catch.hpp"
 #include "data_error_of.hpp"
@@ -614,4 +618,38 @@ TEST_CASE("csv_stream: a value that is not finite, or not finite as the element 
   REQUIRE_THROWS_AS(d.next(dx, dy), nn::data_error);
   REQUIRE(d.next(dx, dy));  // 1e300 is fine in double
   REQUIRE(dx[0] == 1e300);
+}
+
+// Files as a hostile user would give them (issue 13), made here.
+TEST_CASE("CSV: directories are refused; FIFOs are read, with a bounded wait for their writer", "[csv]") {
+  ::alarm(30);  // a reader that blocks is killed rather than hanging the suite
+  const auto dir = std::filesystem::temp_directory_path() / "nn_csv_test";
+  std::filesystem::create_directories(dir);
+  const auto d = error_of([&] { (void)nn::read_csv(dir.string()); });
+  REQUIRE(std::string(d.what()) == dir.string() + ": is a directory, expected a CSV file with a header row");
+
+  const auto fifo = (dir / "table.fifo").string();
+  std::filesystem::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // With a writer (a pipe could not be read at all before: the file was opened at its end to learn its size).
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << "x,y\n1,2\n3,4\n"; });
+  const auto t = nn::read_csv(fifo);
+  writer.join();
+  REQUIRE(t["y"] == std::vector<double>{2, 4});
+  // Without one: nn::read_limits::fifo_writer_seconds, 10 s by default; the reader's own bound here.
+  const auto e = error_of([&] { nn::detail::csv_input in(fifo, 64, 0.2); });
+  REQUIRE(std::string(e.what()) == fifo + ": a FIFO with no writer: nothing came in 0.2 s (expected a CSV file with a header row)");
+  std::filesystem::remove(fifo);
+  ::alarm(0);
+}
+
+TEST_CASE("CSV: a read that exactly fills the buffer is not the end", "[csv]") {
+  // Every buffer size from 1 to 12 over a 9-byte file: some reads end exactly at the buffer's end.
+  const auto p = write("exact.csv", "ab,cd\n1,2");
+  for (std::size_t b = 1; b <= 12; ++b) {
+    INFO("buffer of " << b << " bytes");
+    const auto t = nn::detail::read_csv(p, nn::csv_options{}, b);
+    REQUIRE(t.names == std::vector<std::string>{"ab", "cd"});
+    REQUIRE(t["cd"] == std::vector<double>{2});
+  }
 }

@@ -9,7 +9,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
-#include <fstream>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "nn/data/error.hpp"
+#include "nn/detail/input_file.hpp"
 
 namespace nn {
 
@@ -78,40 +78,32 @@ struct csv_field {
 // record that a csv_reader holds between calls stay valid when the reader is moved.
 class csv_input {
  public:
-  csv_input(const std::string& path, std::size_t buffer_bytes)
-      : file_(path, std::ios::binary | std::ios::ate), buffer_(std::max<std::size_t>(1, buffer_bytes)) {
-    if (!file_) throw data_error(path, data_error::no_offset, "no such file (expected a CSV file with a header row)");
-    const std::streamoff size = file_.tellg();
-    if (size >= 0) size_ = static_cast<std::size_t>(size);
-    file_.seekg(0);
-    if (!file_) {  // a pipe: no size, and already at its start
-      file_.clear();
-      size_ = 0;
-    }
-  }
+  csv_input(const std::string& path, std::size_t buffer_bytes, double writer_seconds = 10)
+      : file_(path, "a CSV file with a header row", writer_seconds), buffer_(std::max<std::size_t>(1, buffer_bytes)) {}
   char* data() noexcept { return buffer_.data(); }
   std::size_t end() const noexcept { return end_; }
   bool eof() const noexcept { return eof_; }
-  std::size_t file_size() const noexcept { return size_; }  // 0 when not known
+  std::size_t file_size() const noexcept { return static_cast<std::size_t>(file_.size()); }  // 0 when not known (a pipe)
   std::size_t offset() const noexcept { return offset_; }   // of data()[0] in the file
 
   // Moves [from, end) to the front and reads more after it; doubles the buffer when that record fills it.
+  // The end of the file is a read that comes back short (one that exactly fills the buffer is not).
   void refill(std::size_t from) {
     std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(from), buffer_.begin() + static_cast<std::ptrdiff_t>(end_),
               buffer_.begin());
     end_ -= from;
     offset_ += from;
     if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-    file_.read(buffer_.data() + end_, static_cast<std::streamsize>(buffer_.size() - end_));
-    const auto got = static_cast<std::size_t>(file_.gcount());
+    const std::size_t want = buffer_.size() - end_;
+    const std::size_t got = file_.read(buffer_.data() + end_, want);
     end_ += got;
-    eof_ = !file_ || got == 0;
+    eof_ = got < want;
   }
 
  private:
-  std::ifstream file_;
+  detail::input_file file_;
   std::vector<char> buffer_;
-  std::size_t end_ = 0, offset_ = 0, size_ = 0;
+  std::size_t end_ = 0, offset_ = 0;
   bool eof_ = false;
 };
 

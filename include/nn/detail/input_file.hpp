@@ -63,8 +63,19 @@ class input_file {
     const int flags = ::fcntl(fd_, F_GETFL);
     if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
   }
-  input_file(const input_file&) = delete;
-  input_file& operator=(const input_file&) = delete;
+  input_file(input_file&& o) noexcept
+      : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), regular_(o.regular_), size_(o.size_), offset_(o.offset_) {}
+  input_file& operator=(input_file&& o) noexcept {
+    if (this != &o) {
+      if (fd_ >= 0) ::close(fd_);
+      path_ = std::move(o.path_);
+      fd_ = std::exchange(o.fd_, -1);
+      regular_ = o.regular_;
+      size_ = o.size_;
+      offset_ = o.offset_;
+    }
+    return *this;
+  }
   ~input_file() {
     if (fd_ >= 0) ::close(fd_);
   }
