@@ -621,7 +621,7 @@ TEST_CASE("csv_stream: a value that is not finite, or not finite as the element 
 }
 
 // Files as a hostile user would give them (issue 13), made here.
-TEST_CASE("CSV: directories are refused; FIFOs are read, with a bounded wait for their writer", "[csv]") {
+TEST_CASE("CSV: directories are refused, FIFOs are read with a bounded wait for their writer", "[csv]") {
   ::alarm(30);  // a reader that blocks is killed rather than hanging the suite
   const auto dir = std::filesystem::temp_directory_path() / "nn_csv_test";
   std::filesystem::create_directories(dir);
