@@ -95,6 +95,20 @@ inline void check_plain_length(const content_reader& in, const idx_header& h) {
   if (have < h.values) throw truncated_values(in.path(), h, have);
 }
 
+// Nothing after the header's `values` (which end at content offset `end`), or an error that counts up to
+// 1 MiB of what follows (a gzip bomb is not inflated to the end to count it), from the loader and the
+// stream alike.
+inline void expect_end(content_reader& in, std::uint64_t end, std::size_t values) {
+  constexpr std::size_t cap = std::size_t{1} << 20;
+  std::uint8_t extra[4096];
+  std::size_t more = 0, got;
+  while (more < cap && (got = in.read(extra, sizeof extra)) > 0) more += got;
+  if (more)
+    throw data_error(in.path(), static_cast<std::size_t>(end), "expected the end of the file after " + std::to_string(values) +
+                                                                   " values, found " + (more >= cap ? "at least " : "") +
+                                                                   std::to_string(more) + " more bytes");
+}
+
 }  // namespace detail
 
 // Reads an IDX file of unsigned bytes (type code 0x08). `expected_magic` (2051 images, 2049 labels) is
@@ -126,14 +140,7 @@ inline idx_array read_idx(const std::string& path, std::uint32_t expected_magic 
     const std::size_t got = in.read(a.data.data() + have, chunk);
     if (got < chunk) throw detail::truncated_values(path, h, have + got);
   }
-  // What follows the values: nothing, or an error that counts up to 1 MiB of it.
-  std::vector<std::uint8_t> extra(1 << 16);
-  std::size_t more = 0, got;
-  while (more < (std::size_t{1} << 20) && (got = in.read(extra.data(), extra.size())) > 0) more += got;
-  if (more)
-    throw data_error(path, header + count, "expected the end of the file after " + std::to_string(count) + " values, found " +
-                                               (more >= (std::size_t{1} << 20) ? "at least " : "") + std::to_string(more) +
-                                               " more bytes");
+  detail::expect_end(in, header + count, count);
   return a;
 }
 
@@ -305,16 +312,7 @@ class idx_stream {
   }
 
   // Nothing after the last example, or an error that counts up to 1 MiB of what is there.
-  void expect_end(file& f, std::size_t per_value) {
-    std::uint8_t extra[4096];
-    std::size_t more = 0, got;
-    const std::size_t end = f.offset;
-    while (more < (std::size_t{1} << 20) && (got = read_some(f, extra, sizeof extra)) > 0) more += got;
-    if (more)
-      throw data_error(f.path, end, "expected the end of the file after " + std::to_string(count_ * per_value) +
-                                        " values, found " + (more >= (std::size_t{1} << 20) ? "at least " : "") +
-                                        std::to_string(more) + " more bytes");
-  }
+  void expect_end(file& f, std::size_t per_value) { detail::expect_end(*f.in, f.offset, count_ * per_value); }
 
   // The magic number and dimensions, with read_idx's checks (detail::read_idx_header); the rank must be
   // the magic's (2051 = 0x803: 3 dimensions, 2049 = 0x801: one).
