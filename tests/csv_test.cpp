@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "catch.hpp"
+#include "counting_new.hpp"
 #include "data_error_of.hpp"
 
 namespace {
@@ -355,7 +356,7 @@ TEST_CASE("csv_reader: the rows read_csv gives, in order, for every file and a b
   const std::vector<std::pair<std::string, nn::csv_options>> files{
       {write("stream_basic.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), {}},
       {write("stream_basic2.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), columns({"c", "a"})},
-      {write("stream_semi.csv", "x;y\n1;2\n3;4\n"), nn::csv_options{';', nn::missing_values::error, {}}},
+      {write("stream_semi.csv", "x;y\n1;2\n3;4\n"), nn::csv_options{';', nn::missing_values::error, {}, {}}},
       {write("stream_missing.csv", "x,y\n1,10\n,20\n3,NaN\n5,30\n"), columns({}, nn::missing_values::skip_row)},
       {write("stream_missing2.csv", "x,y\n1,10\n,20\n"), columns({"y"})},
       {write("stream_escape.csv", "\"say \"\"hi\"\"\",\"\"\"\",\"x\"\"\",plain\n1,2,3,4\n\"5\",\"6\",\"7\",8\n"), {}},
@@ -637,7 +638,7 @@ TEST_CASE("CSV: directories are refused, FIFOs are read with a bounded wait for 
   writer.join();
   REQUIRE(t["y"] == std::vector<double>{2, 4});
   // Without one: nn::read_limits::fifo_writer_seconds, 10 s by default; the reader's own bound here.
-  const auto e = error_of([&] { nn::detail::csv_input in(fifo, 64, 0.2); });
+  const auto e = error_of([&] { nn::detail::csv_input in(fifo, 64, 1024, 0.2); });
   REQUIRE(std::string(e.what()) == fifo + ": a FIFO with no writer: nothing came in 0.2 s (expected a CSV file with a header row)");
   std::filesystem::remove(fifo);
   ::alarm(0);
@@ -652,4 +653,135 @@ TEST_CASE("CSV: a read that exactly fills the buffer is not the end", "[csv]") {
     REQUIRE(t.names == std::vector<std::string>{"ab", "cd"});
     REQUIRE(t["cd"] == std::vector<double>{2});
   }
+}
+
+TEST_CASE("CSV: bytes from the file are quoted as short printable excerpts", "[csv]") {
+  using nn::detail::excerpt;
+  REQUIRE(excerpt("median_income") == "\"median_income\"");
+  REQUIRE(excerpt(std::string_view("a\0b\"c\\\n\xff", 8)) == "\"a\\x00b\\\"c\\\\\\x0a\\xff\"");
+  REQUIRE(excerpt(std::string(100, '7'), 4) == "\"7777...\" (100 bytes)");
+  REQUIRE(nn::detail::excerpt_list(std::vector<std::string>{"a", "b", "c"}, 2) == "\"a\", \"b\", ... and 1 more");
+
+  // A NUL in a cell no longer cuts the message short; a long cell makes a short message.
+  const auto nul = error_of([&] { (void)nn::read_csv(write("nul.csv", std::string("x\n1\0" "2\n", 5))); });
+  REQUIRE(nul.problem() == "column \"x\": expected a number, found \"1\\x002\"");
+  const auto long_cell = error_of([&] { (void)nn::read_csv(write("long_cell.csv", "x\n" + std::string(500'000, '1') + "x\n")); });
+  REQUIRE(long_cell.problem().size() < 120);
+  REQUIRE_THAT(long_cell.what(), contains_text("expected a number, found \"1111111111"));
+  REQUIRE_THAT(long_cell.what(), contains_text("(500001 bytes)"));
+
+  // A header of 1,000 columns is listed by its first 20 when a column is not found.
+  std::string header;
+  for (int c = 0; c < 1000; ++c) header += (c ? ",c" : "c") + std::to_string(c);
+  nn::csv_options o;
+  o.columns = {"zz"};
+  const auto unknown = error_of([&] { (void)nn::read_csv(write("wide.csv", header + "\n"), o); });
+  REQUIRE_THAT(unknown.what(), contains_text("\"c19\", ... and 980 more"));
+  REQUIRE(unknown.problem().size() < 300);
+}
+
+TEST_CASE("CSV: a file that is only a byte order mark is empty, with every buffer size", "[csv]") {
+  const auto bom = write("bom_only.csv", "\xEF\xBB\xBF");
+  const auto with_data = write("bom_data.csv", "\xEF\xBB\xBFx,y\n1,2\n");
+  for (std::size_t b = 1; b <= 8; ++b) {
+    INFO("buffer of " << b << " bytes");
+    const auto e = error_of([&] { (void)nn::detail::read_csv(bom, nn::csv_options{}, b); });
+    REQUIRE(e.problem() == "the file is empty, expected a header row");
+    const auto t = nn::detail::read_csv(with_data, nn::csv_options{}, b);
+    REQUIRE(t.names == std::vector<std::string>{"x", "y"});
+    REQUIRE(t["y"] == std::vector<double>{2});
+  }
+  REQUIRE(error_of([&] { (void)nn::read_csv(bom); }).problem() == "the file is empty, expected a header row");
+}
+
+// Memory is bounded by nn::read_limits' csv_ fields whatever the file holds: the largest single allocation
+// is counted (counting_new.hpp).
+TEST_CASE("CSV: /dev/zero, a header of 10 million commas and huge records stop early, in bounded memory", "[csv]") {
+  ::alarm(60);  // before the bounds, /dev/zero was read until memory ran out
+  const std::string zero = "/dev/zero";
+  const std::string field_error = "expected a field of at most 1048576 bytes (raise nn::read_limits::csv_field_bytes), "
+                                  "found a longer one, starting \"" + [] {
+                                    std::string s;
+                                    for (int i = 0; i < 24; ++i) s += "\\x00";
+                                    return s;
+                                  }() + "\"";
+  counting_new::reset_largest();
+  auto e = error_of([&] { (void)nn::read_csv(zero); });
+  REQUIRE(e.line() == 1);
+  REQUIRE(e.column() == 1);
+  REQUIRE(e.problem() == field_error);
+  REQUIRE(counting_new::largest.load() <= (std::size_t{2} << 20));
+  REQUIRE(error_of([&] { nn::csv_reader r(zero); }).problem() == field_error);
+  REQUIRE(error_of([&] { nn::csv_stream<float> s(zero, {"x"}, {"y"}); }).problem() == field_error);
+
+  // 10 MB of commas as the header: 10 million columns before; the 100,001st field is an error now.
+  const auto commas = write("commas.csv", std::string(10'000'000, ',') + "\n1\n");
+  counting_new::reset_largest();
+  e = error_of([&] { (void)nn::read_csv(commas); });
+  REQUIRE(e.line() == 1);
+  REQUIRE(e.column() == 100'001);
+  REQUIRE(e.problem() == "expected at most 100000 fields in a record (raise nn::read_limits::csv_columns), found more");
+  REQUIRE(counting_new::largest.load() <= (std::size_t{8} << 20));
+
+  // A 20 MB row of 10 million fields after a two-column header: the same bound, on line 2.
+  std::string row;
+  row.reserve(20'000'000);
+  for (int i = 0; i < 10'000'000; ++i) row += "1,";
+  const auto wide_row = write("wide_row.csv", "x,y\n" + row + "\n");
+  counting_new::reset_largest();
+  e = error_of([&] { nn::csv_reader r(wide_row); std::array<double, 2> v{}; r.next(v); });
+  REQUIRE(e.line() == 2);
+  REQUIRE(e.column() == 200'001);
+  REQUIRE(counting_new::largest.load() <= (std::size_t{8} << 20));
+  row = {};
+
+  // Each bound can be raised, and each is checked with a buffer cut at every byte.
+  const auto small = write("small_limits.csv", "a,b,c\n1,2,3\n\"44\",55555,6\n");
+  for (std::size_t b : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{1} << 20}) {
+    INFO("buffer of " << b << " bytes");
+    nn::csv_options o;
+    o.limits.csv_columns = 2;
+    e = error_of([&] { (void)nn::detail::read_csv(small, o, b); });
+    REQUIRE(e.line() == 1);
+    REQUIRE(e.column() == 5);
+    o.limits.csv_columns = 3;
+    o.limits.csv_field_bytes = 4;
+    e = error_of([&] { (void)nn::detail::read_csv(small, o, b); });
+    REQUIRE(e.line() == 3);
+    REQUIRE(e.column() == 6);
+    REQUIRE_THAT(e.what(), contains_text("at most 4 bytes"));
+    REQUIRE_THAT(e.what(), contains_text("found a longer one, starting \"55555\""));
+    o.limits.csv_field_bytes = 5;
+    o.limits.csv_record_bytes = 11;  // "\"44\",55555,6" is 12 bytes before its line end
+    e = error_of([&] { (void)nn::detail::read_csv(small, o, b); });
+    REQUIRE(e.line() == 3);
+    REQUIRE(e.column() == 1);
+    REQUIRE_THAT(e.what(), contains_text("expected a record of at most 11 bytes before its line end (raise "
+                                         "nn::read_limits::csv_record_bytes), found a longer one"));
+    o.limits.csv_record_bytes = 12;
+    const auto t = nn::detail::read_csv(small, o, b);
+    REQUIRE(t["b"] == std::vector<double>{2, 55555});
+    const auto crlf = nn::detail::read_csv(write("small_limits_crlf.csv", "a,b,c\r\n1,2,3\r\n\"44\",55555,6\r\n"), o, b);
+    REQUIRE(crlf["a"] == std::vector<double>{1, 44});
+  }
+  // A quoted field that runs past the bound is reported where its quote opened.
+  nn::csv_options o;
+  o.limits.csv_field_bytes = 8;
+  e = error_of([&] { (void)nn::read_csv(write("long_quote.csv", "a,b\n1,\"22\n" + std::string(20, '2') + "\"\n"), o); });
+  REQUIRE(e.line() == 2);
+  REQUIRE(e.column() == 3);
+  ::alarm(0);
+}
+
+TEST_CASE("CSV: the rows reserved never exceed the file's size in values", "[csv]") {
+  // 2,000 columns, then 4 MB of blank lines: the first megabyte's million lines once predicted 5 million
+  // rows, reserved for each column (80 GB in all); a record takes at least a byte per field.
+  std::string header;
+  for (int c = 0; c < 2000; ++c) header += (c ? ",c" : "c") + std::to_string(c);
+  const auto p = write("blank_lines.csv", header + "\n" + std::string(4'000'000, '\n'));
+  counting_new::reset_largest();
+  const auto t = nn::read_csv(p);
+  REQUIRE(t.cols() == 2000);
+  REQUIRE(t.rows() == 0);
+  REQUIRE(counting_new::largest.load() <= (std::size_t{1} << 20) + 64);
 }

@@ -12,48 +12,7 @@
 #include <vector>
 
 #include "catch.hpp"
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-// Every allocation of the program goes through these (sized, aligned and array forms forward here).
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t al = static_cast<std::size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t al = static_cast<std::size_t>(a);
-  return std::aligned_alloc(al, (n + al - 1) / al * al);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept { return operator new(n, a, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "counting_new.hpp"
 
 namespace {
 
@@ -70,15 +29,15 @@ void check_no_allocation() {
   std::array<typename Net::value_type, Net::outputs> one{};
 
   // The counter works: a vector allocates.
-  std::size_t before = allocations.load();
+  std::size_t before = counting_new::allocations.load();
   { std::vector<int> v(10); (void)v; }
-  REQUIRE(allocations.load() == before + 1);
+  REQUIRE(counting_new::allocations.load() == before + 1);
 
-  before = allocations.load();
+  before = counting_new::allocations.load();
   const auto y = net.feedforward(x);
   net.feedforward(x, std::span<typename Net::value_type, Net::outputs>(one));
   net.predict(batch, out);
-  const std::size_t made = allocations.load() - before;
+  const std::size_t made = counting_new::allocations.load() - before;
   REQUIRE(made == 0);
   REQUIRE(y == one);
   for (std::size_t o = 0; o < Net::outputs; ++o) REQUIRE(out(0, o) == y[o]);  // row 0 is x

@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "nn/data/error.hpp"
+#include "nn/data/limits.hpp"
 #include "nn/detail/input_file.hpp"
+#include "nn/detail/text.hpp"
 
 namespace nn {
 
@@ -34,6 +36,7 @@ struct csv_options {
   char separator = ',';
   missing_values missing = missing_values::error;
   std::vector<std::string> columns;  // columns to keep, by header name, in this order; empty = all
+  read_limits limits;                // bounds on fields, records and the wait for a FIFO's writer
 };
 
 // Named numeric columns of equal length.
@@ -46,9 +49,8 @@ struct table {
   std::size_t index_of(std::string_view name) const {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == name) return i;
-    std::string all;
-    for (const auto& n : names) all += (all.empty() ? "\"" : ", \"") + n + "\"";
-    throw std::out_of_range("nn::table: no column \"" + std::string(name) + "\"; the columns are: " + all);
+    throw std::out_of_range("nn::table: no column \"" + std::string(name) +
+                            "\"; the columns are: " + detail::excerpt_list(names));
   }
   const std::vector<double>& operator[](std::string_view name) const { return columns[index_of(name)]; }
   std::vector<double>& operator[](std::string_view name) { return columns[index_of(name)]; }
@@ -73,27 +75,31 @@ struct csv_field {
 };
 
 // The file, read in chunks into one reused buffer: [0, end) holds bytes not yet parsed. Only the
-// record being parsed is ever kept, so memory stays at the buffer's size however large the file is.
+// record being parsed is ever kept, so memory stays at the buffer's size however large the file is; the
+// buffer grows to hold a long record, but never past max_bytes (the reader's bound on a record).
 // A vector, not a string: moving it never copies the bytes (no small-string buffer), so the fields of a
 // record that a csv_reader holds between calls stay valid when the reader is moved.
 class csv_input {
  public:
-  csv_input(const std::string& path, std::size_t buffer_bytes, double writer_seconds = 10)
-      : file_(path, "a CSV file with a header row", writer_seconds), buffer_(std::max<std::size_t>(1, buffer_bytes)) {}
+  csv_input(const std::string& path, std::size_t buffer_bytes, std::size_t max_bytes, double writer_seconds)
+      : file_(path, "a CSV file with a header row", writer_seconds),
+        buffer_(std::clamp<std::size_t>(buffer_bytes, 1, std::max<std::size_t>(1, max_bytes))),
+        max_bytes_(std::max<std::size_t>(1, max_bytes)) {}
   char* data() noexcept { return buffer_.data(); }
   std::size_t end() const noexcept { return end_; }
   bool eof() const noexcept { return eof_; }
   std::size_t file_size() const noexcept { return static_cast<std::size_t>(file_.size()); }  // 0 when not known (a pipe)
   std::size_t offset() const noexcept { return offset_; }   // of data()[0] in the file
 
-  // Moves [from, end) to the front and reads more after it; doubles the buffer when that record fills it.
+  // Moves [from, end) to the front and reads more after it; doubles the buffer (up to max_bytes) when
+  // that record fills it. The caller stops a record before it fills a buffer of max_bytes.
   // The end of the file is a read that comes back short (one that exactly fills the buffer is not).
   void refill(std::size_t from) {
     std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(from), buffer_.begin() + static_cast<std::ptrdiff_t>(end_),
               buffer_.begin());
     end_ -= from;
     offset_ += from;
-    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    if (end_ == buffer_.size()) buffer_.resize(std::min(buffer_.size() * 2, std::max(max_bytes_, buffer_.size())));
     const std::size_t want = buffer_.size() - end_;
     const std::size_t got = file_.read(buffer_.data() + end_, want);
     end_ += got;
@@ -103,6 +109,7 @@ class csv_input {
  private:
   detail::input_file file_;
   std::vector<char> buffer_;
+  std::size_t max_bytes_;
   std::size_t end_ = 0, offset_ = 0;
   bool eof_ = false;
 };
@@ -111,9 +118,28 @@ class csv_input {
 // lines (quoted fields may span lines; `line` is 1-based), and returns the column of its line end, where
 // a missing field would have started. Returns 0, changing nothing, when the record may go on past n
 // (more input will come unless `eof`). Doubled quotes are collapsed in place once the record is
-// complete (never making a field longer), so no field needs memory of its own.
+// complete (never making a field longer), so no field needs memory of its own. A field longer than
+// limits.csv_field_bytes, more than limits.csv_columns fields, or more than limits.csv_record_bytes
+// before the record's line end, is an error as soon as it is seen, however the buffer cuts the record.
 inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, bool eof, std::size_t& pos,
-                              std::size_t& line, char sep, std::vector<csv_field>& fields) {
+                              std::size_t& line, char sep, const read_limits& limits, std::vector<csv_field>& fields) {
+  // The field that starts at `begin` has p - begin bytes, or more when the buffer's end cuts it at p. The
+  // messages say the same however the buffer cuts the input.
+  const auto check_length = [&](std::size_t field_line, std::size_t column, std::size_t begin, std::size_t p) {
+    if (p - begin <= limits.csv_field_bytes) return;
+    const std::size_t shown = std::min<std::size_t>(limits.csv_field_bytes + 1, 24);
+    throw data_error(file, field_line, column,
+                     "expected a field of at most " + std::to_string(limits.csv_field_bytes) +
+                         " bytes (raise nn::read_limits::csv_field_bytes), found a longer one, starting " +
+                         excerpt(std::string_view(s + begin, shown)));
+  };
+  // The record has p - pos bytes before its line end, or at least that many when it goes on past n.
+  const auto check_record = [&](std::size_t p) {
+    if (p - pos <= limits.csv_record_bytes) return;
+    throw data_error(file, line, 1,
+                     "expected a record of at most " + std::to_string(limits.csv_record_bytes) +
+                         " bytes before its line end (raise nn::read_limits::csv_record_bytes), found a longer one");
+  };
   fields.clear();
   std::size_t p = pos, ln = line, line_start = pos;
   for (;;) {
@@ -122,6 +148,8 @@ inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, b
       const std::size_t open_line = ln, open_column = f.column, begin = ++p;
       for (;; ++p) {
         if (p == n) {
+          check_length(open_line, open_column, begin, p);
+          check_record(p);
           if (!eof) return 0;
           throw data_error(file, open_line, open_column,
                            "the quote opened here is never closed (expected a closing \" before the end of the file)");
@@ -135,6 +163,7 @@ inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, b
           line_start = p + 1;
         }
       }
+      check_length(open_line, open_column, begin, p);
       f.text = std::string_view(s + begin, p - begin);
       f.quoted = true;
       ++p;
@@ -145,9 +174,15 @@ inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, b
       for (; p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r'; ++p)
         if (s[p] == '"')
           throw data_error(file, ln, p - line_start + 1, "a quote inside an unquoted field (quote the whole field)");
+      check_length(ln, f.column, begin, p);
       f.text = std::string_view(s + begin, p - begin);
     }
+    if (fields.size() == limits.csv_columns)
+      throw data_error(file, ln, f.column,
+                       "expected at most " + std::to_string(limits.csv_columns) +
+                           " fields in a record (raise nn::read_limits::csv_columns), found more");
     fields.push_back(f);
+    check_record(p);
     if (p == n && !eof) return 0;
     if (p < n && s[p] == sep) {
       ++p;
@@ -200,12 +235,6 @@ inline missing_values streamable(missing_values m, const csv_reader_config& conf
   return m;
 }
 
-inline std::string quoted_list(const std::vector<std::string>& names) {
-  std::string all;
-  for (const auto& n : names) all += (all.empty() ? "\"" : ", \"") + n + "\"";
-  return all;
-}
-
 // Below csv_reader, whose parsed row it reads in place (a friend).
 inline table read_csv(const std::string& path, const csv_options& opt, std::size_t buffer_bytes);
 
@@ -232,11 +261,18 @@ class csv_reader {
         missing_as_nan_(config.whole_table && opt.missing == missing_values::fill_mean),
         whole_table_(config.whole_table),
         separator_(opt.separator),
-        in_(path_, config.buffer_bytes) {
+        limits_(opt.limits),
+        // Room for a record of the largest size and its CRLF: a longer one fails in csv_record first.
+        in_(path_, config.buffer_bytes, limits_.csv_record_bytes + 2 * (limits_.csv_record_bytes < SIZE_MAX - 1),
+            limits_.fifo_writer_seconds) {
     do in_.refill(0);
     while (in_.end() < 3 && !in_.eof());
     if (in_.end() >= 3 && std::string_view(in_.data(), 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark
-    if (pos_ == in_.end() && in_.eof()) throw data_error(path_, 1, 0, "the file is empty, expected a header row");
+    while (pos_ == in_.end() && !in_.eof()) {  // a byte order mark that exactly filled the buffer
+      in_.refill(pos_);
+      pos_ = 0;
+    }
+    if (pos_ == in_.end()) throw data_error(path_, 1, 0, "the file is empty, expected a header row");
     read_record();
     for (const auto& f : fields_) header_.emplace_back(detail::trim(f.text));
 
@@ -248,7 +284,8 @@ class csv_reader {
         while (i < header_.size() && header_[i] != name) ++i;
         if (i == header_.size())
           throw data_error(path_, 1, 0,
-                           "no column \"" + name + "\" in the header; the columns are: " + detail::quoted_list(header_));
+                           "no column " + detail::excerpt(name) + " in the header; the columns are: " +
+                               detail::excerpt_list(header_));
         pick_.push_back(i);
       }
     }
@@ -262,6 +299,10 @@ class csv_reader {
       estimated_rows_ = static_cast<std::size_t>(static_cast<double>(in_.file_size() - in_.offset() - pos_) *
                                                  static_cast<double>(lines + 1) / static_cast<double>(in_.end() - pos_) *
                                                  1.25) + 64;
+    // Each record takes at least a byte per field (its separators and line end): the reservation never
+    // exceeds the file's size in values (for a pipe, the first buffer's), whatever the first lines suggest.
+    const std::size_t known = in_.file_size() ? in_.file_size() : in_.offset() + in_.end();
+    estimated_rows_ = std::min(estimated_rows_, known / std::max<std::size_t>(1, header_.size()) + 1);
   }
 
   // Writes the next record's values of the picked columns into `row` (names().size() values, else
@@ -297,7 +338,7 @@ class csv_reader {
     for (;;) {
       if (pos_ == in_.end() && in_.eof()) return 0;
       if (const std::size_t end_column =
-              detail::csv_record(path_, in_.data(), in_.end(), in_.eof(), pos_, line_, separator_, fields_))
+              detail::csv_record(path_, in_.data(), in_.end(), in_.eof(), pos_, line_, separator_, limits_, fields_))
         return end_column;
       in_.refill(pos_);
       pos_ = 0;
@@ -353,8 +394,8 @@ class csv_reader {
                                std::to_string(fields_.size());
     if (fields_.size() < header_.size())
       throw data_error(path_, record_line, end_column,
-                       counts + ": column " + std::to_string(fields_.size() + 1) + " (\"" + header_[fields_.size()] +
-                           "\") is missing");
+                       counts + ": column " + std::to_string(fields_.size() + 1) + " (" +
+                           detail::excerpt(header_[fields_.size()]) + ") is missing");
     throw data_error(path_, record_line, fields_[header_.size()].column,
                      counts + ": field " + std::to_string(header_.size() + 1) + " has no column in the header");
   }
@@ -375,13 +416,13 @@ class csv_reader {
         const auto [end, ec] = std::from_chars(first, last, v);
         if (ec != std::errc() || end != last)
           throw data_error(path_, record_line, f.column,
-                           "column \"" + names_[c] + "\": expected a number, found \"" + std::string(cell) + "\"");
+                           "column " + detail::excerpt(names_[c]) + ": expected a number, found " + detail::excerpt(cell));
         missing = std::isnan(v);
       }
       if (missing && !missing_as_nan_) {
         if (missing_ == missing_values::error)
           throw data_error(path_, record_line, f.column,
-                           "column \"" + names_[c] + "\": the value is missing (choose skip_row" +
+                           "column " + detail::excerpt(names_[c]) + ": the value is missing (choose skip_row" +
                                (whole_table_ ? " or fill_mean" : "") + " to allow it)");
         skip = true;
       }
@@ -394,6 +435,7 @@ class csv_reader {
   missing_values missing_;
   bool missing_as_nan_, whole_table_;
   char separator_;
+  read_limits limits_;
   detail::csv_input in_;
   std::size_t pos_ = 0, line_ = 1;  // where the next record starts: in the buffer, and its line
   std::vector<detail::csv_field> fields_;
@@ -427,7 +469,8 @@ inline table read_csv(const std::string& path, const csv_options& opt, std::size
     for (double v : column)
       if (!std::isnan(v)) sum += v, ++n;
     if (n == column.size()) continue;
-    if (n == 0) throw data_error(path, data_error::no_offset, "column \"" + t.names[c] + "\" has no values to take a mean of");
+    if (n == 0)
+      throw data_error(path, data_error::no_offset, "column " + excerpt(t.names[c]) + " has no values to take a mean of");
     for (double& v : column)
       if (std::isnan(v)) v = sum / static_cast<double>(n);
   }
@@ -483,7 +526,7 @@ class csv_stream {
       const T v = static_cast<T>((values_[c] - shift_[c]) / scale_[c]);
       if (!std::isfinite(v))
         throw data_error(reader_.path(), reader_.line(), 0,
-                         "column \"" + reader_.names()[c] + "\": expected a finite number, found " +
+                         "column " + detail::excerpt(reader_.names()[c]) + ": expected a finite number, found " +
                              (std::isfinite(values_[c]) ? std::to_string(values_[c]) + ", which is beyond the range of the "
                                                           "element type after the transform"
                                                         : std::string(values_[c] > 0 ? "inf" : "-inf")));
@@ -512,7 +555,7 @@ class csv_stream {
     if (!found)
       throw std::invalid_argument("nn::csv_stream::transform: \"" + std::string(column) +
                                   "\" is neither an input nor a target; they are: " +
-                                  detail::quoted_list(reader_.names()));
+                                  detail::excerpt_list(reader_.names()));
   }
 
   std::size_t line() const noexcept { return reader_.line(); }  // of the last row delivered (0 before)

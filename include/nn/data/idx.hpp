@@ -73,8 +73,13 @@ idx_header read_idx_header(const std::string& path, std::uint32_t expected_magic
     throw data_error(path, 4 + have, "truncated header: expected " + std::to_string(h.bytes) + " bytes for " +
                                          std::to_string(rank) + " dimensions, found " + std::to_string(4 + have));
   for (std::size_t d = 0; d < rank; ++d) h.dims.push_back(big_endian_u32(b + 4 + 4 * d));
+  // A dimension of 0 makes no values, however large the others.
+  if (std::find(h.dims.begin(), h.dims.end(), 0u) != h.dims.end()) {
+    h.values = 0;
+    return h;
+  }
   for (std::size_t d = 0; d < rank; ++d) {
-    if (h.dims[d] != 0 && h.values > std::numeric_limits<std::size_t>::max() / h.dims[d])
+    if (h.values > std::numeric_limits<std::size_t>::max() / h.dims[d])
       throw data_error(path, 4 + 4 * d, "dimensions " + join(h.dims, " x ") + " multiply to more values than memory can address");
     h.values *= h.dims[d];
   }

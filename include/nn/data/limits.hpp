@@ -4,6 +4,7 @@
 // (docs/untrusted-files.md lists them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace nn {
@@ -14,6 +15,12 @@ struct read_limits {
   // somewhat bigger network's file and name the first layer that differs), or 1 GiB when there is no
   // model (read_parameter_sizes).
   std::uint64_t parameter_file_bytes = 0;
+  // CSV (nn::read_csv, nn::csv_reader, nn::csv_stream): at most this many fields in a record, bytes in
+  // a field, and bytes in a record (its line ends included). The buffer grows only to hold one record,
+  // so these bound a reader's memory whatever the file holds (/dev/zero, a header of 10 million commas).
+  std::size_t csv_columns = 100'000;
+  std::size_t csv_field_bytes = std::size_t{1} << 20;
+  std::size_t csv_record_bytes = std::size_t{16} << 20;
   // A FIFO (named pipe): how long to wait for a writer to connect and send its first bytes.
   double fifo_writer_seconds = 10;
 };
