@@ -764,6 +764,15 @@ TEST_CASE("CSV: /dev/zero, a header of 10 million commas and huge records stop e
     const auto crlf = nn::detail::read_csv(write("small_limits_crlf.csv", "a,b,c\r\n1,2,3\r\n\"44\",55555,6\r\n"), o, b);
     REQUIRE(crlf["a"] == std::vector<double>{1, 44});
   }
+  // The first error in the file is the one reported, however the buffer cuts it: here the 17th byte of a
+  // field, before the stray quote at its 34th (found by fuzzing: a whole buffer used to see the quote first).
+  const auto both = write("long_and_quote.csv", "a\n" + std::string(33, 'x') + "\"x\n");
+  for (std::size_t b = 1; b <= 64; b += 3) {
+    nn::csv_options o;
+    o.limits.csv_field_bytes = 16;
+    REQUIRE_THAT(error_of([&] { (void)nn::detail::read_csv(both, o, b); }).what(),
+                 contains_text("line 2, column 1: expected a field of at most 16 bytes"));
+  }
   // A quoted field that runs past the bound is reported where its quote opened.
   nn::csv_options o;
   o.limits.csv_field_bytes = 8;

@@ -472,3 +472,16 @@ TEST_CASE("online training from an idx_stream equals online training on the load
   REQUIRE(a == b);
   REQUIRE_FALSE(a == net_t(4));  // it did train
 }
+
+TEST_CASE("an IDX dimension of 0 makes an empty array, however large the other dimensions", "[idx]") {
+  // (2^32 - 1)^3 overflows 64 bits, but times 0 it is 0: a valid, empty file.
+  std::vector<std::uint8_t> b;
+  put_u32(b, 0x804);
+  for (std::uint32_t d : {0xffffffffu, 0xffffffffu, 0xffffffffu, 0u}) put_u32(b, d);
+  const auto a = nn::read_idx(write("zero-dim", b));
+  REQUIRE(a.dims == std::vector<std::uint32_t>{0xffffffffu, 0xffffffffu, 0xffffffffu, 0u});
+  REQUIRE(a.data.empty());
+  b.push_back(1);
+  REQUIRE_THAT(error_of([&] { (void)nn::read_idx(write("zero-dim-long", b)); }).what(),
+               contains_text("expected the end of the file after 0 values, found 1 more bytes"));
+}

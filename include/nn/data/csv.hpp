@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -81,10 +82,12 @@ struct csv_field {
 // record that a csv_reader holds between calls stay valid when the reader is moved.
 class csv_input {
  public:
+  // A regular file smaller than the buffer gets a buffer of its size (and a byte, to see its end at once).
   csv_input(const std::string& path, std::size_t buffer_bytes, std::size_t max_bytes, double writer_seconds)
-      : file_(path, "a CSV file with a header row", writer_seconds),
-        buffer_(std::clamp<std::size_t>(buffer_bytes, 1, std::max<std::size_t>(1, max_bytes))),
-        max_bytes_(std::max<std::size_t>(1, max_bytes)) {}
+      : file_(path, "a CSV file with a header row", writer_seconds), max_bytes_(std::max<std::size_t>(1, max_bytes)) {
+    if (file_.regular() && file_.size() < buffer_bytes) buffer_bytes = static_cast<std::size_t>(file_.size()) + 1;
+    buffer_.resize(std::clamp<std::size_t>(buffer_bytes, 1, max_bytes_));
+  }
   char* data() noexcept { return buffer_.data(); }
   std::size_t end() const noexcept { return end_; }
   bool eof() const noexcept { return eof_; }
@@ -118,74 +121,81 @@ class csv_input {
 // lines (quoted fields may span lines; `line` is 1-based), and returns the column of its line end, where
 // a missing field would have started. Returns 0, changing nothing, when the record may go on past n
 // (more input will come unless `eof`). Doubled quotes are collapsed in place once the record is
-// complete (never making a field longer), so no field needs memory of its own. A field longer than
-// limits.csv_field_bytes, more than limits.csv_columns fields, or more than limits.csv_record_bytes
-// before the record's line end, is an error as soon as it is seen, however the buffer cuts the record.
+// complete (never making a field longer), so no field needs memory of its own.
+// Every check looks at one byte, in file order: a field's byte past limits.csv_field_bytes, a record's
+// byte before its line end past limits.csv_record_bytes, a field past limits.csv_columns, a stray quote.
+// So the first error is the same however the buffer cuts the input, and is found as soon as its byte is.
 inline std::size_t csv_record(const std::string& file, char* s, std::size_t n, bool eof, std::size_t& pos,
                               std::size_t& line, char sep, const read_limits& limits, std::vector<csv_field>& fields) {
-  // The field that starts at `begin` has p - begin bytes, or more when the buffer's end cuts it at p. The
-  // messages say the same however the buffer cuts the input.
-  const auto check_length = [&](std::size_t field_line, std::size_t column, std::size_t begin, std::size_t p) {
-    if (p - begin <= limits.csv_field_bytes) return;
+  const auto plus = [](std::size_t a, std::size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; };
+  const std::size_t record_stop = plus(pos, limits.csv_record_bytes);  // the first byte too many
+  const auto check_record = [&](std::size_t p) {
+    if (p < record_stop) return;
+    throw data_error(file, line, 1,
+                     "expected a record of at most " + std::to_string(limits.csv_record_bytes) +
+                         " bytes before its line end (raise nn::read_limits::csv_record_bytes), found a longer one");
+  };
+  // Byte p of the field that starts at `begin` (after its opening quote, if any).
+  const auto check_field = [&](std::size_t p, std::size_t begin, std::size_t field_line, std::size_t column) {
+    check_record(p);
+    if (p - begin < limits.csv_field_bytes) return;
     const std::size_t shown = std::min<std::size_t>(limits.csv_field_bytes + 1, 24);
     throw data_error(file, field_line, column,
                      "expected a field of at most " + std::to_string(limits.csv_field_bytes) +
                          " bytes (raise nn::read_limits::csv_field_bytes), found a longer one, starting " +
                          excerpt(std::string_view(s + begin, shown)));
   };
-  // The record has p - pos bytes before its line end, or at least that many when it goes on past n.
-  const auto check_record = [&](std::size_t p) {
-    if (p - pos <= limits.csv_record_bytes) return;
-    throw data_error(file, line, 1,
-                     "expected a record of at most " + std::to_string(limits.csv_record_bytes) +
-                         " bytes before its line end (raise nn::read_limits::csv_record_bytes), found a longer one");
-  };
   fields.clear();
   std::size_t p = pos, ln = line, line_start = pos;
   for (;;) {
     csv_field f{{}, p - line_start + 1, false, false};
-    if (p < n && s[p] == '"') {
-      const std::size_t open_line = ln, open_column = f.column, begin = ++p;
-      for (;; ++p) {
-        if (p == n) {
-          check_length(open_line, open_column, begin, p);
-          check_record(p);
-          if (!eof) return 0;
-          throw data_error(file, open_line, open_column,
-                           "the quote opened here is never closed (expected a closing \" before the end of the file)");
-        }
-        if (s[p] == '"') {
-          if (p + 1 == n || s[p + 1] != '"') break;  // at n, the check after the field asks for more input
-          f.escaped = true;  // "" is one quote
-          ++p;
-        } else if (s[p] == '\n') {
-          ++ln;
-          line_start = p + 1;
-        }
-      }
-      check_length(open_line, open_column, begin, p);
-      f.text = std::string_view(s + begin, p - begin);
-      f.quoted = true;
-      ++p;
-      if (p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r')
-        throw data_error(file, ln, p - line_start + 1, "text after a closing quote (expected a separator)");
-    } else {
-      const std::size_t begin = p;
-      for (; p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r'; ++p)
-        if (s[p] == '"')
-          throw data_error(file, ln, p - line_start + 1, "a quote inside an unquoted field (quote the whole field)");
-      check_length(ln, f.column, begin, p);
-      f.text = std::string_view(s + begin, p - begin);
-    }
     if (fields.size() == limits.csv_columns)
       throw data_error(file, ln, f.column,
                        "expected at most " + std::to_string(limits.csv_columns) +
                            " fields in a record (raise nn::read_limits::csv_columns), found more");
+    if (p < n && s[p] == '"') {
+      check_record(p);
+      const std::size_t open_line = ln, open_column = f.column, begin = ++p;
+      for (;; ++p) {
+        if (p == n) {
+          if (!eof) return 0;
+          throw data_error(file, open_line, open_column,
+                           "the quote opened here is never closed (expected a closing \" before the end of the file)");
+        }
+        check_record(p);
+        if (s[p] == '"') {
+          if (p + 1 == n || s[p + 1] != '"') break;  // at n, the check after the field asks for more input
+          f.escaped = true;  // "" is one quote, two bytes of the field
+          check_field(p, begin, open_line, open_column);
+          check_field(++p, begin, open_line, open_column);
+        } else {
+          check_field(p, begin, open_line, open_column);
+          if (s[p] == '\n') {
+            ++ln;
+            line_start = p + 1;
+          }
+        }
+      }
+      f.text = std::string_view(s + begin, p - begin);
+      f.quoted = true;
+      ++p;
+      if (p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r') {
+        check_record(p);
+        throw data_error(file, ln, p - line_start + 1, "text after a closing quote (expected a separator)");
+      }
+    } else {
+      const std::size_t begin = p;
+      for (; p < n && s[p] != sep && s[p] != '\n' && s[p] != '\r'; ++p) {
+        check_field(p, begin, ln, f.column);
+        if (s[p] == '"')
+          throw data_error(file, ln, p - line_start + 1, "a quote inside an unquoted field (quote the whole field)");
+      }
+      f.text = std::string_view(s + begin, p - begin);
+    }
     fields.push_back(f);
-    check_record(p);
     if (p == n && !eof) return 0;
     if (p < n && s[p] == sep) {
-      ++p;
+      check_record(p++);
       continue;
     }
     const std::size_t end_column = p - line_start + 1;

@@ -112,7 +112,10 @@ class input_file {
     if (regular_) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size_, limit)));
     for (;;) {
       const std::uint64_t room = limit > out.size() ? limit - out.size() : 0;
-      const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(room + 1, 1 << 20));
+      std::uint64_t want = std::min<std::uint64_t>(room + 1, 1 << 20);
+      // A regular file's size says how much is left (one more byte shows its end, or that it grew).
+      if (regular_ && size_ >= offset_) want = std::min<std::uint64_t>(want, size_ - offset_ + 1);
+      const std::size_t chunk = static_cast<std::size_t>(want);
       const std::size_t old = out.size();
       out.resize(old + chunk);
       const std::size_t got = read(out.data() + old, chunk);
