@@ -5,15 +5,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "catch.hpp"
+#include "counting_new.hpp"
 
 namespace {
 
@@ -301,13 +304,29 @@ TEST_CASE("hostile parameter files: devices, directories, FIFOs and long files a
     REQUIRE(piped == net_t(7));
     fs::remove(f);
   }
-  SECTION("1 GiB of zeros after a good magic: read up to the bound, not to the end") {
+  SECTION("1 GiB of zeros after a good magic: the version is checked on the first 20 bytes") {
     const auto p = temp_file("long.nnp");
     {
       std::ofstream out(p, std::ios::binary | std::ios::trunc);
       out.write("nnparams", 8);
     }
     fs::resize_file(p, std::uint64_t{1} << 30);  // sparse: no disk used
+    REQUIRE(error_of(p) == p + ": byte 8: unsupported version: expected 1 to 3, found 0");
+    REQUIRE_THROWS_WITH(nn::read_parameter_sizes(p), p + ": byte 8: unsupported version: expected 1 to 3, found 0");
+    fs::remove(p);
+  }
+  // A good file whose first layer's value count says 2^40 + 15 (4 TiB of floats), made 1 GiB long: read up to
+  // the bound, then an error at the bound.
+  const auto promising = [&](const std::string& p) {
+    nn::save_parameters(net_t(7), p);
+    auto b = read_all(p);
+    b[56 + 5] = 1;  // layer 1's value count, a u64 at byte 56
+    write_all(p, b);
+    fs::resize_file(p, std::uint64_t{1} << 30);
+    return p;
+  };
+  SECTION("a header that promises 4 TiB, in a 1 GiB file: read up to the bound, not to the end") {
+    const auto p = promising(temp_file("promising.nnp"));
     // The bound: 4 times the size of this network's file, plus 1 MiB.
     const auto saved = temp_file("model.nnp");
     nn::save_parameters(net, saved);
@@ -327,5 +346,61 @@ TEST_CASE("hostile parameter files: devices, directories, FIFOs and long files a
     }
     fs::remove(p);
   }
+  SECTION("the same header in a short file: truncated, and the checksum says it is corrupted") {
+    const auto p = promising(temp_file("promising.nnp"));
+    fs::resize_file(p, 300);
+    REQUIRE(error_of(p) == p + ": byte 64: checksum mismatch: the file is corrupted or cut short; reading it: truncated: "
+                               "expected layer 1's 1099511627791 values, found the end of the file");
+    fs::remove(p);
+  }
+  SECTION("a good file followed by 1 GiB: read only as far as the header promises, plus a byte") {
+    const auto p = temp_file("trailing.nnp");
+    nn::save_parameters(net_t(7), p);
+    const std::uint64_t n = fs::file_size(p);
+    fs::resize_file(p, std::uint64_t{1} << 30);
+    REQUIRE(error_of(p) == p + ": byte " + std::to_string(n) + ": expected the end of the file after the checksum, found more bytes");
+    REQUIRE_THROWS_WITH(nn::read_parameter_sizes(p),
+                        p + ": byte " + std::to_string(n) + ": expected the end of the file after the checksum, found more bytes");
+    fs::remove(p);
+  }
+  SECTION("the same header in a 64 MiB file: read_parameter_sizes hashes the values as they pass, keeping none") {
+    const auto p = promising(temp_file("promising.nnp"));
+    fs::resize_file(p, std::uint64_t{64} << 20);
+    counting_new::reset_largest();
+    REQUIRE_THROWS_WITH(nn::read_parameter_sizes(p), p + ": byte 64: checksum mismatch: the file is corrupted or cut short; "
+                                                         "reading it: truncated: expected layer 1's 1099511627791 values, "
+                                                         "found the end of the file");
+    REQUIRE(counting_new::largest.load() <= (std::size_t{1} << 20) + 4096);
+    fs::remove(p);
+  }
   ::alarm(0);
 }
+
+// read_parameter_sizes reads a whole file, to check its checksum, but keeps only the records: a 3 MB
+// file costs no allocation over the 1 MiB it reads at a time. load_parameters keeps the values.
+TEST_CASE("read_parameter_sizes keeps no values, and a file's hash is the same however it is cut", "[io]") {
+  const auto p = temp_file("wide.nnp");
+  using wide = nn::network<784, 1000, 10>;  // 785,000 + 10,010 floats
+  auto net = std::make_unique<wide>(3);
+  nn::save_parameters(*net, p);
+  REQUIRE(fs::file_size(p) > (std::size_t{3} << 20));
+  counting_new::reset_largest();
+  REQUIRE(nn::read_parameter_sizes(p) == std::vector<std::uint32_t>{784, 1000, 10});
+  REQUIRE(counting_new::largest.load() <= (std::size_t{1} << 20) + 4096);
+  counting_new::reset_largest();
+  nn::load_parameters(*net, p);
+  REQUIRE(counting_new::largest.load() > (std::size_t{3} << 20));
+
+  const auto bytes = read_all(p);
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::uint64_t whole = nn::detail::fnv1a(data, 1000), stored = nn::detail::get_le<std::uint64_t>(data + 1000);
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{100}}) {
+    nn::detail::fnv_stream s;
+    for (std::size_t at = 0; at < 1008; at += piece) s.feed(data + at, std::min(piece, 1008 - at));
+    CAPTURE(piece);
+    REQUIRE(s.bytes() == 1008);
+    REQUIRE(s.hash() == whole);
+    REQUIRE(s.last8() == stored);
+  }
+}
+

@@ -89,45 +89,38 @@ void save_parameters(const Net& net, const std::string& path) {
 inline std::vector<std::uint32_t> read_parameter_sizes(const std::string& path, const read_limits& limits = {}) {
   std::string what_limit;
   const std::uint64_t limit = detail::parameter_file_limit(limits, 0, what_limit);
-  const auto file = detail::open_parameter_file(path, limit, what_limit, limits.fifo_writer_seconds);
-  std::vector<std::uint32_t> sizes;
+  detail::parameter_file file(path, limit, what_limit, limits.fifo_writer_seconds, /*keep_values=*/false);
+  if (file.version < 3) return detail::v2_sizes(file);
   const auto flat = [](const std::vector<std::uint32_t>& d) {
     std::uint64_t n = 1;
     for (const auto v : d) n = std::min<std::uint64_t>(n * v, 0xffffffffULL);
     return static_cast<std::uint32_t>(n);
   };
-  if (file.version >= 3) {
-    std::vector<std::uint32_t> input;
-    const auto records = detail::read_records(file, path, input);
-    sizes.push_back(flat(input));
-    for (const auto& r : records) sizes.push_back(flat(r.dims));
-    return sizes;
-  }
-  const auto n = detail::get_le<std::uint32_t>(file.bytes, 16);
-  if (n < 2 || n > 1024) throw data_error(path, 16, "expected 2 to 1024 layer sizes, found " + std::to_string(n));
-  if (file.bytes.size() < 20 + 4 * std::size_t{n}) throw data_error(path, 20, "truncated: expected " + std::to_string(n) + " layer sizes");
-  for (std::size_t i = 0; i < n; ++i) sizes.push_back(detail::get_le<std::uint32_t>(file.bytes, 20 + 4 * i));
+  std::vector<std::uint32_t> input;
+  const auto records = detail::read_records(file, input);
+  std::vector<std::uint32_t> sizes{flat(input)};
+  for (const auto& r : records) sizes.push_back(flat(r.dims));
   return sizes;
 }
 
 // Loads a file written by save_parameters into `net`, whose layers and element type must match the file's.
 // The network is changed only when the whole file is good. Version 1 and 2 files (dense networks) load
-// into an nn::network of the same sizes. At most four times the size of this network's file (plus 1 MiB)
-// is read; `limits` can raise that (nn::read_limits).
+// into an nn::network of the same sizes. The file is read only as far as its header promises, and never
+// past four times the size of this network's file (plus 1 MiB); `limits` can raise that (nn::read_limits).
 template <class Net>
 void load_parameters(Net& net, const std::string& path, const read_limits& limits = {}) {
   using T = typename Net::value_type;
   const auto layout = detail::layout_of<Net>();
   std::string what_limit;
   const std::uint64_t limit = detail::parameter_file_limit(limits, detail::file_bytes(layout, sizeof(T)), what_limit);
-  const auto file = detail::open_parameter_file(path, limit, what_limit, limits.fifo_writer_seconds);
+  detail::parameter_file file(path, limit, what_limit, limits.fifo_writer_seconds);
   std::vector<std::uint8_t> raw;
   if (file.version >= 3) {
-    raw = detail::read_v3(file, path, layout, sizeof(T));
+    raw = detail::read_v3(file, layout, sizeof(T));
   } else if constexpr (requires { Net::sizes; typename Net::hidden_activation; }) {
     const std::string names[2] = {detail::activation_name<typename Net::hidden_activation>(),
                                   detail::activation_name<typename Net::output_activation>()};
-    raw = detail::read_v2(file, path, {Net::sizes.begin(), Net::sizes.end()}, names, sizeof(T));
+    raw = detail::read_v2(file, {Net::sizes.begin(), Net::sizes.end()}, names, sizeof(T));
   } else {
     throw data_error(path, 8, "a version " + std::to_string(file.version) + " file holds an nn::network of dense layers; "
                               "load it into one (this model is " + Net::name() + ")");

@@ -1,4 +1,4 @@
-// What nn's libFuzzer targets share (tests/fuzz/README.md): the input as a file, the outcome of a call
+// What nn's libFuzzer targets share (docs/untrusted-files.md): the input as a file, the outcome of a call
 // (a value, or a data_error's message), and a check that stops the run, with both sides printed, when two
 // ways of reading the same input disagree. Any exception other than nn::data_error escapes to libFuzzer,
 // which reports it as a crash: nn promises that bad input only ever gives a data_error.

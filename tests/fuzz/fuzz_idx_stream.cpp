@@ -1,9 +1,9 @@
 // libFuzzer target: nn::idx_stream over an image file and a label file, against the reference reader
 // (idx_reference.hpp). The first byte chooses which files are gzipped (bit 0 images, bit 1 labels); the
-// next two, little-endian, how many bytes of the rest are the image file's content (the rest is the labels'). The stream must give the reference's
-// examples, in order, and end cleanly exactly when the reference finds both files good and every label
-// below 10; otherwise it must throw a data_error (at the latest at the end), never deliver a wrong
-// example, and never another exception.
+// next two, little-endian, how many bytes of the rest are the image file's content (the rest is the
+// labels'). The stream must give the reference's examples, in order, and end cleanly exactly when the
+// reference finds both files good and every label below 10; otherwise it must throw a data_error (at
+// the latest at the end), never deliver a wrong example, and never another exception.
 #include <nn/data/idx.hpp>
 
 #include <array>

@@ -2,7 +2,8 @@
 // and nn::read_parameter_sizes. With the first byte's bit 0 set, the target writes a correct checksum
 // over the rest first, so the fuzzer explores the structure behind it. A file that loads must hold a
 // 4-3-2 network, and save and load back to the same parameters (a round trip); a file that does not
-// must leave the network as it was.
+// must leave the network as it was. A file read_parameter_sizes refuses (which hashes values without
+// keeping them) must fail to load with the same message (which keeps them).
 #include <nn/io.hpp>
 #include <nn/network.hpp>
 
@@ -48,6 +49,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     nn::load_parameters(net, path);
     return true;
   });
+  if (!sizes.ok())
+    fuzz::check(!loaded.ok() && loaded.error == sizes.error,
+                "read_parameter_sizes refuses a file that load_parameters reads otherwise", sizes.error,
+                loaded.ok() ? "loaded" : loaded.error);
   if (!loaded.ok()) {
     fuzz::check(same(parameters(net), before), "a file that failed to load changed the network", loaded.error);
     return 0;

@@ -105,26 +105,25 @@ class input_file {
     return got;
   }
 
-  // The rest of the file, appended to out, but never more than `limit` bytes in all (out's size
-  // included): a longer file is an error at the byte where the limit ran out, and no more is read.
-  // `what` says what the limit is, for the message ("this network's file takes 95,072 bytes").
-  void read_rest(std::vector<std::uint8_t>& out, std::uint64_t limit, const std::string& what) {
-    if (regular_) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(size_, limit)));
-    for (;;) {
-      const std::uint64_t room = limit > out.size() ? limit - out.size() : 0;
-      std::uint64_t want = std::min<std::uint64_t>(room + 1, 1 << 20);
+  // Reads on, appending to `out`, until `end` bytes of the file have been read (offset() == end) or it
+  // ends (then false). Never reads past byte `limit`: a file with more is an error at that byte, and no
+  // more is read; `what` says what the limit is, for the message ("this network's file takes 95,072
+  // bytes"). Memory grows with what the file really has, in steps of at most 1 MiB, not with `end`.
+  bool read_to(std::vector<std::uint8_t>& out, std::uint64_t end, std::uint64_t limit, const std::string& what) {
+    const std::uint64_t target = std::min(end, limit == UINT64_MAX ? limit : limit + 1);
+    while (offset_ < target) {
+      std::uint64_t chunk = std::min<std::uint64_t>(target - offset_, 1 << 20);
       // A regular file's size says how much is left (one more byte shows its end, or that it grew).
-      if (regular_ && size_ >= offset_) want = std::min<std::uint64_t>(want, size_ - offset_ + 1);
-      const std::size_t chunk = static_cast<std::size_t>(want);
+      if (regular_ && size_ >= offset_) chunk = std::min<std::uint64_t>(chunk, size_ - offset_ + 1);
       const std::size_t old = out.size();
-      out.resize(old + chunk);
-      const std::size_t got = read(out.data() + old, chunk);
+      out.resize(old + static_cast<std::size_t>(chunk));
+      const std::size_t got = read(out.data() + old, static_cast<std::size_t>(chunk));
       out.resize(old + got);
-      if (out.size() > limit)
-        throw data_error(path_, static_cast<std::size_t>(limit),
-                         "expected the end of the file (" + what + "), found more bytes");
       if (got < chunk) break;
     }
+    if (offset_ > limit)
+      throw data_error(path_, static_cast<std::size_t>(limit), "expected the end of the file (" + what + "), found more bytes");
+    return offset_ >= end;
   }
 
  private:

@@ -22,8 +22,8 @@ namespace nn::detail {
 inline constexpr char params_magic[8] = {'n', 'n', 'p', 'a', 'r', 'a', 'm', 's'};
 inline constexpr std::uint32_t params_version = 3;
 
-inline std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
+// The 64-bit FNV-1a hash of n bytes, or of more bytes after those that gave `h`.
+inline std::uint64_t fnv1a(const std::uint8_t* p, std::size_t n, std::uint64_t h = 0xcbf29ce484222325ULL) {
   for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
   return h;
 }
@@ -37,9 +37,9 @@ void put_le(std::vector<std::uint8_t>& out, U v) {
 }
 
 template <class U>
-U get_le(const std::vector<std::uint8_t>& in, std::size_t at) {
+U get_le(const std::uint8_t* p) {
   std::uint8_t b[sizeof(U)];
-  std::memcpy(b, in.data() + at, sizeof(U));
+  std::memcpy(b, p, sizeof(U));
   if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(U));
   U v;
   std::memcpy(&v, b, sizeof(U));
@@ -69,37 +69,158 @@ inline void put_dims(std::vector<std::uint8_t>& out, const std::vector<std::uint
   for (const std::uint32_t d : dims) put_le<std::uint32_t>(out, d);
 }
 
-// Reads a file's fields in order; every shortfall is a data_error naming the byte where it happened.
+// a + b, or the largest value if it does not fit.
+inline std::uint64_t add_sat(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+// A file's FNV-1a hash as its bytes pass, in pieces of any size, holding back the last 8 bytes (the
+// checksum of a parameter file): hash() is of every byte but the last 8, last8() those 8 as a u64.
+class fnv_stream {
+ public:
+  void feed(const std::uint8_t* p, std::size_t k) {
+    if (k >= 8) {  // what is held, and all of p but its last 8, now has 8 bytes after it
+      h_ = fnv1a(held_, held(), h_);
+      h_ = fnv1a(p, k - 8, h_);
+      std::memcpy(held_, p + k - 8, 8);
+      n_ += k;
+      return;
+    }
+    for (std::size_t i = 0; i < k; ++i, ++n_) {
+      if (n_ >= 8) {
+        h_ = fnv1a(held_, 1, h_);
+        std::memmove(held_, held_ + 1, 7);
+        held_[7] = p[i];
+      } else {
+        held_[n_] = p[i];
+      }
+    }
+  }
+  std::uint64_t bytes() const noexcept { return n_; }
+  std::uint64_t hash() const noexcept { return h_; }
+  std::uint64_t last8() const noexcept { return n_ >= 8 ? get_le<std::uint64_t>(held_) : 0; }
+
+ private:
+  std::size_t held() const noexcept { return static_cast<std::size_t>(std::min<std::uint64_t>(n_, 8)); }
+  std::uint64_t h_ = 0xcbf29ce484222325ULL, n_ = 0;
+  std::uint8_t held_[8] = {};
+};
+
+// A parameter file being read: read on only as far as the fields ask (what the header promises), and
+// never past `limit` bytes in all (`what_limit` says where the limit comes from). The constructor checks
+// what every version shares: the magic (on the first 8 bytes, so a large file of something else costs
+// nothing), the version and the value size. It holds the bytes read so far, except values skipped
+// without keeping them (`keep_values` false: read_parameter_sizes), which are only hashed as they pass,
+// so that memory stays small whatever the file promises.
+class parameter_file {
+ public:
+  std::uint32_t version = 0, value_size = 0;
+
+  parameter_file(const std::string& path, std::uint64_t limit, std::string what_limit, double writer_seconds,
+                 bool keep_values = true)
+      : file_(path, "saved nn parameters", writer_seconds), limit_(limit), what_limit_(std::move(what_limit)), keep_(keep_values) {
+    if (!ensure(8) || std::memcmp(bytes_.data(), params_magic, 8) != 0)
+      throw data_error(path, 0, "not an nn parameter file: expected magic \"nnparams\"");
+    if (!ensure(20))
+      throw data_error(path, held_end(), "truncated: expected version, value size and layer count, found the end of the file");
+    version = get_le<std::uint32_t>(at(8));
+    if (version < 1 || version > params_version)
+      throw data_error(path, 8, "unsupported version: expected 1 to " + std::to_string(params_version) + ", found " +
+                                    std::to_string(version));
+    value_size = get_le<std::uint32_t>(at(12));
+    if (value_size != 4 && value_size != 8)
+      throw data_error(path, 12, "expected 4 or 8 bytes per value (float or double), found " + std::to_string(value_size));
+  }
+  const std::string& path() const noexcept { return file_.path(); }
+  // The byte at file offset `pos`, which ensure() has read and skip_values() has not let pass.
+  const std::uint8_t* at(std::uint64_t pos) const noexcept { return bytes_.data() + (pos - base_); }
+  // Where the bytes read so far end.
+  std::size_t held_end() const noexcept { return static_cast<std::size_t>(base_ + bytes_.size()); }
+  // Reads on until the first `end` bytes of the file are read; false if it ends sooner.
+  bool ensure(std::uint64_t end) {
+    if (held_end() >= end) return true;
+    if (ended_) return false;
+    ended_ = !file_.read_to(bytes_, end, limit_, what_limit_);
+    return !ended_;
+  }
+  // Reads on to byte `to` across values: keeping them, or (not keep_values) only hashing them as they
+  // pass. False if the file ends sooner.
+  bool skip_values(std::uint64_t to) {
+    if (keep_ || held_end() >= to) return ensure(to);
+    drop(bytes_.data(), bytes_.size());  // all of it is before `to`
+    bytes_.clear();
+    std::vector<std::uint8_t> chunk;
+    while (!ended_ && base_ < to) {
+      chunk.clear();
+      ended_ = !file_.read_to(chunk, std::min<std::uint64_t>(to, base_ + (1 << 20)), limit_, what_limit_);
+      drop(chunk.data(), chunk.size());
+    }
+    return base_ >= to;
+  }
+  // Whether the checksum at `end` (read) is that of the bytes before it.
+  bool checksum_ok(std::uint64_t end) const {
+    fnv_stream s = dropped_;
+    s.feed(bytes_.data(), static_cast<std::size_t>(end + 8 - base_));
+    return s.hash() == s.last8();
+  }
+  // Whether the whole file (the rest read now, hashed and not kept) ends with the checksum of the bytes
+  // before it: tells a corrupted file from one nn cannot read.
+  bool whole_file_checksum_ok() {
+    fnv_stream s = dropped_;
+    s.feed(bytes_.data(), bytes_.size());
+    std::vector<std::uint8_t> chunk;
+    while (!ended_) {
+      chunk.clear();
+      ended_ = !file_.read_to(chunk, file_.offset() + (1 << 20), limit_, what_limit_);
+      s.feed(chunk.data(), chunk.size());
+    }
+    return s.bytes() >= 28 && s.hash() == s.last8();
+  }
+
+ private:
+  void drop(const std::uint8_t* p, std::size_t n) {
+    dropped_.feed(p, n);
+    base_ += n;
+  }
+  input_file file_;
+  std::vector<std::uint8_t> bytes_;  // the file from byte base_ on, as far as it has been read
+  std::uint64_t base_ = 0;
+  fnv_stream dropped_;  // the bytes before base_, which were not kept
+  std::uint64_t limit_;
+  std::string what_limit_;
+  bool keep_, ended_ = false;
+};
+
+// Reads a file's fields in order, reading on as they ask; every shortfall is a data_error naming the
+// byte where it happened.
 class byte_reader {
  public:
-  byte_reader(const std::vector<std::uint8_t>& in, const std::string& path, std::size_t at) : in_(in), path_(path), at_(at) {}
+  byte_reader(parameter_file& file, std::size_t at) : file_(file), at_(at) {}
   std::size_t at() const noexcept { return at_; }
-  void need(std::size_t n, const std::string& what) const {
-    const std::size_t end = in_.size() >= 8 ? in_.size() - 8 : 0;  // the last 8 bytes are the checksum
-    if (at_ > end || end - at_ < n)
-      throw data_error(path_, std::min(at_, in_.size()), "truncated: expected " + what + ", found the end of the file");
+  void need(std::uint64_t n, const std::string& what) const {
+    if (!file_.ensure(add_sat(add_sat(at_, n), 8)))  // the last 8 bytes are the checksum
+      throw data_error(file_.path(), std::min(at_, file_.held_end()), "truncated: expected " + what + ", found the end of the file");
   }
   std::uint32_t u32(const std::string& what) {
     need(4, what);
     at_ += 4;
-    return get_le<std::uint32_t>(in_, at_ - 4);
+    return get_le<std::uint32_t>(file_.at(at_ - 4));
   }
   std::uint64_t u64(const std::string& what) {
     need(8, what);
     at_ += 8;
-    return get_le<std::uint64_t>(in_, at_ - 8);
+    return get_le<std::uint64_t>(file_.at(at_ - 8));
   }
   std::string text(const std::string& what, std::uint32_t min_len, std::uint32_t max_len) {
     const std::size_t start = at_;
     const std::uint32_t n = u32("the length of " + what);
     if (n < min_len || n > max_len)
-      throw data_error(path_, start, "expected " + what + " of " + std::to_string(min_len) + " to " + std::to_string(max_len) +
-                                         " bytes, found a length of " + std::to_string(n));
+      throw data_error(file_.path(), start, "expected " + what + " of " + std::to_string(min_len) + " to " +
+                                                std::to_string(max_len) + " bytes, found a length of " + std::to_string(n));
     need(n, what);
-    std::string t(reinterpret_cast<const char*>(in_.data() + at_), n);
+    std::string t(reinterpret_cast<const char*>(file_.at(at_)), n);
     for (const char c : t)
       if (c < 32 || c > 126)
-        throw data_error(path_, at_, "expected " + what + " in printable ASCII, found byte " + std::to_string(static_cast<unsigned char>(c)));
+        throw data_error(file_.path(), at_, "expected " + what + " in printable ASCII, found byte " +
+                                                std::to_string(static_cast<unsigned char>(c)));
     at_ += n;
     return t;
   }
@@ -107,24 +228,24 @@ class byte_reader {
     const std::size_t start = at_;
     const std::uint32_t rank = u32("the rank of " + what);
     if (rank < 1 || rank > 8)
-      throw data_error(path_, start, "expected " + what + " of 1 to 8 dimensions, found " + std::to_string(rank));
+      throw data_error(file_.path(), start, "expected " + what + " of 1 to 8 dimensions, found " + std::to_string(rank));
     std::vector<std::uint32_t> dims(rank);
     for (auto& d : dims) {
       const std::size_t here = at_;
       d = u32("a dimension of " + what);
-      if (d == 0) throw data_error(path_, here, "expected a dimension of at least 1 in " + what + ", found 0");
+      if (d == 0) throw data_error(file_.path(), here, "expected a dimension of at least 1 in " + what + ", found 0");
     }
     return dims;
   }
+  // Values the reader does not look at: kept, or only hashed as they pass (parameter_file).
   void skip(std::uint64_t n, const std::string& what) {
-    if (n > in_.size()) need(in_.size(), what);  // more than the whole file: truncated
-    need(static_cast<std::size_t>(n), what);
+    (void)file_.skip_values(add_sat(at_, n));
+    need(n, what);
     at_ += static_cast<std::size_t>(n);
   }
 
  private:
-  const std::vector<std::uint8_t>& in_;
-  const std::string& path_;
+  parameter_file& file_;
   std::size_t at_;
 };
 
@@ -182,34 +303,6 @@ inline void write_v3(const std::string& path, const model_layout& m, std::size_t
   write_atomically(path, out);
 }
 
-// Reads a whole parameter file and checks what every version shares: the magic, the version, the value size.
-// The magic is checked before anything else is read (a large file of something else costs nothing), and
-// no more than `limit` bytes are read in all (`what_limit` says where the limit comes from).
-struct parameter_file {
-  std::vector<std::uint8_t> bytes;
-  std::uint32_t version = 0, value_size = 0;
-};
-inline parameter_file open_parameter_file(const std::string& path, std::uint64_t limit, const std::string& what_limit,
-                                          double writer_seconds) {
-  input_file f(path, "saved nn parameters", writer_seconds);
-  parameter_file p;
-  auto& in = p.bytes;
-  in.resize(8);
-  in.resize(f.read(in.data(), 8));
-  if (in.size() < 8 || std::memcmp(in.data(), params_magic, 8) != 0)
-    throw data_error(path, 0, "not an nn parameter file: expected magic \"nnparams\"");
-  f.read_rest(in, limit, what_limit);
-  if (in.size() < 20) throw data_error(path, in.size(), "truncated: expected version, value size and layer count, found the end of the file");
-  p.version = get_le<std::uint32_t>(in, 8);
-  if (p.version < 1 || p.version > params_version)
-    throw data_error(path, 8, "unsupported version: expected 1 to " + std::to_string(params_version) + ", found " +
-                                  std::to_string(p.version));
-  p.value_size = get_le<std::uint32_t>(in, 12);
-  if (p.value_size != 4 && p.value_size != 8)
-    throw data_error(path, 12, "expected 4 or 8 bytes per value (float or double), found " + std::to_string(p.value_size));
-  return p;
-}
-
 // The length of a version 3 file of a model with this layout.
 inline std::uint64_t file_bytes(const model_layout& m, std::size_t value_size) {
   std::uint64_t n = 20 + 4 + 4 * std::uint64_t{m.input.size()} + 8;
@@ -233,30 +326,30 @@ inline std::uint64_t parameter_file_limit(const read_limits& limits, std::uint64
   return n;
 }
 
-// Version 3: the layer records, and the length and checksum checked before anything is compared with a
-// model (so a corrupted byte reads as corruption).
-inline std::vector<layer_record> parse_records(const parameter_file& file, const std::string& path,
-                                               std::vector<std::uint32_t>& input);
-inline std::vector<layer_record> read_records(const parameter_file& file, const std::string& path,
-                                              std::vector<std::uint32_t>& input) {
-  // The checksum first (it is always the last 8 bytes), so a corrupted byte reads as corruption whatever
-  // field it landed in; the structure then says whether the file is also cut short.
-  const auto& in = file.bytes;
-  if (in.size() >= 28 && get_le<std::uint64_t>(in, in.size() - 8) == fnv1a(in.data(), in.size() - 8))
-    return parse_records(file, path, input);
+// Version 3: the layer records, read as far as the header promises, and the checksum held against the
+// bytes before it, before anything is compared with a model. A record that makes no sense is told apart
+// from corruption by the checksum of the whole file (a flipped bit reads as corruption, whatever field it
+// landed in).
+inline std::vector<layer_record> parse_records(parameter_file& file, std::vector<std::uint32_t>& input, std::size_t& end);
+inline std::vector<layer_record> read_records(parameter_file& file, std::vector<std::uint32_t>& input) {
+  std::vector<layer_record> records;
+  std::size_t end = 0;  // where the checksum is
   try {
-    (void)parse_records(file, path, input);
+    records = parse_records(file, input, end);
   } catch (const data_error& e) {
-    throw data_error(path, e.offset(), "checksum mismatch: the file is corrupted or cut short; reading it: " + e.problem());
+    if (file.whole_file_checksum_ok()) throw;
+    throw data_error(file.path(), e.offset(), "checksum mismatch: the file is corrupted or cut short; reading it: " + e.problem());
   }
-  throw data_error(path, in.size() - 8, "checksum mismatch: the file is corrupted");
+  if (!file.checksum_ok(end))
+    throw data_error(file.path(), end, "checksum mismatch: the file is corrupted");
+  if (file.ensure(std::uint64_t{end} + 9))
+    throw data_error(file.path(), end + 8, "expected the end of the file after the checksum, found more bytes");
+  return records;
 }
-inline std::vector<layer_record> parse_records(const parameter_file& file, const std::string& path,
-                                               std::vector<std::uint32_t>& input) {
-  const auto& in = file.bytes;
-  byte_reader r(in, path, 16);
+inline std::vector<layer_record> parse_records(parameter_file& file, std::vector<std::uint32_t>& input, std::size_t& end) {
+  byte_reader r(file, 16);
   const std::uint32_t layers = r.u32("the layer count");
-  if (layers < 1 || layers > 1024) throw data_error(path, 16, "expected 1 to 1024 layers, found " + std::to_string(layers));
+  if (layers < 1 || layers > 1024) throw data_error(file.path(), 16, "expected 1 to 1024 layers, found " + std::to_string(layers));
   input = r.shape("the input shape");
   std::vector<layer_record> records(layers);
   for (std::size_t i = 0; i < layers; ++i) {
@@ -268,20 +361,17 @@ inline std::vector<layer_record> parse_records(const parameter_file& file, const
     rec.activation = r.text(which + "activation", 0, 64);
     rec.values = r.u64(which + "value count");
     rec.values_at = r.at();
-    if (rec.values > in.size() / file.value_size) r.need(in.size(), which + std::to_string(rec.values) + " values");
-    r.skip(rec.values * file.value_size, which + std::to_string(rec.values) + " values");
+    const std::uint64_t bytes = rec.values > UINT64_MAX / file.value_size ? UINT64_MAX : rec.values * file.value_size;
+    r.skip(bytes, which + std::to_string(rec.values) + " values");
   }
-  if (r.at() + 8 != in.size())
-    throw data_error(path, r.at(), "expected the checksum and the end of the file, found " +
-                                       std::to_string(in.size() - r.at() - 8) + " more bytes");
+  end = r.at();
   return records;
 }
 
 // The bytes of `count` values from `at`, in native byte order.
 inline std::vector<std::uint8_t> raw_values(const parameter_file& file, std::size_t at, std::uint64_t count) {
   const std::size_t n = static_cast<std::size_t>(count) * file.value_size;
-  std::vector<std::uint8_t> raw(file.bytes.begin() + static_cast<std::ptrdiff_t>(at),
-                                file.bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
+  std::vector<std::uint8_t> raw(file.at(at), file.at(at) + n);
   if constexpr (std::endian::native == std::endian::big)
     for (std::size_t i = 0; i < n; i += file.value_size) std::reverse(raw.begin() + i, raw.begin() + i + file.value_size);
   return raw;
@@ -289,10 +379,10 @@ inline std::vector<std::uint8_t> raw_values(const parameter_file& file, std::siz
 
 // Version 3: holds the file against the model's layout (the first layer that differs, and how) and gives
 // the parameters' bytes in file order.
-inline std::vector<std::uint8_t> read_v3(const parameter_file& file, const std::string& path, const model_layout& m,
-                                         std::size_t value_size) {
+inline std::vector<std::uint8_t> read_v3(parameter_file& file, const model_layout& m, std::size_t value_size) {
+  const std::string& path = file.path();
   std::vector<std::uint32_t> input;
-  const auto records = read_records(file, path, input);
+  const auto records = read_records(file, input);
   if (file.value_size != value_size)
     throw data_error(path, 12, "values of " + std::to_string(file.value_size) + " bytes, but the network's are " +
                                    std::to_string(value_size) + " (float 4, double 8)");
@@ -327,51 +417,57 @@ inline std::vector<std::uint8_t> read_v3(const parameter_file& file, const std::
   return raw;
 }
 
-// Versions 1 and 2: the layer sizes of a dense network, and (2) its two activations' names (hidden,
-// output), held against the network's; gives the parameters' bytes, which are in nn::dense's order.
-inline std::vector<std::uint8_t> read_v2(const parameter_file& file, const std::string& path,
-                                         const std::vector<std::uint32_t>& want, const std::string (&want_names)[2],
-                                         std::size_t value_size_wanted) {
-  const auto& in = file.bytes;
+// Versions 1 and 2: the layer sizes of a dense network (inputs first).
+inline std::vector<std::uint32_t> v2_sizes(parameter_file& file) {
+  const auto n = get_le<std::uint32_t>(file.at(16));
+  if (n < 2 || n > 1024) throw data_error(file.path(), 16, "expected 2 to 1024 layer sizes, found " + std::to_string(n));
+  if (!file.ensure(20 + 4 * std::size_t{n}))
+    throw data_error(file.path(), file.held_end(), "truncated: expected the layer sizes, found the end of the file");
+  std::vector<std::uint32_t> sizes(n);
+  for (std::size_t i = 0; i < n; ++i) sizes[i] = get_le<std::uint32_t>(file.at(20 + 4 * i));
+  return sizes;
+}
+
+// Versions 1 and 2: the layer sizes, and (2) the two activations' names (hidden, output), held against
+// the network's; gives the parameters' bytes, which are in nn::dense's order.
+inline std::vector<std::uint8_t> read_v2(parameter_file& file, const std::vector<std::uint32_t>& want,
+                                         const std::string (&want_names)[2], std::size_t value_size_wanted) {
+  const std::string& path = file.path();
   const std::uint32_t version = file.version, value_size = file.value_size;
   auto need = [&](std::size_t at, std::size_t n, const char* what) {
-    if (in.size() < at + n)
-      throw data_error(path, in.size(), std::string("truncated: expected ") + what + ", found the end of the file");
+    if (!file.ensure(at + n))
+      throw data_error(path, file.held_end(), std::string("truncated: expected ") + what + ", found the end of the file");
   };
-  const auto n = get_le<std::uint32_t>(in, 16);
-  if (n < 2 || n > 1024) throw data_error(path, 16, "expected 2 to 1024 layer sizes, found " + std::to_string(n));
-  need(20, 4 * std::size_t{n}, "the layer sizes");
-  std::vector<std::uint32_t> sizes(n);
-  for (std::size_t i = 0; i < n; ++i) sizes[i] = get_le<std::uint32_t>(in, 20 + 4 * i);
-  std::size_t at = 20 + 4 * std::size_t{n};
+  const auto sizes = v2_sizes(file);
+  std::size_t at = 20 + 4 * sizes.size();
   // Version 2: the activations' names, hidden then output.
   std::string names[2];
   std::size_t names_at = at;
   const char* role[2] = {"hidden", "output"};
   for (int i = 0; version >= 2 && i < 2; ++i) {
     need(at, 4, "the length of an activation's name");
-    const auto len = get_le<std::uint32_t>(in, at);
+    const auto len = get_le<std::uint32_t>(file.at(at));
     if (len == 0 || len > 64)
       throw data_error(path, at, std::string("expected the ") + role[i] + " activation's name (1 to 64 bytes), found a "
                                  "length of " + std::to_string(len));
     need(at + 4, len, "an activation's name");
-    names[i].assign(reinterpret_cast<const char*>(in.data() + at + 4), len);
+    names[i].assign(reinterpret_cast<const char*>(file.at(at + 4)), len);
     at += 4 + len;
   }
   // The length the file's own header implies, then the checksum, before anything is compared with the
-  // network (a corrupted byte is reported as corruption).
+  // network (a corrupted byte is reported as corruption). The file is read no further than that length.
   long double values = 0;
-  for (std::size_t l = 0; l + 1 < n; ++l) values += (static_cast<long double>(sizes[l]) + 1) * sizes[l + 1];
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) values += (static_cast<long double>(sizes[l]) + 1) * sizes[l + 1];
   const long double expected = static_cast<long double>(at) + values * value_size + 8;
-  if (static_cast<long double>(in.size()) < expected)
-    throw data_error(path, in.size(), "truncated: the header promises " +
-                                          (expected < 1e18L ? std::to_string(static_cast<unsigned long long>(expected))
-                                                            : std::string("more than 10^18")) +
-                                          " bytes, found the end of the file");
-  if (static_cast<long double>(in.size()) > expected)
-    throw data_error(path, static_cast<std::size_t>(expected), "expected the end of the file, found more bytes");
-  const std::size_t sum_at = in.size() - 8;
-  if (get_le<std::uint64_t>(in, sum_at) != fnv1a(in.data(), sum_at))
+  const std::uint64_t length = expected < 1.8e19L ? static_cast<std::uint64_t>(expected) : UINT64_MAX;
+  if (!file.ensure(length))
+    throw data_error(path, file.held_end(), "truncated: the header promises " +
+                                                    (expected < 1e18L ? std::to_string(length) : std::string("more than 10^18")) +
+                                                    " bytes, found the end of the file");
+  if (file.ensure(length + 1))
+    throw data_error(path, static_cast<std::size_t>(length), "expected the end of the file, found more bytes");
+  const std::size_t sum_at = static_cast<std::size_t>(length - 8);
+  if (!file.checksum_ok(sum_at))
     throw data_error(path, sum_at, "checksum mismatch: the file is corrupted");
   if (value_size != value_size_wanted)
     throw data_error(path, 12, "values of " + std::to_string(value_size) + " bytes, but the network's are " +
