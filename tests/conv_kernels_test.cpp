@@ -108,8 +108,14 @@ void check_kernels() {
   nn::rng r(G.taps() + G.pixels());
   const auto w = random_values(G.maps * G.taps() + G.maps, r), x = random_values(G.input_size(), r),
              e = random_values(G.output_size(), r);
-  const auto wt = as<T>(w), xt = as<T>(x), et = as<T>(e);
-
+  // The kernels' layout: a row of `row` values per map (the taps, then zeros), then the biases.
+  constexpr std::size_t row = nn::simd::conv_tiles<T, G>::row;
+  std::vector<T> wt(G.maps * row + G.maps, T(0));
+  for (std::size_t m = 0; m < G.maps; ++m) {
+    for (std::size_t i = 0; i < G.taps(); ++i) wt[m * row + i] = static_cast<T>(w[m * G.taps() + i]);
+    wt[G.maps * row + m] = static_cast<T>(w[G.maps * G.taps() + m]);
+  }
+  const auto xt = as<T>(x), et = as<T>(e);
   std::vector<T> y(G.output_size() + 64, T(7));  // past the output: must stay as it was
   nn::simd::conv_forward<T, G>(wt.data(), xt.data(), y.data());
   REQUIRE(relative_error(y.data(), twin::forward(G, w, x)) < tolerance);
@@ -121,13 +127,20 @@ void check_kernels() {
   REQUIRE(gi[G.input_size()] == T(7));
 
   const auto want = twin::gradient(G, x, e);
-  std::vector<T> first;
+  nn::aligned_vector<T> first;
+  constexpr std::size_t registers = row / nn::simd::width<T>;
   for (const std::size_t parts : {1, 2, 3}) {
-    std::vector<T> d(want.size(), T(0));
+    nn::aligned_vector<T> d(wt.size(), T(0));
     for (std::size_t part = 0; part < parts; ++part)
-      nn::simd::conv_gradient<T, G>(xt.data(), et.data(), T(1), G.taps() * part / parts, G.taps() * (part + 1) / parts,
+      nn::simd::conv_gradient<T, G>(xt.data(), et.data(), T(1), registers * part / parts, registers * (part + 1) / parts,
                                     part == 0, d.data());
-    REQUIRE(relative_error(d.data(), want) < tolerance);
+    std::vector<double> got(want.size());
+    for (std::size_t m = 0; m < G.maps; ++m) {
+      for (std::size_t i = 0; i < G.taps(); ++i) got[m * G.taps() + i] = static_cast<double>(d[m * row + i]);
+      for (std::size_t i = G.taps(); i < row; ++i) REQUIRE(d[m * row + i] == T(0));  // the padding
+      got[G.maps * G.taps() + m] = static_cast<double>(d[G.maps * row + m]);
+    }
+    REQUIRE(relative_error(got.data(), want) < tolerance);
     if (first.empty()) first = d;
     REQUIRE(d == first);
   }

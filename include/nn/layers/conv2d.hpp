@@ -5,8 +5,9 @@
 //   nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, nn::max_pool<2>,
 //                  nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>
 //
-// Parameters: the weights [map][channel][row][column] (PyTorch's and ONNX's order), then the biases. It
-// keeps z for the activation's derivative. Dropout does not apply to it (the book drops out only in
+// Parameters: a row of weights per map, [channel][row][column] (PyTorch's and ONNX's order) padded to
+// whole registers, then the biases; files hold them without the padding. It keeps z for the
+// activation's derivative. Dropout does not apply to it (the book drops out only in
 // fully connected layers). Kernels: nn/simd/conv.hpp.
 #pragma once
 
@@ -53,9 +54,10 @@ struct conv2d {
     using kept_shape = output_shape;
     using activation = Activation;
     static constexpr std::size_t taps = geometry.taps();
+    static constexpr std::size_t row = simd::conv_tiles<T, geometry>::row;  // taps padded to whole registers
     static constexpr std::size_t parameter_count = Maps * taps + Maps;
-    static constexpr std::size_t parameter_storage = parameter_count;
-    static constexpr std::size_t bias_offset = Maps * taps;
+    static constexpr std::size_t parameter_storage = Maps * row + Maps;
+    static constexpr std::size_t bias_offset = Maps * row;
     static constexpr std::size_t kept_count = 1;  // z
     static constexpr const char* kind = "conv2d";
 
@@ -66,8 +68,17 @@ struct conv2d {
       if (pass == init_pass::biases) {
         for (std::size_t m = 0; m < Maps; ++m) p[bias_offset + m] = static_cast<T>(init.bias(r, taps, Maps));
       } else {
-        for (std::size_t i = 0; i < Maps * taps; ++i) p[i] = static_cast<T>(init.weight(r, taps, Maps));
+        for (std::size_t m = 0; m < Maps; ++m)
+          for (std::size_t i = 0; i < taps; ++i) p[m * row + i] = static_cast<T>(init.weight(r, taps, Maps));
       }
+    }
+
+    // Every parameter in file order: the weights map by map without the padding, then the biases.
+    template <class F>
+    static void visit_parameters(T* p, F&& f) {
+      for (std::size_t m = 0; m < Maps; ++m)
+        for (std::size_t i = 0; i < taps; ++i) f(p[m * row + i]);
+      for (std::size_t m = 0; m < Maps; ++m) f(p[bias_offset + m]);
     }
 
     static void forward(const T* p, rows_of<const T, In> x, rows_of<T, output_shape> y) noexcept {
@@ -94,15 +105,17 @@ struct conv2d {
 
     static rows_of<const T, output_shape> pre_activation(kept_rows<T, kept_shape> k) noexcept { return k[0]; }
 
-    // This part's taps [first, last) of every map's weights, and the biases in one part.
+    // This part's registers [first, last) of every map's row of weights (padding included), and the
+    // biases in one part.
     template <bool Accumulate>
     static void gradient(const T* p, rows_of<const T, In> x, rows_of<const T, output_shape> g,
                          const gradient_sink<T, Accumulate>& s) noexcept {
-      const std::size_t first = taps * s.part / s.parts, last = taps * (s.part + 1) / s.parts;
+      constexpr std::size_t registers = row / simd::width<T>;
+      const std::size_t first = registers * s.part / s.parts, last = registers * (s.part + 1) / s.parts;
       const bool bias = (s.position - 1) % s.parts == s.part;
       const auto each_weight = [&](auto&& f) {
         for (std::size_t m = 0; m < Maps; ++m)
-          for (std::size_t r = first; r < last; ++r) f(m * taps + r);
+          for (std::size_t i = first * simd::width<T>; i < last * simd::width<T>; ++i) f(m * row + i);
       };
       if constexpr (Accumulate) {
         if (s.l2 != T(0)) {

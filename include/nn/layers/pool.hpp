@@ -55,14 +55,16 @@ struct pool2d {
             const T* win = x + (c * H + oy * K) * W + ox * K;
             const std::size_t o = (c * OH + oy) * OW + ox;
             if constexpr (is_max) {
+              // Branch-free (the comparisons of noisy data do not predict): the first of equal maxima.
               T best = win[0];
               std::size_t at = 0;
               for (std::size_t dy = 0; dy < K; ++dy)
-                for (std::size_t dx = 0; dx < K; ++dx)
-                  if (win[dy * W + dx] > best) {
-                    best = win[dy * W + dx];
-                    at = dy * K + dx;
-                  }
+                for (std::size_t dx = 0; dx < K; ++dx) {
+                  const T v = win[dy * W + dx];
+                  const std::size_t more = std::size_t{0} - static_cast<std::size_t>(v > best);  // all ones or 0
+                  best = v > best ? v : best;
+                  at = (at & ~more) | ((dy * K + dx) & more);
+                }
               y[o] = best;
               if (where) where[o] = static_cast<T>(at);
             } else {

@@ -2,13 +2,15 @@
 //
 // Method (docs/design.md, "Convolutions"): the input is unrolled tile by tile into a small patch matrix
 // P[r][p] (r a tap: input channel, kernel row and column; p an output pixel), and the output of every
-// map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes. The
-// weights stay in the order files and ONNX use ([map][channel][row][column]); each output map comes out
-// as a contiguous run of pixels, already channels × height × width. The error at the input is the same
-// product with the weights transposed, folded back onto the image (col2im), and the weights' gradient
-// is dot products of the error's rows with P's. Padding and stride live only in the unrolling, so one
-// product kernel serves every geometry. A tile holds `conv_tiles::pixels` pixels, chosen so that its
-// scratch fits in 64 KB (float) on the stack: nothing is allocated.
+// map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes. Each
+// output map comes out as a contiguous run of pixels, already channels × height × width. The error at
+// the input is the same product with the weights transposed, folded back onto the image (col2im). The
+// weights' gradient dW[m][r] = Σ_p g[m][p]·Q[p][r] uses the patches the other way round, pixel-major
+// (Q[p] is pixel p's patch), with the taps in the lanes: a rank update with no horizontal sums, which
+// stays fast when an image has few pixels and many taps. Padding and stride live only in the unrolling,
+// so one product kernel serves every geometry. The weights are rows of `taps` padded to whole registers
+// ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the biases. Scratch is on
+// the stack (at most 64 KB for float in inference, 128 KB more in training): nothing is allocated.
 #pragma once
 
 #include <algorithm>
@@ -67,6 +69,11 @@ struct conv_tiles {
   static constexpr std::size_t fit = budget / rows / W * W;
   static constexpr std::size_t pixels = std::min(padded_pixels, std::max(W, fit));
   static constexpr std::size_t count = (all_pixels + pixels - 1) / pixels;
+  // A row of weights: the taps padded to whole registers.
+  static constexpr std::size_t row = (taps + W - 1) / W * W;
+  // The gradient's tiles: pixel-major patches of `row` values, at most 128 KB (float).
+  static constexpr std::size_t grad_pixels = std::min(all_pixels, std::max<std::size_t>(1, 2 * budget / row));
+  static constexpr std::size_t grad_count = (all_pixels + grad_pixels - 1) / grad_pixels;
   // Pixels [first, first + size) of tile t.
   static constexpr std::size_t first(std::size_t t) noexcept { return t * pixels; }
   static constexpr std::size_t size(std::size_t t) noexcept { return std::min(pixels, all_pixels - t * pixels); }
@@ -157,70 +164,86 @@ void conv_fold(const T* D, std::size_t p0, std::size_t n, T* gi) noexcept {
   }
 }
 
-// out[i][0..TP) = init[i] (0 when null) + Σ_k a[i·ars + k·acs]·b[k][0..TP), for rows i < rows and
-// k < inner; b and out are rows of TP values, aligned. The convolution's one product kernel: a block of
-// rows × registers of pixels in accumulators, each b register loaded once per block and each a value
-// broadcast once.
-template <class T, std::size_t TP>
+// out[i][c·W ...] (+)= Σ_k a[i·ars + k·acs]·b[k][c·W ...] for rows i < rows, k < inner and registers
+// c in [c0, c1) of rows of Cols values (aligned). Not Add: out = init[i] (0 when null) + the sum; Add:
+// out += alpha · the sum. The convolution's one product kernel: a block of rows × registers in
+// accumulators, each b register loaded once per block and each a value broadcast once.
+template <class T, std::size_t Cols, bool Add = false>
 void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t ars, std::size_t acs, const T* b,
-                  const T* init, T* out) noexcept {
-  constexpr std::size_t W = width<T>, C = TP / W;
-  static_assert(TP % W == 0);
-  constexpr std::size_t CB = C < 4 ? C : 4;
+                  const T* init, T* out, std::size_t c0 = 0, std::size_t c1 = Cols / width<T>, T alpha = T(1)) noexcept {
+  constexpr std::size_t W = width<T>;
+  static_assert(Cols % W == 0);
+  constexpr std::size_t C = Cols / W, CB = C < 4 ? C : 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 8 ? rows_max : 8;
+  const batch<T> av(alpha);
   detail::dynamic_blocks<SB>(rows, [&](std::size_t i0, auto sb_c) NN_INLINE {
     constexpr std::size_t sb_n = decltype(sb_c)::value;
-    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
+    detail::dynamic_blocks<CB>(c1 - c0, [&](std::size_t cs, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
+      const std::size_t cr = c0 + cs;
       batch<T> acc[sb_n][cb_n];
       detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-        const batch<T> start(init ? init[i0 + sb] : T(0));
+        const batch<T> start(!Add && init ? init[i0 + sb] : T(0));
         detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = start; });
       });
       const T* ar = a + i0 * ars;
-      const T* br = b + c0 * W;
-      for (std::size_t k = 0; k < inner; ++k, ar += acs, br += TP) {
+      const T* br = b + cr * W;
+      for (std::size_t k = 0; k < inner; ++k, ar += acs, br += Cols) {
         batch<T> bv[cb_n];
         detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { bv[cb] = detail::load(br + cb * W); });
         detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-          const batch<T> av(ar[sb * ars]);
-          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = xsimd::fma(av, bv[cb], acc[sb][cb]); });
+          const batch<T> x(ar[sb * ars]);
+          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = xsimd::fma(x, bv[cb], acc[sb][cb]); });
         });
       }
       detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { detail::store(out + (i0 + sb) * TP + (c0 + cb) * W, acc[sb][cb]); });
+        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE {
+          T* o = out + (i0 + sb) * Cols + (cr + cb) * W;
+          if constexpr (Add) detail::store(o, xsimd::fma(av, acc[sb][cb], detail::load(o)));
+          else detail::store(o, acc[sb][cb]);
+        });
       });
     });
   });
 }
 
-// g[i·grs + k] += alpha · Σ_q x[i][q]·y[k][q] for i < ni, k < nk, over rows of TP values (aligned): the
-// weights' gradient, a block of 4 × 4 dot products at a time.
-template <class T, std::size_t TP>
-void conv_dots(std::size_t ni, std::size_t nk, const T* x, const T* y, T alpha, T* g, std::size_t grs) noexcept {
-  constexpr std::size_t W = width<T>, C = TP / W;
-  detail::dynamic_blocks<4>(ni, [&](std::size_t i0, auto ib_c) NN_INLINE {
-    constexpr std::size_t ib_n = decltype(ib_c)::value;
-    detail::dynamic_blocks<4>(nk, [&](std::size_t k0, auto kb_c) NN_INLINE {
-      constexpr std::size_t kb_n = decltype(kb_c)::value;
-      batch<T> acc[ib_n][kb_n];
-      detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
-        detail::static_for<kb_n>([&](std::size_t kb) NN_INLINE { acc[ib][kb] = batch<T>(T(0)); });
-      });
-      for (std::size_t c = 0; c < C; ++c) {
-        batch<T> yv[kb_n];
-        detail::static_for<kb_n>([&](std::size_t kb) NN_INLINE { yv[kb] = detail::load(y + (k0 + kb) * TP + c * W); });
-        detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
-          const batch<T> xv = detail::load(x + (i0 + ib) * TP + c * W);
-          detail::static_for<kb_n>([&](std::size_t kb) NN_INLINE { acc[ib][kb] = xsimd::fma(xv, yv[kb], acc[ib][kb]); });
-        });
+// Q[p - p0][r] = the input value tap r reads for pixel p (0 in the padding), for pixels [p0, p0 + n):
+// each pixel's patch in a row of Row values (0 after the taps).
+template <class T, conv_geometry G, std::size_t Row>
+void conv_patches(const T* x, std::size_t p0, std::size_t n, T* Q) noexcept {
+  for (std::size_t q = 0; q < n; ++q) {
+    const std::size_t oy = (p0 + q) / G.out_w, ox = (p0 + q) % G.out_w;
+    T* out = Q + q * Row;
+    const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(oy * G.stride) - static_cast<std::ptrdiff_t>(G.pad_top);
+    const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(ox * G.stride) - static_cast<std::ptrdiff_t>(G.pad_left);
+    // The kernel columns that land inside the image.
+    const std::size_t lo = x0 < 0 ? static_cast<std::size_t>(-x0) : 0;
+    const std::ptrdiff_t right = static_cast<std::ptrdiff_t>(G.width) - x0;
+    const std::size_t hi = right <= 0 ? 0 : std::min<std::size_t>(G.kernel_w, static_cast<std::size_t>(right));
+    if (y0 >= 0 && static_cast<std::size_t>(y0) + G.kernel_h <= G.height && lo == 0 && hi == G.kernel_w) {
+      // Inside the image (most pixels): rows of kernel_w values, copied at a compile-time length.
+      const T* src = x + static_cast<std::size_t>(y0) * G.width + static_cast<std::size_t>(x0);
+      for (std::size_t c = 0; c < G.channels; ++c)
+        for (std::size_t ky = 0; ky < G.kernel_h; ++ky, out += G.kernel_w)
+          std::copy_n(src + (c * G.height + ky) * G.width, G.kernel_w, out);
+      std::fill(Q + q * Row + G.taps(), Q + (q + 1) * Row, T(0));
+      continue;
+    }
+    for (std::size_t c = 0; c < G.channels; ++c)
+      for (std::size_t ky = 0; ky < G.kernel_h; ++ky, out += G.kernel_w) {
+        const std::ptrdiff_t iy = y0 + static_cast<std::ptrdiff_t>(ky);
+        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(G.height) || lo >= hi) {
+          std::fill(out, out + G.kernel_w, T(0));
+          continue;
+        }
+        const T* src = x + (c * G.height + static_cast<std::size_t>(iy)) * G.width;
+        for (std::size_t kx = 0; kx < lo; ++kx) out[kx] = T(0);
+        for (std::size_t kx = lo; kx < hi; ++kx) out[kx] = src[static_cast<std::size_t>(x0 + static_cast<std::ptrdiff_t>(kx))];
+        for (std::size_t kx = hi; kx < G.kernel_w; ++kx) out[kx] = T(0);
       }
-      detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
-        detail::static_for<kb_n>([&](std::size_t kb) NN_INLINE { g[(i0 + ib) * grs + k0 + kb] += alpha * reduce_add(acc[ib][kb]); });
-      });
-    });
-  });
+    std::fill(Q + q * Row + G.taps(), Q + (q + 1) * Row, T(0));
+  }
 }
 
 // Rows [0, maps) of TP values from a sample's maps (each `pixels` long), pixels [p0, p0 + n); 0 after n.
@@ -232,7 +255,7 @@ void conv_gather_maps(const T* g, std::size_t p0, std::size_t n, T* out) noexcep
   }
 }
 
-// One sample's output before the activation: y = b + w ∗ x (w: maps × taps, then b: maps).
+// One sample's output before the activation: y = b + w ∗ x (w: maps rows of conv_tiles::row, then b).
 template <class T, conv_geometry G>
 void conv_forward(const T* p, const T* x, T* y) noexcept {
   using tiles = conv_tiles<T, G>;
@@ -242,7 +265,7 @@ void conv_forward(const T* p, const T* x, T* y) noexcept {
   for (std::size_t t = 0; t < tiles::count; ++t) {
     const std::size_t p0 = tiles::first(t), n = tiles::size(t);
     conv_unroll<T, G, TP>(x, 0, G.taps(), p0, n, P);
-    conv_product<T, TP>(G.maps, G.taps(), p, G.taps(), 1, P, p + G.maps * G.taps(), out);
+    conv_product<T, TP>(G.maps, G.taps(), p, tiles::row, 1, P, p + G.maps * tiles::row, out);
     for (std::size_t m = 0; m < G.maps; ++m) std::copy(out + m * TP, out + m * TP + n, y + m * G.pixels() + p0);
   }
 }
@@ -259,34 +282,36 @@ void conv_backward_input(const T* p, const T* g, T* gi) noexcept {
   for (std::size_t t = 0; t < tiles::count; ++t) {
     const std::size_t p0 = tiles::first(t), n = tiles::size(t);
     conv_gather_maps<T, G, TP>(g, p0, n, Gm);
-    conv_product<T, TP>(G.taps(), G.maps, p, 1, G.taps(), Gm, nullptr, D);
+    conv_product<T, TP>(G.taps(), G.maps, p, 1, tiles::row, Gm, nullptr, D);
     conv_fold<T, G, TP>(D, p0, n, gi);
   }
 }
 
-// One sample's share of the parameters' gradient, for taps [r0, r1): grad_w[m][r] += alpha · Σ_p g[m][p]·
-// P[r][p], and with `bias`, grad_b[m] += alpha · Σ_p g[m][p]. (The sums run tile by tile in order, so
-// any split of the taps gives the same bits.)
+// One sample's share of the parameters' gradient, for the registers [c0, c1) of every map's row of
+// weights: grad_w[m][r] += alpha · Σ_p g[m][p]·Q[p][r], and with `bias`, grad_b[m] += alpha · Σ_p
+// g[m][p]. (The sums run tile by tile in order, so any split of the registers gives the same bits.)
 template <class T, conv_geometry G>
-void conv_gradient(const T* x, const T* g, T alpha, std::size_t r0, std::size_t r1, bool bias, T* target) noexcept {
+void conv_gradient(const T* x, const T* g, T alpha, std::size_t c0, std::size_t c1, bool bias, T* target) noexcept {
   using tiles = conv_tiles<T, G>;
-  constexpr std::size_t TP = tiles::pixels, W = width<T>;
-  alignas(alignment) T Gm[G.maps * TP];
-  alignas(alignment) T P[G.taps() * TP];
-  for (std::size_t t = 0; t < tiles::count; ++t) {
-    const std::size_t p0 = tiles::first(t), n = tiles::size(t);
-    conv_gather_maps<T, G, TP>(g, p0, n, Gm);
-    if (r1 > r0) {
-      conv_unroll<T, G, TP>(x, r0, r1, p0, n, P);
-      conv_dots<T, TP>(G.maps, r1 - r0, Gm, P, alpha, target + r0, G.taps());
+  constexpr std::size_t Row = tiles::row, TQ = tiles::grad_pixels;
+  alignas(alignment) T Q[TQ * Row];
+  for (std::size_t t = 0; t < tiles::grad_count; ++t) {
+    const std::size_t p0 = t * TQ, n = std::min(TQ, G.pixels() - p0);
+    if (c1 > c0) {
+      conv_patches<T, G, Row>(x, p0, n, Q);
+      conv_product<T, Row, true>(G.maps, n, g + p0, G.pixels(), 1, Q, nullptr, target, c0, c1, alpha);
     }
-    if (bias)
-      for (std::size_t m = 0; m < G.maps; ++m) {
-        batch<T> acc(T(0));
-        for (std::size_t c = 0; c < TP; c += W) acc += detail::load(Gm + m * TP + c);
-        target[G.maps * G.taps() + m] += alpha * reduce_add(acc);
-      }
   }
+  if (bias)
+    for (std::size_t m = 0; m < G.maps; ++m) {
+      constexpr std::size_t W = width<T>, whole = G.pixels() / W * W;
+      const T* gm = g + m * G.pixels();
+      batch<T> acc(T(0));
+      for (std::size_t p = 0; p < whole; p += W) acc += batch<T>::load_unaligned(gm + p);
+      T sum = reduce_add(acc);
+      for (std::size_t p = whole; p < G.pixels(); ++p) sum += gm[p];
+      target[G.maps * Row + m] += alpha * sum;
+    }
 }
 
 }  // namespace simd
