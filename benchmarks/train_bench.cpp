@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "peak.hpp"
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -37,38 +39,6 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-// One core's FMA peak in GFLOP/s for T: K independent accumulator chains (more than FMA latency x
-// FMA ports, so the ports never wait) and nothing but register FMAs in the loop. Without -ffast-math the
-// compiler may not merge or reorder the chains.
-template <class T>
-[[gnu::noinline]] T fma_chains(std::size_t iterations) {
-  using B = nn::simd::batch<T>;
-  constexpr std::size_t K = 16;
-  B acc[K];
-  nn::simd::detail::static_for<K>([&](auto k) { acc[k] = B(T(k.value) * T(1e-3)); });
-  const B a(T(0.9999999)), b(T(1e-7));
-  for (std::size_t it = 0; it < iterations; ++it)
-    nn::simd::detail::static_for<K>([&](auto k) { acc[k] = xsimd::fma(acc[k], a, b); });
-  B sum(T(0));
-  for (const auto& v : acc) sum += v;
-  return nn::simd::reduce_add(sum);
-}
-
-// The best of several short runs: the peak is what the core can do, not what a shared machine let it do.
-template <class T>
-double fma_peak_gflops() {
-  constexpr std::size_t iterations = 1 << 21;
-  double best = 0;
-  for (int trial = 0; trial < 9; ++trial) {
-    const auto t0 = clock_type::now();
-    const T r = fma_chains<T>(iterations);
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    if (r == T(-1)) std::printf(" ");  // uses the result
-    best = std::max(best, 2.0 * 16 * nn::simd::width<T> * static_cast<double>(iterations) / s * 1e-9);
-  }
-  return best;
 }
 
 struct options {
@@ -211,7 +181,7 @@ int main(int argc, char** argv) {
       }
   }
 
-  const double peak = fma_peak_gflops<float>();
+  const double peak = bench::fma_peak_gflops<float>();
   std::printf("FMA peak, one core, float: %.1f GFLOP/s (%zu lanes of float per register)\n", peak,
               nn::simd::width<float>);
 

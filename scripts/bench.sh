@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every benchmark of docs/benchmarks.md on this machine and prints the figures:
 #   bash scripts/bench.sh            kernels beside their scalar twins, end-to-end training and
-#                                    inference against the measured FMA peak, threads, peak memory of
-#                                    the MNIST example on Fashion-MNIST, and its compile time at -O2
+#                                    inference against the measured FMA peak, threads, the book's
+#                                    convolutional networks beside PyTorch (when python3-torch is
+#                                    installed), peak memory of the MNIST example on Fashion-MNIST, and
+#                                    its compile time at -O2
 #   bash scripts/bench.sh --quick    the same with fewer repetitions
 # Installs what is missing (Google Benchmark, Fashion-MNIST from Debian), builds in Release with
 # -march=native in build/bench. The machine should be otherwise idle; figures are medians.
@@ -18,7 +20,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 fashion=/usr/share/datasets/fashion-mnist
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNN_BUILD_BENCHMARKS=ON -DNN_WERROR=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target kernels_bench train_bench mnist
+cmake --build "$build" -j "$jobs" --target kernels_bench train_bench convnet_bench mnist
 
 echo "== machine"
 grep -m1 "model name" /proc/cpuinfo || true
@@ -35,6 +37,16 @@ epochs=$([ $quick = 1 ] && echo 2 || echo 5)
 
 echo; echo "== end to end, mini-batch 64, one thread and two"
 "$build/benchmarks/train_bench" --data "$fashion" --epochs "$epochs" --batch 64 --threads 1,2
+
+echo; echo "== convolutional networks (the book's chapter 6), one thread, nn beside PyTorch"
+samples=$([ $quick = 1 ] && echo 2000 || echo 10000)
+taskset -c 0 "$build/benchmarks/convnet_bench" --data "$fashion" --samples "$samples"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 "$root/benchmarks/torch_convnet.py" \
+    --data "$fashion" --samples "$samples"
+else
+  echo "(PyTorch is not installed: apt-get install python3-torch python3-numpy for the side-by-side figures)"
+fi
 
 echo; echo "== peak memory: the MNIST example, 2 epochs on full Fashion-MNIST"
 /usr/bin/time -v "$build/examples/mnist" --fashion --data "$fashion" --epochs 2 --save - --no-progress 2>&1 |

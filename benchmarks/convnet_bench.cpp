@@ -1,0 +1,102 @@
+// Training speed of the book's convolutional networks (chapter 6) on one core, against this machine's
+// FMA peak measured in the same run; benchmarks/torch_convnet.py trains the same networks in PyTorch for
+// the side-by-side figures of docs/benchmarks.md (scripts/bench.sh runs both).
+//
+//   convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b]
+//
+// ch6a: 5x5 convolution, 20 maps, sigmoid; 2x2 max-pooling; dense 100 sigmoid; softmax 10.
+// ch6b: two 5x5 convolution + 2x2 max-pooling layers of 20 and 40 maps with ReLU; dense 100 ReLU with
+//       dropout 0.5; softmax 10.
+// Each figure: one epoch over the first N Fashion-MNIST training images (default 10,000), SGD with
+// eta 0.1 and the log-likelihood cost, the median of R runs from a fresh network. FLOPs are counted as
+// docs/benchmarks.md counts the dense ones (a multiply-add is 2): per training sample, each convolution's
+// forward pass 2·maps·taps·pixels, its weight gradient as much again and, past the first layer, its
+// error at the input as much again; each dense layer 2·In·Out for each of the three; 2·P/m for the update.
+#include <nn/data/idx.hpp>
+#include <nn/network.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "peak.hpp"
+
+namespace {
+
+using ch6a = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
+                            nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>;
+using ch6b = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::relu>, nn::max_pool<2>,
+                            nn::conv2d<40, 5, 5, nn::relu>, nn::max_pool<2>, nn::flatten, nn::dense<100, nn::relu>,
+                            nn::dense<10, nn::softmax>>;
+
+double training_flops(const std::string& net, std::size_t m) {
+  const double conv1 = 2.0 * 20 * 25 * 576, conv2 = 2.0 * 40 * 500 * 64;
+  if (net == "ch6a") return 2 * conv1 + 3 * 2.0 * 2880 * 100 + 3 * 2.0 * 100 * 10 + 2.0 * ch6a::parameter_count / double(m);
+  return 2 * conv1 + 3 * conv2 + 3 * 2.0 * 640 * 100 + 3 * 2.0 * 100 * 10 + 2.0 * ch6b::parameter_count / double(m);
+}
+
+std::vector<std::size_t> numbers(const std::string& s) {
+  std::vector<std::size_t> v;
+  for (std::size_t at = 0; at <= s.size();) {
+    const std::size_t comma = std::min(s.find(',', at), s.size());
+    v.push_back(std::stoul(s.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  return v;
+}
+
+template <class Net>
+double samples_per_second(const nn::byte_dataset<float>& train, std::size_t batch, double dropout, std::size_t repeats) {
+  std::vector<double> runs;
+  for (std::size_t r = 0; r < repeats; ++r) {
+    Net net(1);
+    nn::trainer<nn::sgd, nn::log_likelihood> t{nn::sgd{0.1}};
+    t.epochs = 1;
+    t.batch_size = batch;
+    t.threads = 1;
+    t.dropout = dropout;
+    t.on_epoch = nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
+    t.fit(net, train);
+    runs.push_back(double(train.size()) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs[runs.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data = "/usr/share/datasets/fashion-mnist", nets = "ch6a,ch6b";
+  std::size_t samples = 10000, repeats = 3;
+  std::vector<std::size_t> batches{10, 64};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--data") data = v;
+    else if (a == "--samples") samples = std::stoul(v);
+    else if (a == "--repeats") repeats = std::stoul(v);
+    else if (a == "--batch") batches = numbers(v);
+    else if (a == "--net") nets = v;
+    else {
+      std::fprintf(stderr, "usage: convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b]\n");
+      return 2;
+    }
+  }
+  const auto all = nn::load_idx_bytes(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz", 10, 784);
+  const auto train = nn::split_at(all, std::min(samples, all.size())).first;
+  const double peak = bench::fma_peak_gflops<float>();
+  std::printf("fp32 FMA peak of one core, measured now: %.1f GFLOP/s; %zu training images, median of %zu runs\n", peak,
+              train.size(), repeats);
+  for (const std::string net : {"ch6a", "ch6b"}) {
+    if (nets.find(net) == std::string::npos) continue;
+    for (const std::size_t b : batches) {
+      const double sps = net == "ch6a" ? samples_per_second<ch6a>(train, b, 0, repeats)
+                                       : samples_per_second<ch6b>(train, b, 0.5, repeats);
+      const double gf = sps * training_flops(net, b) * 1e-9;
+      std::printf("nn %s batch %zu: %.0f samples/s  %.1f GFLOP/s  %.1f%% of peak\n", net.c_str(), b, sps, gf, 100 * gf / peak);
+    }
+  }
+}
