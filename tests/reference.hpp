@@ -309,4 +309,27 @@ double mean_cost(const Net& net, typename Net::workspace& ws, const Cost& cost) 
   return total / static_cast<double>(ws.rows());
 }
 
+// The gradient against central differences of mean_cost: ‖fd − g‖ / ‖g‖ over the parameters checked
+// (every one of the first `all`, then every `step`-th), or NaN when g has a NaN among them or is all 0.
+template <class Net, class Cost>
+double finite_difference_error(Net& net, typename Net::workspace& ws, const Cost& cost, std::span<const double> grads,
+                               std::size_t step = 1, std::size_t all = 0) {
+  const double h = 1e-6;
+  double diff2 = 0, norm = 0;
+  auto params = net.parameters();
+  for (std::size_t i = 0; i < params.size(); i += (i < all ? 1 : step)) {
+    if (std::isnan(grads[i])) return std::numeric_limits<double>::quiet_NaN();
+    const double saved = params[i];
+    params[i] = saved + h;
+    const double up = mean_cost(net, ws, cost);
+    params[i] = saved - h;
+    const double down = mean_cost(net, ws, cost);
+    params[i] = saved;
+    const double fd = (up - down) / (2 * h);
+    diff2 += (fd - grads[i]) * (fd - grads[i]);
+    norm += grads[i] * grads[i];
+  }
+  return norm > 0 ? std::sqrt(diff2 / norm) : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace ref
