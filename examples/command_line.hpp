@@ -46,11 +46,17 @@ class command_line {
       fail(flag_ + " expects a whole number, got '" + v + "'");
     return static_cast<std::size_t>(n);
   }
-  double positive_number() {
+  double positive_number() { return real([](double x) { return x > 0; }, "a positive number"); }
+  double number() { return real([](double x) { return x >= 0 && x < 1e300; }, "a number of at least 0"); }
+  double fraction() { return real([](double x) { return x >= 0 && x < 1; }, "a number in [0, 1)"); }
+
+  // The next value as a real number that `ok` accepts; else a usage error that says what was expected.
+  template <class Ok>
+  double real(Ok ok, const char* expected) {
     const std::string v = value();
     char* end = nullptr;
     const double x = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end || !(x > 0)) fail(flag_ + " expects a positive number, got '" + v + "'");
+    if (v.empty() || *end || !ok(x)) fail(flag_ + " expects " + expected + ", got '" + v + "'");
     return x;
   }
 

@@ -9,6 +9,7 @@
 //
 //   fashion_mnist [--data DIR] [--epochs N] [--patience N] [--validation N] [--seed N] [--threads N]
 //                 [--dropout P] [--weight-decay L] [--limit N] [--hidden 512|256] [--no-refit] [--save FILE]
+//                 [--history FILE]
 // DIR holds the four IDX files (train-images-idx3-ubyte.gz, ...): Debian's fashion-mnist package by
 // default, or any MNIST-format set (e.g. data/mnist from scripts/fetch-data.sh). --limit N trains on the
 // first N training images only (a quick check).
@@ -21,6 +22,8 @@
 #include <exception>
 #include <string>
 
+#include "training_output.hpp"
+
 namespace {
 
 struct options {
@@ -32,14 +35,15 @@ struct options {
   std::size_t hidden = 512;  // 512: 784-512-256-10 (Fashion-MNIST's recipe); 256: 784-256-128-10
   std::size_t validation = static_cast<std::size_t>(-1);  // default: 10,000 of 60,000, else an eighth
   std::uint64_t seed = 1;
-  std::string save;
+  std::string save, history;
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "fashion_mnist: %s\nusage: fashion_mnist [--data DIR] [--epochs N] [--patience N] [--validation N] "
                "[--seed N] [--threads N]\n       [--dropout P] [--weight-decay L] [--limit N] [--hidden 512|256] "
-               "[--no-refit] [--save FILE]\n",
+               "[--no-refit] [--save FILE] [--history FILE]\n"
+               "--history FILE writes the per-epoch history as FILE.csv and a chart of it as FILE.svg\n",
                why);
   std::exit(2);
 }
@@ -75,6 +79,7 @@ options parse(int argc, char** argv) {
     else if (a == "--seed") o.seed = number("--seed", v);
     else if (a == "--threads") o.threads = number("--threads", v);
     else if (a == "--save") o.save = v;
+    else if (a == "--history") o.history = v;
     else if (a == "--limit") o.limit = number("--limit", v);
     else if (a == "--hidden") o.hidden = number("--hidden", v);
     else if (a == "--dropout") o.dropout = real("--dropout", v);
@@ -112,6 +117,10 @@ int run(const options& o, const Data& train, const Data& validation, const Data&
   double seconds = 0;
   for (const auto& r : history) seconds += r.seconds;
   const std::size_t best = history.back().best_epoch;
+  if (!o.history.empty()) {  // the run that chose the epochs, with its validation counts
+    const auto [csv, svg] = example::write_history(o.history, history, "fashion_mnist 784-" + std::to_string(H1) + "-" + std::to_string(H2) + "-10", "validation");
+    std::printf("History: %s and %s\n", csv.c_str(), svg.c_str());
+  }
   std::printf("Kept epoch %zu (validation %zu / %zu). Training time %.1f s.\n", best, history[best].correct,
               history[best].tested, seconds);
   if (o.refit) {

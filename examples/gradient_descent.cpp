@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -29,8 +28,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "chart.hpp"
+
 namespace {
 
+using example::format;
+using example::xml;
 using point = std::array<double, 2>;
 
 // ---- The functions
@@ -220,17 +223,6 @@ run_result descend(const function& f, Optimizer optimizer, const point& start, s
   return r;
 }
 
-[[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...) {
-  std::va_list args, again;
-  va_start(args, fmt);
-  va_copy(again, args);
-  const int n = std::vsnprintf(nullptr, 0, fmt, args);
-  va_end(args);
-  std::string s(static_cast<std::size_t>(std::max(n, 0)), '\0');
-  std::vsnprintf(s.data(), s.size() + 1, fmt, again);
-  va_end(again);
-  return s;
-}
 
 // What happened, in the course's terms: read off the path, not from the run's settings.
 std::string judge(const function& f, const run_result& r, double epsilon) {
@@ -306,11 +298,6 @@ void print_summary(const function& f, const std::vector<run_result>& runs) {
 
 // ---- SVG
 
-std::string xml(const std::string& s) {
-  std::string out;
-  for (const char c : s) out += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
-  return out;
-}
 
 // Data coordinates to pixels, one scale for both axes so that the gradient looks perpendicular to the
 // contours, as it is.
@@ -321,6 +308,7 @@ struct canvas {
   double y(double v2) const { return top + (box.y1 - v2) * scale; }
   double width() const { return (box.x1 - box.x0) * scale; }
   double height() const { return (box.y1 - box.y0) * scale; }
+  example::plot_area area() const { return {box.x0, box.x1, box.y0, box.y1, left, top, width(), height()}; }
   // Node (i, j) of a grid of nx × ny cells over the view, in data coordinates.
   point node(std::size_t i, std::size_t j, std::size_t nx, std::size_t ny) const {
     return {box.x0 + (box.x1 - box.x0) * static_cast<double>(i) / static_cast<double>(nx),
@@ -398,7 +386,6 @@ void contour(std::ofstream& out, const canvas& c, const std::vector<double>& gri
 }
 
 void write_svg(const std::string& file, const function& f, const std::vector<run_result>& runs, const point& start) {
-  static const char* const colours[] = {"#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"};
   const canvas c{f.box, 600 / (f.box.x1 - f.box.x0)};
   const double bottom = c.top + c.height(), legend = bottom + 56;
   // Wide enough for the longest legend line (about 6 px a character at 11 px, counting UTF-8 characters).
@@ -411,10 +398,7 @@ void write_svg(const std::string& file, const function& f, const std::vector<run
   const double width = std::max(c.left + c.width() + 20, c.left + 28 + 6.2 * static_cast<double>(longest) + 10);
   std::ofstream out(file);
   if (!out) throw std::runtime_error("cannot write " + file);
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" "
-                "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                width, legend + 18 * static_cast<double>(runs.size()) + 12)
+  out << example::svg_begin(width, legend + 18 * static_cast<double>(runs.size()) + 12)
       << format("<defs><clipPath id=\"plot\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/></clipPath></defs>\n",
                 c.left, c.top, c.width(), c.height())
       << format("<text x=\"%.1f\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n<g clip-path=\"url(#plot)\">\n",
@@ -441,7 +425,7 @@ void write_svg(const std::string& file, const function& f, const std::vector<run
       lx = x, ly = y;
     }
     // Dashed fixed steps let the runs beneath show where they share a path; a larger dot marks each end.
-    const char* colour = colours[k % std::size(colours)];
+    const char* colour = example::palette(k);
     out << format("<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"%s points=\"%s\"/>\n", colour,
                   runs[k].fixed_steps ? " stroke-dasharray=\"6 4\"" : "", points.c_str())
         << format("<g fill=\"%s\">%s<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" stroke=\"white\"/></g>\n", colour,
@@ -451,35 +435,22 @@ void write_svg(const std::string& file, const function& f, const std::vector<run
   out << format("<path d=\"M%.1f %.1fh12M%.1f %.1fv12\" stroke=\"black\" stroke-width=\"2\"/>", mx - 6, my, mx, my - 6)
       << format("<text x=\"%.1f\" y=\"%.1f\">minimum (%g, %g)</text>\n", mx + 8, my + 16, f.minimum[0], f.minimum[1])
       << format("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"none\" stroke=\"black\"/>", sx, sy)
-      << format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">start</text>\n</g>\n", sx, sy - 10)
-      << format("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", c.left,
-                c.top, c.width(), c.height());
-  for (int axis = 0; axis < 2; ++axis) {
-    const double lo = axis ? c.box.y0 : c.box.x0, hi = axis ? c.box.y1 : c.box.x1, step = c.box.tick;
-    for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) {
-      const double label = std::fabs(t) < 1e-9 ? 0.0 : t;  // not "-0"
-      if (axis == 0)
-        out << format("<path d=\"M%.1f %.1fv5\" stroke=\"black\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
-                      c.x(t), bottom, c.x(t), bottom + 18, label);
-      else
-        out << format("<path d=\"M%.1f %.1fh-5\" stroke=\"black\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n",
-                      c.left, c.y(t), c.left - 8, c.y(t) + 4, label);
-    }
-  }
+      << format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">start</text>\n</g>\n", sx, sy - 10);
+  // Ticks at the view's spacing on both axes; the legend: grey contours, then each run.
+  const auto axis_ticks = [&](double lo, double hi) {
+    std::vector<double> t;
+    for (double v = std::ceil(lo / f.box.tick - 1e-9) * f.box.tick; v <= hi + 1e-9; v += f.box.tick)
+      t.push_back(std::fabs(v) < 1e-9 ? 0.0 : v);  // not "-0"
+    return t;
+  };
+  out << example::axes(c.area(), axis_ticks(f.box.x0, f.box.x1), axis_ticks(f.box.y0, f.box.y1), "v1", "v2");
   std::string levels;
   for (const double l : f.levels) levels += format(levels.empty() ? "%g" : ", %g", l);
-  out << format("<text x=\"%.1f\" y=\"%.1f\" font-style=\"italic\">v1</text>\n", c.left + c.width() / 2, bottom + 36)
-      << format("<text x=\"20\" y=\"%.1f\" font-style=\"italic\">v2</text>\n", c.top + c.height() / 2)
-      << format("<text x=\"%.1f\" y=\"%.1f\" fill=\"#888\">grey: contours of C at %s</text>\n", c.left, legend,
+  out << format("<text x=\"%.1f\" y=\"%.1f\" fill=\"#888\">grey: contours of C at %s</text>\n", c.left, legend,
                 levels.c_str());
-  for (std::size_t k = 0; k < runs.size(); ++k) {
-    const double y = legend + 18 * static_cast<double>(k + 1);
-    out << format("<path d=\"M%.1f %.1fh20\" stroke=\"%s\" stroke-width=\"3\"%s/><text x=\"%.1f\" y=\"%.1f\" "
-                  "font-size=\"11\">%s</text>\n",
-                  c.left, y - 4, colours[k % std::size(colours)], runs[k].fixed_steps ? " stroke-dasharray=\"6 4\"" : "",
-                  c.left + 28, y,
-                  xml(runs[k].method + ", " + runs[k].rate + ": " + runs[k].verdict).c_str());
-  }
+  std::vector<example::line> entries;
+  for (const auto& r : runs) entries.push_back({r.method + ", " + r.rate + ": " + r.verdict, {}, {}, r.fixed_steps});
+  out << example::legend(c.left, legend + 18, entries);
   out << "</svg>\n";
   if (!out) throw std::runtime_error("cannot write " + file);
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "chart.hpp"
+
 namespace {
 
 struct options {
@@ -113,31 +115,11 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-// The loss curve as a picture: RMSE against epoch, with axes and labels.
+// The loss curve as a picture: RMSE against epoch, with axes and labels (the examples' chart writer).
 void write_svg(const std::string& path, const std::vector<double>& rmse, const std::string& title) {
-  std::ofstream f(path);
-  const double W = 640, H = 400, L = 70, R = 20, T = 40, B = 50;
-  double lo = rmse.front(), hi = rmse.front();
-  for (double v : rmse) lo = std::min(lo, v), hi = std::max(hi, v);
-  if (hi <= lo) hi = lo + 1;
-  const auto x = [&](std::size_t i) { return L + (W - L - R) * (rmse.size() > 1 ? double(i) / double(rmse.size() - 1) : 0.5); };
-  const auto y = [&](double v) { return T + (H - T - B) * (hi - v) / (hi - lo); };
-  f << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-    << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">" << title << "</text>\n"
-    << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
-    << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
-    << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">epoch</text>\n"
-    << "<text x=\"16\" y=\"" << (T + H - B) / 2 << "\" transform=\"rotate(-90 16 " << (T + H - B) / 2 << ")\" text-anchor=\"middle\">RMSE</text>\n";
-  for (int k = 0; k <= 4; ++k) {
-    const double v = lo + (hi - lo) * k / 4;
-    f << "<text x=\"" << L - 6 << "\" y=\"" << y(v) + 4 << "\" text-anchor=\"end\">" << std::round(v * 100) / 100 << "</text>\n";
-  }
-  f << "<text x=\"" << L << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">0</text>\n"
-    << "<text x=\"" << W - R << "\" y=\"" << H - B + 16 << "\" text-anchor=\"middle\">" << rmse.size() - 1 << "</text>\n"
-    << "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"";
-  for (std::size_t i = 0; i < rmse.size(); ++i) f << x(i) << "," << y(rmse[i]) << " ";
-  f << "\"/>\n</svg>\n";
+  example::line l{"training RMSE", {}, rmse};
+  for (std::size_t i = 0; i < rmse.size(); ++i) l.x.push_back(static_cast<double>(i));
+  example::write_line_charts(path, {{title, "epoch", "RMSE", {l}}});
 }
 
 template <std::size_t N>

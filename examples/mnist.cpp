@@ -7,8 +7,6 @@
 #include <nn/io.hpp>
 #include <nn/network.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "training_output.hpp"
 
 namespace {
 
@@ -30,6 +29,7 @@ struct options {
   double eta = 3.0;
   std::uint64_t seed = 0;
   std::string save;           // where to write the trained parameters ("" = default name, "-" = don't)
+  std::string history;        // FILE.csv and FILE.svg of the per-epoch history ("" = none)
   std::string predict;        // parameters to load instead of training
   std::vector<std::size_t> images;  // test images to classify with --predict
   std::string image_file;           // an IDX image file of one's own to classify with --predict
@@ -69,6 +69,7 @@ void usage(std::FILE* out) {
                "                  training (default: 10000 when there are 60000, as in the course, else 0)\n"
                "  --save FILE     write the trained parameters here (default mnist-784-H-K.nnp, K outputs;\n"
                "                  '-' = don't)\n"
+               "  --history FILE  write the per-epoch history as FILE.csv and a chart of it as FILE.svg\n"
                "  --predict FILE  load parameters from FILE and classify the test set instead of training\n"
                "  --images I,J    with --predict: print the predicted class of these test images\n"
                "  --image-file F  with --predict: classify every image of IDX file F (28x28 bytes, white on\n"
@@ -92,6 +93,7 @@ options parse(int argc, char** argv) {
     else if (a == "--hidden") o.hidden = args.whole_number();
     else if (a == "--seed") o.seed = args.whole_number();
     else if (a == "--save") o.save = args.value();
+    else if (a == "--history") o.history = args.value();
     else if (a == "--predict") o.predict = args.value();
     else if (a == "--image-file") o.image_file = args.value();
     else if (a == "--threads") o.threads = args.whole_number();
@@ -268,18 +270,7 @@ run_result train(const options& o, const nn::byte_dataset<float>& train, const n
   trainer.batch_size = o.batch;
   trainer.seed = o.seed;
   trainer.threads = o.threads;
-  const bool bar = o.progress && isatty(STDOUT_FILENO);
-  if (bar)
-    trainer.on_progress = [](std::size_t done, std::size_t total) {
-      const int width = 40, filled = static_cast<int>(width * done / total);
-      std::printf("\r[%.*s%*s] %3zu%%", filled, "########################################", width - filled, "",
-                  100 * done / total);
-      std::fflush(stdout);
-    };
-  trainer.on_epoch = [bar](const nn::epoch_report& r) {
-    if (bar) std::printf("\r%*s\r", 48, "");
-    nn::print_report(r);
-  };
+  example::show_progress(trainer, o.progress);
   std::printf("Training 784-%zu-%zu%s on %zu images, testing on %zu: eta %g, mini-batch %zu, %zu epochs, seed %llu, %s init\n",
               Hidden, Outputs, Outputs == 10 ? "" : " (the class in binary)", train.size(), test.size(), o.eta, o.batch,
               o.epochs, static_cast<unsigned long long>(o.seed), o.scaled_init ? "N(0, 1/fan_in)" : "N(0, 1)");
@@ -287,6 +278,12 @@ run_result train(const options& o, const nn::byte_dataset<float>& train, const n
   if constexpr (Outputs == 10) result.history = trainer.fit(net, train, test);
   else result.history = trainer.fit(net, binary_coded(train), binary_coded(test));
   for (const auto& r : result.history) result.seconds += r.seconds;
+  if (!o.history.empty()) {
+    // With --outputs both, the second network's history goes beside the first's.
+    const std::string file = Outputs == 10 || o.outputs != 0 ? o.history : o.history + "-binary";
+    const auto [csv, svg] = example::write_history(file, result.history, "mnist 784-" + std::to_string(Hidden) + "-" + std::to_string(Outputs));
+    std::printf("History: %s and %s\n", csv.c_str(), svg.c_str());
+  }
   std::printf("Training time: %.2f s (%.0f samples/s)\n", result.seconds,
               result.seconds > 0 ? double(train.size() * result.history.size()) / result.seconds : 0.0);
   if (!validation.empty()) evaluate_and_report(net, validation, names, "Validation", false);

@@ -371,6 +371,37 @@ TEST_CASE("a data source's own is_correct decides what counts as correct, in fit
   REQUIRE(by_argmax != by_hand);    // and the default rule would have counted something else
 }
 
+TEST_CASE("train_correct counts the training samples right in their own forward pass, by the data's rule",
+          "[train]") {
+  // A learning rate so small that no parameter moves: every sample's pass sees the starting network, so the
+  // epoch's count is what evaluate says of that network, on 1 and 2 threads (mini-batches of 40).
+  const auto data = blobs(1000, 4);
+  const binary_blobs coded(blobs(1000, 4));
+  for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+    nn::network<20, 15, 5> net(3);
+    nn::network<20, 15, 3> net3(3);
+    const std::size_t before = nn::evaluate(net, data), before3 = nn::evaluate(net3, coded);
+    nn::trainer<> t{nn::sgd{1e-30}};
+    t.epochs = 1;
+    t.batch_size = 40;
+    t.threads = threads;
+    t.on_epoch = nullptr;
+    CHECK(t.fit(net, data).back().train_correct == before);
+    CHECK(t.fit(net3, coded).back().train_correct == before3);
+    CHECK(before > 0);
+    CHECK(before < 900);
+  }
+  // Learning: the count rises from epoch to epoch and stays within the samples.
+  nn::network<20, 15, 5> net(3, nn::scaled_normal_init{});
+  nn::trainer<> t{nn::sgd{0.5}};
+  t.epochs = 3;
+  t.on_epoch = nullptr;
+  const auto h = t.fit(net, data);
+  CHECK(h[0].train_correct < h[2].train_correct);
+  CHECK(h[2].train_correct <= h[2].samples);
+  CHECK(h[2].train_correct > 900);
+}
+
 TEST_CASE("a data source whose sample differs from its stated sizes is an exception, not an overrun", "[train]") {
   // input_size() says 2, but input(i) gives 3 values.
   struct liar {

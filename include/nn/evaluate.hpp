@@ -42,19 +42,27 @@ void check_shapes(const Data& d, const char* what) {
 template <class Net, class Data>
 void gather_rows(const Data& d, std::span<const std::size_t> idx, typename Net::workspace& ws, std::size_t first) {
   using T = typename Net::value_type;
-  constexpr bool bytes = byte_input_source<Data, T>;
-  using in_type = std::conditional_t<bytes, std::uint8_t, T>;
+  constexpr bool computed = computed_input_source<Data, T>;
+  constexpr bool bytes = !computed && byte_input_source<Data, T>;
   T scale = T(1);
   if constexpr (bytes) scale = static_cast<T>(d.input_scale());
   auto x = ws.template a<0>(first, idx.size());
   auto y = ws.target(first, idx.size());
   for (std::size_t r = 0; r < idx.size(); ++r) {
-    const auto in = std::span<const in_type>(d.input(idx[r]));
     const auto out = std::span<const T>(d.target(idx[r]));
-    if (in.size() != Net::inputs || out.size() != Net::outputs)
-      detail::check_sizes<Net>(in.size(), out.size(), "nn: sample " + std::to_string(idx[r]) + " of the data");
-    if constexpr (bytes) detail::bytes_to_values(in.data(), Net::inputs, scale, x.row_data(r));
-    else std::copy_n(in.data(), Net::inputs, x.row_data(r));
+    if constexpr (computed) {
+      // input_size() was checked against the network when training or evaluation began.
+      if (out.size() != Net::outputs)
+        detail::check_sizes<Net>(Net::inputs, out.size(), "nn: sample " + std::to_string(idx[r]) + " of the data");
+      d.write_input(idx[r], std::span<T>(x.row_data(r), Net::inputs));
+    } else {
+      using in_type = std::conditional_t<bytes, std::uint8_t, T>;
+      const auto in = std::span<const in_type>(d.input(idx[r]));
+      if (in.size() != Net::inputs || out.size() != Net::outputs)
+        detail::check_sizes<Net>(in.size(), out.size(), "nn: sample " + std::to_string(idx[r]) + " of the data");
+      if constexpr (bytes) detail::bytes_to_values(in.data(), Net::inputs, scale, x.row_data(r));
+      else std::copy_n(in.data(), Net::inputs, x.row_data(r));
+    }
     std::copy_n(out.data(), Net::outputs, y.row_data(r));
   }
 }
@@ -71,10 +79,14 @@ void gather(const Data& d, std::span<const std::size_t> idx, typename Net::works
 template <class Data>
 void prefetch_inputs(const Data& d, std::span<const std::size_t> idx) {
   for (const std::size_t i : idx) {
-    const auto in = d.input(i);
-    const auto* p = reinterpret_cast<const char*>(std::data(in));
-    const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
-    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+    if constexpr (requires { d.prefetch_input(i); }) {
+      d.prefetch_input(i);  // a source that computes its inputs knows what it will read
+    } else if constexpr (requires { d.input(i); }) {
+      const auto in = d.input(i);
+      const auto* p = reinterpret_cast<const char*>(std::data(in));
+      const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
+      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+    }
   }
 }
 
@@ -98,11 +110,32 @@ bool is_correct(std::span<const T> output, std::span<const T> target) {
 
 namespace detail {
 
+// How many of the workspace's rows [0, m) the network got right: their outputs against their targets, by
+// the data's own rule when it has one (the trainer counts its training samples so, as evaluation does).
+template <class Net, class Data>
+std::size_t correct_rows(const Data& data, typename Net::workspace& ws, std::size_t m) {
+  using T = typename Net::value_type;
+  std::size_t correct = 0;
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::span<const T> out(ws.output().row_data(r), Net::outputs), target(ws.target().row_data(r), Net::outputs);
+    if constexpr (requires { { data.is_correct(out, target) } -> std::convertible_to<bool>; }) {
+      correct += static_cast<bool>(data.is_correct(out, target));  // the data knows its own encoding
+    } else {
+      // A member of that name that cannot be called so would be ignored without a word, and the
+      // accuracy counted by the wrong rule.
+      static_assert(!requires { &Data::is_correct; },
+                    "nn: the data's is_correct member must be callable as "
+                    "bool is_correct(std::span<const T> output, std::span<const T> target) const");
+      correct += is_correct<T>(out, target);
+    }
+  }
+  return correct;
+}
+
 // The correct count over samples [first, last) of data, in chunks of a workspace's rows.
 template <class Net, class Data>
 std::size_t count_correct(const Net& net, const Data& data, std::size_t first, std::size_t last,
                           typename Net::workspace& ws) {
-  using T = typename Net::value_type;
   const std::size_t chunk = ws.capacity();
   std::vector<std::size_t> idx(chunk);
   std::size_t correct = 0;
@@ -111,19 +144,7 @@ std::size_t count_correct(const Net& net, const Data& data, std::size_t first, s
     std::iota(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(m), s0);
     detail::gather<Net>(data, std::span<const std::size_t>(idx.data(), m), ws);
     net.template forward<false>(ws);
-    for (std::size_t r = 0; r < m; ++r) {
-      const std::span<const T> out(ws.output().row_data(r), Net::outputs), target(ws.target().row_data(r), Net::outputs);
-      if constexpr (requires { { data.is_correct(out, target) } -> std::convertible_to<bool>; }) {
-        correct += static_cast<bool>(data.is_correct(out, target));  // the data knows its own encoding
-      } else {
-        // A member of that name that cannot be called so would be ignored without a word, and the
-        // accuracy counted by the wrong rule.
-        static_assert(!requires { &Data::is_correct; },
-                      "nn: the data's is_correct member must be callable as "
-                      "bool is_correct(std::span<const T> output, std::span<const T> target) const");
-        correct += is_correct<T>(out, target);
-      }
-    }
+    correct += correct_rows<Net>(data, ws, m);
   }
   return correct;
 }

@@ -18,6 +18,8 @@ struct epoch_report {
   std::size_t samples = 0;    // training samples seen this epoch
   double seconds = 0;         // training time of the epoch (evaluation excluded)
   double mean_cost = 0;       // (1/n) Σ_x C_x over the epoch's training samples, each before its update
+  std::size_t train_correct = 0;  // training samples classified correctly in the same passes (with dropout,
+                                  // before their update): Keras's running "accuracy"
   std::size_t correct = 0;    // test samples classified correctly (see nn::evaluate)
   std::size_t tested = 0;     // test samples; 0 when fit was given no test data
   double eval_seconds = 0;    // evaluation time

@@ -188,8 +188,10 @@ class trainer {
       const std::size_t progress_every = std::max<std::size_t>(1, order.size() / 100);
       std::size_t next_progress = progress_every;
       // After every mini-batch's step, on member 0 only.
-      const auto after_step = [&](std::size_t s0, std::size_t m, double cost) {
+      std::size_t train_correct = 0;
+      const auto after_step = [&](std::size_t s0, std::size_t m, double cost, std::size_t correct) {
         total += cost;
+        train_correct += correct;
         if (!std::isfinite(cost) || cost > batch_limit * static_cast<double>(m))
           throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
                                   .batches = batches, .cost = cost / static_cast<double>(m),
@@ -218,6 +220,7 @@ class trainer {
       rep.learning_rate = detail::learning_rate_of(optimizer);
       rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
       rep.mean_cost = total / static_cast<double>(order.size());
+      rep.train_correct = train_correct;
       const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
       if (!std::isfinite(rep.mean_cost) || (first_cost > 0 && rep.mean_cost > divergence_factor * first_cost))
         throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
@@ -270,7 +273,7 @@ class trainer {
         const auto after = [&] {
           T batch_cost(0);
           for (std::size_t s = 0; s < m; ++s) batch_cost += ws.row_costs()[s];
-          after_step(s0, m, static_cast<double>(batch_cost));
+          after_step(s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, m));
         };
         const step_settings<T> settings{l2, nn::dropout{dropout, detail::mix64(epoch_key + s0)}};
         if (!train_step(net, ws, m, optimizer, cost, grads<T>(), settings, ex, fill, after)) return;

@@ -34,10 +34,16 @@ concept byte_input_source = requires(const S& s, std::size_t i) {
   { s.input_scale() } -> std::convertible_to<T>;
 };
 
+// Inputs made on demand (docs/policies.md): write_input(i, out) writes sample i's input_size() values of T
+// into out, e.g. an image shifted or rotated from a stored one (nn::expanded_images), so that a larger data
+// set costs no copy. It is called from several threads at once, each with its own out.
+template <class S, class T>
+concept computed_input_source = requires(const S& s, std::size_t i, std::span<T> out) { s.write_input(i, out); };
+
 // What the trainer needs from training or test data (docs/policies.md): a count, the width of an
-// input and of a target, sample i's target as contiguous values of T, and its input either as contiguous
-// values of T or as bytes (byte_input_source). Write your own loader to this and pass it to trainer::fit or
-// nn::evaluate as it is.
+// input and of a target, sample i's target as contiguous values of T, and its input as contiguous values
+// of T, as bytes (byte_input_source) or written on demand (computed_input_source). Write your own loader to
+// this and pass it to trainer::fit or nn::evaluate as it is.
 template <class S, class T>
 concept data_source = requires(const S& s, std::size_t i) {
   { s.size() } -> std::convertible_to<std::size_t>;
@@ -46,7 +52,7 @@ concept data_source = requires(const S& s, std::size_t i) {
   { s.target(i) } -> std::convertible_to<std::span<const T>>;
 } && (requires(const S& s, std::size_t i) {
   { s.input(i) } -> std::convertible_to<std::span<const T>>;
-} || byte_input_source<S, T>);
+} || byte_input_source<S, T> || computed_input_source<S, T>);
 
 namespace detail {
 // Inputs and outputs of a data source, when its type fixes them at compile time.
@@ -74,7 +80,12 @@ inline void bytes_to_values(const std::uint8_t* __restrict in, std::size_t n, T 
 template <class S, class T, std::size_t N>
   requires data_source<S, T>
 void copy_input(const S& s, std::size_t i, std::span<T, N> out) {
-  if constexpr (byte_input_source<S, T>) {
+  if constexpr (computed_input_source<S, T>) {
+    if (s.input_size() != out.size())
+      throw std::invalid_argument("nn::copy_input: an input of " + std::to_string(s.input_size()) + " values into " +
+                                  std::to_string(out.size()));
+    s.write_input(i, std::span<T>(out));
+  } else if constexpr (byte_input_source<S, T>) {
     const auto in = std::span<const std::uint8_t>(s.input(i));
     if (in.size() != out.size())
       throw std::invalid_argument("nn::copy_input: an input of " + std::to_string(in.size()) + " bytes into " +
