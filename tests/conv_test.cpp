@@ -13,72 +13,31 @@
 #include <string>
 #include <vector>
 
+#include "conv_checks.hpp"
 #include "catch.hpp"
 #include "reference.hpp"
-
-namespace {
-
-// The gradient of the first 200 parameters and then every `step`-th against central differences.
-template <class Net>
-void check_gradient(std::size_t m, std::size_t step) {
-  Net net(3, nn::scaled_normal_init{});
-  nn::rng r(9);
-  typename Net::workspace ws(m);
-  for (std::size_t s = 0; s < m; ++s) {
-    for (std::size_t i = 0; i < Net::inputs; ++i) ws.input()(s, i) = 2 * r.uniform() - 1;
-    for (std::size_t o = 0; o < Net::outputs; ++o) ws.target()(s, o) = o == s % Net::outputs;
-  }
-  const nn::log_likelihood cost;
-  nn::aligned_vector<double> grads(Net::parameter_storage, std::numeric_limits<double>::quiet_NaN());
-  (void)net.gradient(ws, cost, std::span<double>(grads));
-  const double error = ref::finite_difference_error(net, ws, cost, std::span<const double>(grads), step, 200);
-  INFO(Net::name() << ": relative error " << error);
-  REQUIRE(error < 1e-6);  // false for NaN
-}
-
-}  // namespace
 
 TEST_CASE("conv2d and pooling: gradients against finite differences", "[conv]") {
   using P = nn::padding;
   // 1 channel of 28 x 28 through 5 x 5; 3 channels through 3 x 3 at stride 2, 'same'; 20 channels
   // through 1 x 1; max pooling. Each convolution but the first also passes the error to the one before.
-  check_gradient<nn::basic_sequential<double, nn::input<1, 28, 28>, nn::conv2d<3, 5, 5, nn::tanh>,
+  test_data::check_gradient<nn::basic_sequential<double, nn::input<1, 28, 28>, nn::conv2d<3, 5, 5, nn::tanh>,
                                       nn::conv2d<20, 3, 3, nn::sigmoid, 2, P::same>, nn::max_pool<2>,
                                       nn::conv2d<4, 1, 1, nn::tanh>, nn::flatten, nn::dense<3, nn::softmax>>>(2, 7);
   // 3 channels of 27 x 27, 'same' at stride 1, average pooling to 13 x 13, 5 x 5 at stride 2 'valid',
   // 1 x 1 at stride 2 'same' over an odd size.
-  check_gradient<nn::basic_sequential<double, nn::input<3, 27, 27>, nn::conv2d<4, 3, 3, nn::tanh, 1, P::same>,
+  test_data::check_gradient<nn::basic_sequential<double, nn::input<3, 27, 27>, nn::conv2d<4, 3, 3, nn::tanh, 1, P::same>,
                                       nn::avg_pool<2>, nn::conv2d<5, 5, 5, nn::sigmoid, 2>,
                                       nn::conv2d<3, 1, 1, nn::identity, 2, P::same>, nn::dense<2, nn::softmax>>>(3, 1);
   // 20 channels of 27 x 27 (5 x 5, 'same', stride 2), a kernel of unequal sides, max pooling of 3.
-  check_gradient<nn::basic_sequential<double, nn::input<20, 27, 27>, nn::conv2d<2, 5, 5, nn::tanh, 2, P::same>,
+  test_data::check_gradient<nn::basic_sequential<double, nn::input<20, 27, 27>, nn::conv2d<2, 5, 5, nn::tanh, 2, P::same>,
                                       nn::conv2d<3, 3, 2, nn::sigmoid>, nn::max_pool<3>, nn::dense<4, nn::softmax>>>(2, 13);
 }
-
-namespace {
-
-// 12 x 12 images of one bar, horizontal (class 0) or vertical (class 1), anywhere, on noise.
-nn::dataset<float> bars(std::size_t n, std::uint64_t seed) {
-  nn::rng r(seed);
-  nn::dataset<float> d(144, 2);
-  d.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const bool vertical = r.uniform() < 0.5;
-    const std::size_t at = static_cast<std::size_t>(r.uniform() * 12) % 12;
-    auto x = d.input(i);
-    for (std::size_t p = 0; p < 144; ++p) x[p] = static_cast<float>(0.2 * r.uniform());
-    for (std::size_t j = 0; j < 12; ++j) x[vertical ? j * 12 + at : at * 12 + j] = 1;
-    d.target(i)[vertical] = 1;
-  }
-  return d;
-}
-
-}  // namespace
 
 TEST_CASE("a convolutional network learns bars' orientation, the same on 1 and 2 threads, and round-trips a file", "[conv]") {
   using Net = nn::sequential<nn::input<1, 12, 12>, nn::conv2d<4, 3, 3, nn::relu>, nn::max_pool<2>, nn::flatten,
                              nn::dense<2, nn::softmax>>;
-  const auto train = bars(2000, 1), test = bars(500, 2);
+  const auto train = test_data::bars(2000, 1), test = test_data::bars(500, 2);
   Net one(5, nn::scaled_normal_init{}), two = one;
   const auto fit = [&](Net& net, std::size_t threads) {
     nn::trainer<nn::sgd, nn::log_likelihood> t{nn::sgd{0.1}};

@@ -33,6 +33,10 @@ struct train_context {
   nn::dropout dropout{};
   std::size_t first_row = 0;  // the first of this call's rows in the whole mini-batch
   std::size_t position = 0;   // the layer's position in the model, 1-based (1: the first after the input)
+  // A layer that couples the mini-batch's rows (below): its statistics of the whole mini-batch (forward
+  // pass's, then backward pass's), and the mini-batch's rows over every member of the step.
+  const double* batch = nullptr;
+  std::size_t batch_rows = 0;
 };
 
 // Where the error a layer's backward pass receives stands: with respect to its output (what the next
@@ -54,6 +58,8 @@ struct gradient_sink {
   std::size_t rows;  // m, the mini-batch's samples
   std::size_t part = 0, parts = 1;
   std::size_t position = 0;  // the layer's position (spreads small jobs such as biases over the parts)
+  const double* batch = nullptr;  // as in train_context, for a layer that couples the rows
+  std::size_t batch_rows = 0;
 };
 
 // The buffers a layer keeps from its forward pass for its backward pass: kept_count matrices of rows of
@@ -101,6 +107,29 @@ concept trainable_layer =
       B::backward(p, y, k, c, g, error_at::output, nullptr);  // the first layer: no error at the input
       B::gradient(p, rows_of<const T, typename B::input_shape>(x), rows_of<const T, typename B::output_shape>(g), fused);
       B::gradient(p, rows_of<const T, typename B::input_shape>(x), rows_of<const T, typename B::output_shape>(g), grad);
+    };
+
+// Optional: a layer whose training pass couples the mini-batch's rows (nn::batch_norm: the statistics of
+// the whole mini-batch). It has statistics_count doubles per pass in the workspace, which the model fills
+// between barriers of the step's members, and passes to the layer in train_context::batch (the forward
+// pass's, then the backward pass's) and gradient_sink::batch:
+//   forward_statistics(p, x, sums, part, parts)        before forward_train: sums over the rows x
+//   backward_statistics(p, y, k, g, at, sums, part, parts)  before backward: turns g into the error its
+//                                                      backward starts from, and sums over the rows
+//   update_state(p, batch, rows)                       after the step's update: values with no gradient
+//                                                      (running statistics)
+// Members that share the workspace (threads) each take part `part` of `parts` of the values over all the
+// mini-batch's rows, so any number of threads gives the same bits; members with a workspace each (over
+// processes) take their own rows whole, and the executor adds the sums up.
+template <class B, class T>
+concept batch_coupled_layer =
+    trainable_layer<B, T> &&
+    requires(const T* p, T* q, rows_of<const T, typename B::input_shape> x, rows_of<const T, typename B::output_shape> y,
+             kept_rows<T, typename B::kept_shape> k, rows_of<T, typename B::output_shape> g, double* sums) {
+      { B::statistics_count } -> std::convertible_to<std::size_t>;
+      B::forward_statistics(p, x, sums, std::size_t{0}, std::size_t{1});
+      B::backward_statistics(p, y, k, g, error_at::output, sums, std::size_t{0}, std::size_t{1});
+      B::update_state(q, static_cast<const double*>(sums), std::size_t{1});
     };
 
 }  // namespace nn

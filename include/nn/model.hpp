@@ -20,6 +20,7 @@
 #include "nn/detail/aligned_buffer.hpp"
 #include "nn/detail/layer_list.hpp"
 #include "nn/detail/shape_check.hpp"
+#include "nn/executor.hpp"
 #include "nn/init.hpp"
 #include "nn/layer.hpp"
 #include "nn/layers/input.hpp"
@@ -86,6 +87,13 @@ class basic_sequential {
     return (trainable_layer<layer_type<I>, T> && ...);
   }(std::make_index_sequence<layer_count>{});
 
+  // Layer I couples the mini-batch's rows in training (nn::batch_coupled_layer: nn::batch_norm).
+  template <std::size_t I>
+  static constexpr bool couples_rows = batch_coupled_layer<layer_type<I>, T>;
+  static constexpr bool any_couples_rows = []<std::size_t... I>(std::index_sequence<I...>) {
+    return (couples_rows<I> || ...);
+  }(std::make_index_sequence<layer_count>{});
+
   // Parameters that are real (padding excluded), and the storage they take with padding.
   static constexpr std::size_t parameter_count = [] {
     std::size_t n = 0;
@@ -128,6 +136,12 @@ class basic_sequential {
       cost_off_ = n;
       n += detail::round_up(capacity, W);
       buf_ = detail::aligned_buffer<T>(n);
+      std::size_t b = 0;
+      for_layers_constexpr([&](auto i) {
+        b_off_[i] = b;
+        if constexpr (couples_rows<i>) b += 2 * layer_type<i>::statistics_count;
+      });
+      if (b > 0) batch_ = detail::aligned_buffer<double>(b);
     }
     std::size_t capacity() const noexcept { return capacity_; }
     std::size_t rows() const noexcept { return rows_; }
@@ -168,13 +182,19 @@ class basic_sequential {
     }
     // The cost of each sample of the last backprop (Σ_o of the cost's value), in row order.
     T* row_costs() noexcept { return buf_.data() + cost_off_; }
+    // Layer I's statistics of the mini-batch, when it couples the rows: its forward pass's, then its
+    // backward pass's statistics_count values.
+    template <std::size_t I>
+      requires couples_rows<I>
+    double* batch() noexcept { return batch_.data() + b_off_[I]; }
 
    private:
     std::size_t capacity_, rows_;
     std::array<std::size_t, layer_count + 1> a_off_{}, d_off_{};
-    std::array<std::size_t, layer_count> k_off_{};
+    std::array<std::size_t, layer_count> k_off_{}, b_off_{};
     std::size_t y_off_ = 0, cost_off_ = 0;
     detail::aligned_buffer<T> buf_;
+    detail::aligned_buffer<double> batch_;
   };
 
   // All parameters zero (set them by hand, or call initialize).
@@ -261,7 +281,8 @@ class basic_sequential {
   template <bool Keep = true>
   void forward(workspace& ws) const {
     if constexpr (Keep) {
-      forward_train(ws, 0, ws.rows(), dropout{});
+      one_thread alone;
+      (void)forward_train(ws, ws.rows(), 0, ws.rows(), dropout{}, alone);
     } else {
       for_layers([&](auto i) {
         layer_type<i>::forward(layer_parameters<i>(), ws.template a<i>(), ws.template a<i + 1>());
@@ -280,7 +301,8 @@ class basic_sequential {
   T gradient(workspace& ws, const Cost& cost, std::span<T> grads, T l2 = T(0), const dropout& d = {}) const {
     check_gradient(grads);
     check_dropout(d);
-    backprop_errors(ws, cost, 0, ws.rows(), d);
+    one_thread alone;
+    (void)backprop_errors(ws, cost, ws.rows(), d, alone);
     backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / static_cast<T>(ws.rows()), l2, ws.rows()});
     return total_cost(ws);
   }
@@ -291,18 +313,21 @@ class basic_sequential {
   template <class Cost>
   T sgd_step(workspace& ws, const Cost& cost, T eta, T l2 = T(0), const dropout& d = {}) {
     check_dropout(d);
-    backprop_errors(ws, cost, 0, ws.rows(), d);
+    one_thread alone;
+    (void)backprop_errors(ws, cost, ws.rows(), d, alone);
     backprop_gradients(ws, gradient_sink<T, true>{params_.data(), -eta / static_cast<T>(ws.rows()), l2, ws.rows()});
+    update_state(ws, ws.rows());
     return total_cost(ws);
   }
 
-  // Phase 1 of a training step, for samples [first, first + count) of the mini-batch in ws (threads
-  // take parts of the samples): every layer's forward pass, the output error and each sample's cost
-  // (to ws.row_costs()), then every layer's backward pass from the last, from the parameters as they
-  // are (before this step changes them).
-  template <class Cost>
-  void backprop_errors(workspace& ws, const Cost& cost, std::size_t first, std::size_t count,
-                       const dropout& d = {}) const {
+  // Phase 1 of a training step on the first m rows of ws, for this member's part of them (ex.rows(m):
+  // threads take parts of the samples): every layer's forward pass, the output error and each sample's
+  // cost (to ws.row_costs()), then every layer's backward pass from the last, from the parameters as
+  // they are (before this step changes them). Every member of the step's executor calls it; layers that
+  // couple the rows (nn::batch_norm) share their statistics at its barriers. Returns false when a barrier
+  // told of a member's failure (every member has then left at that same barrier).
+  template <class Cost, executor Exec>
+  bool backprop_errors(workspace& ws, const Cost& cost, std::size_t m, const dropout& d, Exec& ex) const {
     using Last = layer_type<layer_count - 1>;
     using output_activation = typename detail::output_activation_of<Last, T>::type;
     static_assert(!row_activation_for<output_activation, T> || cost_for<Cost, T, output_activation>,
@@ -313,26 +338,49 @@ class basic_sequential {
                   "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
     static_assert(trainable, "nn: every layer of a model that trains must satisfy nn::trainable_layer (forward_train, "
                              "backward and gradient; docs/layers.md)");
-    if (count == 0) return;
-    forward_train(ws, first, count, d);
-    const auto y = ws.template a<layer_count>(first, count);
-    const auto kept = ws.template kept<layer_count - 1>(first, count);
-    const T* const z = [&] {
-      if constexpr (detail::has_activation<Last, T>) return Last::pre_activation(kept).data();
-      else return y.data();
-    }();
-    simd::output_delta<T, outputs>(z, y, ws.target(first, count), ws.template delta<layer_count>(first, count), cost,
-                                   output_activation{}, ws.row_costs() + first);
+    const auto [first, count] = ex.rows(m);
+    if (count == 0 && !any_couples_rows) return true;
+    if (!forward_train(ws, m, first, count, d, ex)) return false;
+    if (count > 0) {
+      const auto y = ws.template a<layer_count>(first, count);
+      const auto kept = ws.template kept<layer_count - 1>(first, count);
+      const T* const z = [&] {
+        if constexpr (detail::has_activation<Last, T>) return Last::pre_activation(kept).data();
+        else return y.data();
+      }();
+      simd::output_delta<T, outputs>(z, y, ws.target(first, count), ws.template delta<layer_count>(first, count), cost,
+                                     output_activation{}, ws.row_costs() + first);
+    }
+    bool ok = true;
     for_layers_reversed([&](auto i) {
       constexpr std::size_t I = i;
       using B = layer_type<I>;
+      if (!ok) return;
       const error_at at = I + 1 == layer_count && detail::has_activation<Last, T> ? error_at::pre_activation : error_at::output;
+      if constexpr (couples_rows<I>)
+        ok = share_statistics(m, first, count, ex, std::span(ws.template batch<I>() + B::statistics_count, B::statistics_count),
+                              [&](row_range r, std::size_t part, std::size_t parts) {
+                                B::backward_statistics(layer_parameters<I>(), ws.template a<I + 1>(r.first, r.count),
+                                                       ws.template kept<I>(r.first, r.count),
+                                                       ws.template delta<I + 1>(r.first, r.count), at,
+                                                       ws.template batch<I>() + B::statistics_count, part, parts);
+                              });
+      if (!ok || count == 0) return;
       const auto gi = [&] {
         if constexpr (I > 0) return ws.template delta<I>(first, count);
         else return nullptr;  // the first layer: no error at the samples
       }();
       B::backward(layer_parameters<I>(), ws.template a<I + 1>(first, count), ws.template kept<I>(first, count),
-                  context(I, first, d), ws.template delta<I + 1>(first, count), at, gi);
+                  context<I>(ws, m, first, d, ex), ws.template delta<I + 1>(first, count), at, gi);
+    });
+    return ok;
+  }
+
+  // After a step's update: the values of layers that couple the rows which have no gradient (nn::batch_norm's
+  // running statistics) from the mini-batch's statistics, over `rows` rows (all the members').
+  void update_state(workspace& ws, std::size_t rows) {
+    for_layers([&](auto i) {
+      if constexpr (couples_rows<i>) layer_type<i>::update_state(layer_parameters<i>(), ws.template batch<i>(), rows);
     });
   }
 
@@ -347,6 +395,10 @@ class basic_sequential {
       gradient_sink<T, Accumulate> s = sink;
       s.target = sink.target + offsets[i];
       s.position = i + 1;
+      if constexpr (couples_rows<i>) {
+        s.batch = ws.template batch<i>();
+        if (s.batch_rows == 0) s.batch_rows = m;
+      }
       B::gradient(layer_parameters<i>(), rows_of<const T, slot_shape<i>>(ws.template a<i>(0, m)),
                   rows_of<const T, slot_shape<i + 1>>(ws.template delta<i + 1>(0, m)), s);
       // A block rounded up to whole registers: the rounding is the model's, and a gradient of it is zero.
@@ -370,14 +422,46 @@ class basic_sequential {
   }
 
  private:
-  static train_context context(std::size_t i, std::size_t first, const dropout& d) noexcept {
-    return {i + 1 < layer_count ? d : dropout{}, first, i + 1};
+  template <std::size_t I, class Exec>
+  static train_context context(workspace& ws, std::size_t m, std::size_t first, const dropout& d, const Exec& ex) noexcept {
+    train_context c{I + 1 < layer_count ? d : dropout{}, first, I + 1};
+    if constexpr (couples_rows<I>) {
+      c.batch = ws.template batch<I>();
+      c.batch_rows = ex.total_rows(m);
+    }
+    return c;
   }
-  void forward_train(workspace& ws, std::size_t first, std::size_t count, const dropout& d) const {
+  // For a layer that couples the rows: once every member's rows are in, `sums(rows, part, parts)` fills
+  // `values` (threads: part `rank` of the values over the whole mini-batch, the same bits on any number
+  // of threads; a member with a workspace of its own: its rows, added up over the members), and every
+  // member sees them. False when a member failed.
+  template <class Exec, class F>
+  static bool share_statistics(std::size_t m, std::size_t first, std::size_t count, Exec& ex, std::span<double> values,
+                               F&& sums) {
+    if (ex.barrier()) return false;
+    if constexpr (Exec::shares_parameters) sums(row_range{0, m}, ex.rank(), ex.size());
+    else sums(row_range{first, count}, 0, 1);
+    ex.sum(values);
+    return !ex.barrier();
+  }
+  template <class Exec>
+  bool forward_train(workspace& ws, std::size_t m, std::size_t first, std::size_t count, const dropout& d, Exec& ex) const {
+    bool ok = true;
     for_layers([&](auto i) {
-      layer_type<i>::forward_train(layer_parameters<i>(), ws.template a<i>(first, count), ws.template a<i + 1>(first, count),
-                                   ws.template kept<i>(first, count), context(i, first, d));
+      constexpr std::size_t I = i;
+      using B = layer_type<I>;
+      if (!ok) return;
+      if constexpr (couples_rows<I>)
+        ok = share_statistics(m, first, count, ex, std::span(ws.template batch<I>(), B::statistics_count),
+                              [&](row_range r, std::size_t part, std::size_t parts) {
+                                B::forward_statistics(layer_parameters<I>(), ws.template a<I>(r.first, r.count),
+                                                      ws.template batch<I>(), part, parts);
+                              });
+      if (!ok || count == 0) return;
+      B::forward_train(layer_parameters<I>(), ws.template a<I>(first, count), ws.template a<I + 1>(first, count),
+                       ws.template kept<I>(first, count), context<I>(ws, m, first, d, ex));
     });
+    return ok;
   }
   static T total_cost(workspace& ws) {
     T total(0);

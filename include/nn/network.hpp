@@ -24,6 +24,7 @@
 #include "nn/matrix.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/random.hpp"
+#include "nn/layers/batch_norm.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/layers/dense.hpp"
 #include "nn/layers/flatten.hpp"

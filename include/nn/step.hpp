@@ -2,13 +2,15 @@
 //
 // nn::train_step: on the mini-batch in a workspace, every member of an executor
 //   1. fills its rows of the mini-batch (the caller's `fill`) and runs phase 1 on them (forward, the
-//      cost's error, backward: the model's backprop_errors);
+//      cost's error, backward: the model's backprop_errors, with barriers inside for layers that need
+//      statistics of the whole mini-batch: nn::batch_norm);
 //   2. after a barrier, runs phase 2 (each layer's parameter gradient) on its part of the parameters, into a
 //      sink: the parameters themselves when the optimizer is plain SGD (fused: one pass instead of three) and
 //      the executor's members share them, a gradient buffer otherwise;
 //   3. for a gradient buffer: a barrier, the executor's sum of the gradient over all workers, then the
 //      optimizer's step (by one member when the parameters are shared, by each when each has a copy);
-//   4. `after` on member 0 (the trainer's bookkeeping), and a last barrier.
+//   4. parameters with no gradient (batch norm's running statistics) from the batch's statistics, `after`
+//      on member 0 (the trainer's bookkeeping), and a last barrier.
 // trainer::fit (its threads), trainer::step, online_trainer and the model's sgd_step and gradient (phases
 // 1 and 2 alone) all run on this. docs/design.md draws it; docs/layers.md says what a layer sees of it.
 //
@@ -34,44 +36,12 @@
 
 #include "nn/detail/aligned_buffer.hpp"
 #include "nn/detail/thread_team.hpp"
+#include "nn/executor.hpp"
 #include "nn/fwd.hpp"
 #include "nn/layer.hpp"
 #include "nn/optimizer.hpp"
 
 namespace nn {
-
-struct row_range {
-  std::size_t first = 0, count = 0;
-};
-
-template <class E>
-concept executor = requires(E& e, const E& ce, std::span<float> f, std::span<double> d, std::size_t m) {
-  { ce.size() } -> std::convertible_to<std::size_t>;
-  { ce.rank() } -> std::convertible_to<std::size_t>;
-  { ce.rows(m) } -> std::same_as<row_range>;
-  { ce.total_rows(m) } -> std::convertible_to<std::size_t>;
-  { e.barrier() } -> std::convertible_to<bool>;
-  e.run([] {});
-  e.sum(f);
-  e.sum(d);
-  { E::shares_parameters } -> std::convertible_to<bool>;
-};
-
-// Everything on the calling thread.
-struct one_thread {
-  static constexpr bool shares_parameters = true;
-  std::size_t size() const noexcept { return 1; }
-  std::size_t rank() const noexcept { return 0; }
-  row_range rows(std::size_t m) const noexcept { return {0, m}; }
-  std::size_t total_rows(std::size_t m) const noexcept { return m; }
-  bool barrier() noexcept { return false; }
-  template <class F>
-  void run(F&& f) {
-    f();
-  }
-  template <class T>
-  void sum(std::span<T>) noexcept {}
-};
 
 // Member `rank` of a detail::thread_team (trainer::threads): contiguous rows each, one shared copy of the
 // parameters. An exception in any member is kept (the first one) and every member leaves at the next
@@ -131,23 +101,28 @@ bool train_step(Net& net, typename Net::workspace& ws, std::size_t m, Optimizer&
                 "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                 "with std::span<T> and std::span<const T> (see docs/policies.md)");
   const row_range mine = ex.rows(m);
+  bool left = false;  // at a barrier inside phase 1 (layers that couple the rows), where a failure was told
   ex.run([&] {
     fill(mine.first, mine.count);
-    net.backprop_errors(ws, cost, mine.first, mine.count, s.dropout);
+    left = !net.backprop_errors(ws, cost, m, s.dropout, ex);
   });
-  if (ex.barrier()) return false;
+  if (left || ex.barrier()) return false;
   const std::size_t part = Exec::shares_parameters ? ex.rank() : 0, parts = Exec::shares_parameters ? ex.size() : 1;
-  const T rows = static_cast<T>(ex.total_rows(m));
+  const std::size_t total = ex.total_rows(m);
+  const T rows = static_cast<T>(total);
   if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters) {
     const T eta = static_cast<T>(optimizer.fused_learning_rate());
-    net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts});
+    net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts, 0, nullptr, total});
   } else {
-    net.backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / rows, s.l2, m, part, parts});
+    net.backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / rows, s.l2, m, part, parts, 0, nullptr, total});
     (void)ex.barrier();  // no member can have failed since the last one
     ex.sum(grads.span());
     if (!Exec::shares_parameters || ex.rank() == 0)
       ex.run([&] { optimizer.step(net.parameters(), std::span<const T>(grads.span())); });
   }
+  // Values with no gradient (batch_norm's running statistics), which no member's phase 2 touches.
+  if constexpr (Net::any_couples_rows)
+    if (!Exec::shares_parameters || ex.rank() == 0) ex.run([&] { net.update_state(ws, total); });
   if (ex.rank() == 0) ex.run(after);
   return !ex.barrier();
 }
