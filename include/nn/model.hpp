@@ -338,7 +338,8 @@ class basic_sequential {
                   "delta(z, a, y, activation) for T and nn::simd::batch<T>; see docs/policies.md)");
     static_assert(trainable, "nn: every layer of a model that trains must satisfy nn::trainable_layer (forward_train, "
                              "backward and gradient; docs/layers.md)");
-    const auto [first, count] = ex.rows(m);
+    const row_range mine = ex.rows(m);
+    const std::size_t first = mine.first, count = mine.count;  // (lambdas below capture them: not a structured binding)
     if (count == 0 && !any_couples_rows) return true;
     if (!forward_train(ws, m, first, count, d, ex)) return false;
     if (count > 0) {
