@@ -51,7 +51,7 @@ struct options {
   recipe r = recipes[2];
   std::string data;
   bool fashion = false, progress = true, mirror = false;
-  std::size_t threads = 1, limit = 0;
+  std::size_t threads = 1, limit = 0, copies = 0;  // copies 0: --expand's 5
   double rotate = 0;
   std::uint64_t seed = 1;
   std::string save, history;
@@ -76,6 +76,7 @@ void usage(std::FILE* out) {
                "  --l2 L          L2 regularisation lambda (default: 0, 0.1, 0)\n"
                "  --expand K      train on each image and 4 copies shifted by up to K pixels (default: 0, 1, 0;\n"
                "                  0: the images only)\n"
+               "  --copies N      with --expand: N - 1 moved copies of each image instead of 4\n"
                "  --rotate D      with --expand: also turn the copies by up to D degrees\n"
                "  --mirror        with --expand: also mirror half the copies left to right (clothes, not digits)\n"
                "  --seed N        seeds the weights, the shuffles, dropout and the expansion (default 1)\n"
@@ -111,6 +112,7 @@ options parse(int argc, char** argv) {
     else if (a == "--dropout") o.r.dropout = args.fraction();
     else if (a == "--l2") o.r.weight_decay = args.number();
     else if (a == "--expand") o.r.expand = args.whole_number();
+    else if (a == "--copies") o.copies = args.whole_number();
     else if (a == "--rotate") o.rotate = args.number();
     else if (a == "--seed") o.seed = args.whole_number();
     else if (a == "--limit") o.limit = args.whole_number();
@@ -128,6 +130,9 @@ options parse(int argc, char** argv) {
   if (o.rotate < 0 || o.rotate > 180) args.fail("--rotate expects degrees in [0, 180]");
   if ((o.rotate > 0 || o.mirror) && o.r.expand == 0)
     args.fail("--rotate and --mirror change the copies that --expand K makes: give --expand too");
+  if (o.copies && o.r.expand == 0) args.fail("--copies sets how many copies --expand K makes: give --expand too");
+  if (o.copies == 0) o.copies = 5;
+  if (o.copies < 2 || o.copies > 100) args.fail("--copies expects 2 to 100 (each image and its moved copies)");
   if (o.data.empty()) o.data = o.fashion ? "/usr/share/datasets/fashion-mnist" : "data/mnist";
   return o;
 }
@@ -191,7 +196,7 @@ int main(int argc, char** argv) {
     const auto test = nn::load_idx_bytes<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
     // The book's expansion: each image and four copies moved by up to K pixels, made as they are needed.
     const nn::expanded_images expanded(train_data, {1, 28, 28},
-                                       {.copies = o.r.expand ? 5u : 1u, .max_shift = o.r.expand, .max_degrees = o.rotate,
+                                       {.copies = o.r.expand ? o.copies : 1u, .max_shift = o.r.expand, .max_degrees = o.rotate,
                                         .mirror = o.mirror, .seed = o.seed});
     return run(o, expanded, test);
   } catch (const nn::data_error& e) {

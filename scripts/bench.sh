@@ -4,7 +4,7 @@
 #                                    inference against the measured FMA peak, threads, the book's
 #                                    convolutional networks beside PyTorch (when python3-torch is
 #                                    installed), peak memory of the MNIST example on Fashion-MNIST, and
-#                                    its compile time at -O2
+#                                    its and convnet's compile time at -O2
 #   bash scripts/bench.sh --quick    the same with fewer repetitions
 # Installs what is missing (Google Benchmark, Fashion-MNIST from Debian), builds in Release with
 # -march=native in build/bench. The machine should be otherwise idle; figures are medians.
@@ -52,10 +52,12 @@ echo; echo "== peak memory: the MNIST example, 2 epochs on full Fashion-MNIST"
 /usr/bin/time -v "$build/examples/mnist" --fashion --data "$fashion" --epochs 2 --save - --no-progress 2>&1 |
   grep -E "Epoch|Maximum resident"
 
-echo; echo "== compile time: the MNIST example at -O2 -march=native (no build system, one command)"
+echo; echo "== compile time: the MNIST and convnet examples at -O2 -march=native (no build system, one command)"
 incs=$(printf -- '-I%s ' "$root/include")
-start=$(date +%s%N)
-g++ -std=c++20 -O2 -march=native $incs "$root/examples/mnist.cpp" -o "$build/mnist-O2" -lz
-end=$(date +%s%N)
-ms=$(( (end - start) / 1000000 ))
-printf 'g++ -std=c++20 -O2 -march=native examples/mnist.cpp: %d.%03d s\n' $((ms / 1000)) $((ms % 1000))
+for example in mnist convnet; do
+  start=$(date +%s%N)
+  g++ -std=c++20 -O2 -march=native $incs "$root/examples/$example.cpp" -o "$build/$example-O2" -lz -pthread
+  end=$(date +%s%N)
+  ms=$(( (end - start) / 1000000 ))
+  printf 'g++ -std=c++20 -O2 -march=native examples/%s.cpp: %d.%03d s\n' "$example" $((ms / 1000)) $((ms % 1000))
+done

@@ -245,6 +245,21 @@ TEMPLATE_TEST_CASE_SIG("softmax_rows matches e^(z − max) / Σ e^(z − max), i
   CHECK(ref::padding_is_zero(a));
 }
 
+// simd::exp beyond the range of T: 0 and +inf as std::exp gives (within the range the activations' tests
+// hold it to the reference), and NaN kept. xsimd's own exp converts such arguments to an integer, which is
+// undefined: the clang sanitizer suite fails here without nn's guard.
+TEMPLATE_TEST_CASE("simd::exp is 0 below the range, +inf above it and keeps NaN", "[kernels]", float, double) {
+  using T = TestType;
+  using B = nn::simd::batch<T>;
+  constexpr T inf = std::numeric_limits<T>::infinity(), huge = std::numeric_limits<T>::max();
+  const T below[] = {-huge, T(-1e30), T(-1000), T(-746), -inf};
+  const T above[] = {huge, T(1e30), T(1000), T(710), inf};
+  for (const T x : below) REQUIRE(nn::simd::exp(B(x)).get(0) == 0);
+  for (const T x : above) REQUIRE(nn::simd::exp(B(x)).get(0) == inf);
+  REQUIRE(std::isnan(nn::simd::exp(B(std::numeric_limits<T>::quiet_NaN())).get(0)));
+  for (const T x : {T(-80), T(-1), T(0), T(0.5), T(80)}) REQUIRE(nn::simd::exp(B(x)).get(0) == Approx(std::exp(x)).epsilon(1e-6));
+}
+
 TEMPLATE_TEST_CASE("softmax_rows is finite for inputs that overflow exp", "[kernels]", float, double) {
   using T = TestType;
   constexpr T big = std::numeric_limits<T>::max() / 4;

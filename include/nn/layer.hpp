@@ -93,6 +93,12 @@ concept bound_layer = requires {
   B::forward(p, x, y);  // inference
 };
 
+// Optional: a layer with parameters draws them from the initializer (nn::dense: the biases in one pass,
+// the weights in the other). A named concept, not a requires-expression in the model's loop over layers:
+// clang 14 evaluates one that names the model's members inside that generic lambda as false.
+template <class B, class T, class Init>
+concept initializable_layer = requires(T* p, rng& r, Init& init, init_pass pass) { B::initialize(p, r, init, pass); };
+
 // Optional: bound layers that can also train. (A layer without backward can only end in a model used
 // for inference.)
 template <class B, class T>

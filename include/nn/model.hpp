@@ -211,7 +211,7 @@ class basic_sequential {
   void initialize(rng& r, Init init = {}) {
     for (const init_pass pass : {init_pass::biases, init_pass::weights})
       for_layers([&](auto i) {
-        if constexpr (requires { layer_type<i>::initialize(layer_parameters<i>(), r, init, pass); })
+        if constexpr (initializable_layer<layer_type<i>, T, Init>)
           layer_type<i>::initialize(layer_parameters<i>(), r, init, pass);
       });
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -58,8 +59,18 @@ inline batch_bool<T> first_lanes(std::size_t n) noexcept {
 
 // Element-wise math that works on plain scalars and on batches, so a policy (activation, cost) is
 // written once as a template and used by both the SIMD kernels and the scalar tails and references.
+//
+// exp's argument is first held to where the result is still 0 or +inf: xsimd's exp converts x·log2(e) to an
+// integer before it selects 0 or inf for such x, and that conversion is undefined (clang's UBSan reports
+// it) for |x| beyond about 1e19 and for NaN. The results are the same bits; a NaN stays that NaN.
 template <class T>
-inline batch<T> exp(const batch<T>& x) noexcept { return xsimd::exp(x); }
+inline batch<T> exp(const batch<T>& x) noexcept {
+  constexpr T lo = std::is_same_v<T, float> ? T(-104) : T(-746);  // exp(lo) rounds to 0
+  constexpr T hi = std::is_same_v<T, float> ? T(89) : T(710);     // exp(hi) rounds to +inf
+  const batch_bool<T> nan = x != x;
+  const batch<T> held = xsimd::select(x < batch<T>(lo), batch<T>(lo), xsimd::select(x > batch<T>(hi), batch<T>(hi), x));
+  return xsimd::select(nan, x, xsimd::exp(xsimd::select(nan, batch<T>(0), held)));
+}
 template <std::floating_point T>
 inline T exp(T x) noexcept { return std::exp(x); }
 
