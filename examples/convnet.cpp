@@ -39,19 +39,21 @@ struct recipe {
   const char* name;
   bool adam;  // Adam with a cosine schedule (best), else plain SGD (the book's)
   double eta, dropout, weight_decay;
-  std::size_t epochs, batch, expand;
+  std::size_t epochs, batch, expand, copies;  // copies: each image and its moved copies, with expand > 0
+  bool mirror_clothes;                        // mirror half the copies on Fashion-MNIST (not digits)
 };
 constexpr recipe recipes[] = {
-    {"ch6a", false, 0.1, 0, 0, 60, 10, 0},
-    {"ch6b", false, 0.03, 0.5, 0.1, 40, 10, 1},
-    {"best", true, 0.001, 0.5, 0, 12, 64, 0},
+    {"ch6a", false, 0.1, 0, 0, 60, 10, 0, 1, false},
+    {"ch6b", false, 0.03, 0.5, 0.1, 40, 10, 1, 5, false},
+    {"best", true, 0.001, 0.3, 0, 7, 64, 1, 2, true},
 };
 
 struct options {
   recipe r = recipes[2];
   std::string data;
-  bool fashion = false, progress = true, mirror = false;
-  std::size_t threads = 1, limit = 0, copies = 0;  // copies 0: --expand's 5
+  bool fashion = false, progress = true;
+  int mirror = -1;  // -1: the recipe's; 0: --no-mirror; 1: --mirror
+  std::size_t threads = 1, limit = 0, copies = 0;  // copies 0: the recipe's
   double rotate = 0;
   std::uint64_t seed = 1;
   std::string save, history;
@@ -66,19 +68,22 @@ void usage(std::FILE* out) {
                "                  ch6b: two 5x5 conv + 2x2 max-pool layers (20, 40 maps, ReLU), dense 100 ReLU,\n"
                "                        dropout, softmax (SGD, L2, expanded data)\n"
                "                  best: three 3x3 'same' conv + 2x2 max-pool layers (32, 64, 128 maps, ReLU),\n"
-               "                        dense 256 ReLU, dropout 0.5, softmax (Adam, cosine schedule; default)\n"
+               "                        dense 256 ReLU, dropout 0.3, softmax (Adam, cosine schedule, each image\n"
+               "                        and a moved copy, mirrored on Fashion-MNIST; the default)\n"
                "  --data DIR      folder with the four IDX files (default data/mnist, or Debian's Fashion-MNIST)\n"
                "  --fashion       use Fashion-MNIST\n"
-               "  --epochs N      epochs (default: ch6a 60, ch6b 40, best 12)\n"
+               "  --epochs N      epochs (default: ch6a 60, ch6b 40, best 7)\n"
                "  --batch N       mini-batch size (default: 10, 10, 64)\n"
                "  --eta X         learning rate (default: 0.1, 0.03, 0.001)\n"
-               "  --dropout P     dropout on the dense hidden layer (default: 0, 0.5, 0.5)\n"
+               "  --dropout P     dropout on the dense hidden layer (default: 0, 0.5, 0.3)\n"
                "  --l2 L          L2 regularisation lambda (default: 0, 0.1, 0)\n"
-               "  --expand K      train on each image and 4 copies shifted by up to K pixels (default: 0, 1, 0;\n"
+               "  --expand K      train on each image and copies shifted by up to K pixels (default: 0, 1, 1;\n"
                "                  0: the images only)\n"
-               "  --copies N      with --expand: N - 1 moved copies of each image instead of 4\n"
+               "  --copies N      with --expand: each image and N - 1 moved copies (default: ch6b 5, best 2)\n"
                "  --rotate D      with --expand: also turn the copies by up to D degrees\n"
-               "  --mirror        with --expand: also mirror half the copies left to right (clothes, not digits)\n"
+               "  --mirror        with --expand: also mirror half the copies left to right (clothes, not digits;\n"
+               "                  best does with --fashion)\n"
+               "  --no-mirror     do not mirror\n"
                "  --seed N        seeds the weights, the shuffles, dropout and the expansion (default 1)\n"
                "  --limit N       train on the first N training images only (a quick check; default: all)\n"
                "  --threads N     threads for training (mini-batches of 32 or more) and evaluation (default 1)\n"
@@ -120,7 +125,8 @@ options parse(int argc, char** argv) {
     else if (a == "--save") o.save = args.value();
     else if (a == "--history") o.history = args.value();
     else if (a == "--no-progress") o.progress = false;
-    else if (a == "--mirror") o.mirror = true;
+    else if (a == "--mirror") o.mirror = 1;
+    else if (a == "--no-mirror") o.mirror = 0;
     else args.fail("unknown option '" + a + "'");
   }
   if (o.r.epochs == 0) args.fail("--epochs must be at least 1");
@@ -128,11 +134,13 @@ options parse(int argc, char** argv) {
   if (o.threads == 0) args.fail("--threads must be at least 1");
   if (o.r.expand > 13) args.fail("--expand moves the 28 x 28 images by at most 13 pixels");
   if (o.rotate < 0 || o.rotate > 180) args.fail("--rotate expects degrees in [0, 180]");
-  if ((o.rotate > 0 || o.mirror) && o.r.expand == 0)
+  if ((o.rotate > 0 || o.mirror == 1) && o.r.expand == 0)
     args.fail("--rotate and --mirror change the copies that --expand K makes: give --expand too");
   if (o.copies && o.r.expand == 0) args.fail("--copies sets how many copies --expand K makes: give --expand too");
-  if (o.copies == 0) o.copies = 5;
-  if (o.copies < 2 || o.copies > 100) args.fail("--copies expects 2 to 100 (each image and its moved copies)");
+  if (o.r.expand == 0) o.copies = 1;
+  else if (o.copies == 0) o.copies = o.r.copies;
+  else if (o.copies < 2 || o.copies > 100) args.fail("--copies expects 2 to 100 (each image and its moved copies)");
+  if (o.mirror == -1) o.mirror = o.r.mirror_clothes && o.fashion && o.r.expand > 0;
   if (o.data.empty()) o.data = o.fashion ? "/usr/share/datasets/fashion-mnist" : "data/mnist";
   return o;
 }
@@ -149,10 +157,18 @@ int train(const options& o, const Optimizer& optimizer, Init init, const Data& t
   t.weight_decay = o.r.weight_decay;
   if (o.r.adam) t.schedule = nn::cosine_decay(o.r.epochs, 0.02);
   example::show_progress(t, o.progress);
+  std::string expanded;  // " (expanded: each image and 4 copies moved by up to 1 pixel)"
+  if (o.r.expand) {
+    char degrees[48] = "";
+    if (o.rotate > 0) std::snprintf(degrees, sizeof degrees, ", turned by up to %g degrees", o.rotate);
+    expanded = " (expanded: each image and " + std::to_string(o.copies - 1) + (o.copies == 2 ? " copy" : " copies") +
+               " moved by up to " + std::to_string(o.r.expand) + (o.r.expand == 1 ? " pixel" : " pixels") + degrees +
+               (o.mirror == 1 ? ", mirrored or not" : "") + ")";
+  }
   std::printf("Training %s\n  (%zu parameters) on %zu images%s, testing on %zu: %s eta %g%s, mini-batch %zu, %zu epochs, "
               "dropout %g, L2 %g, seed %llu, %zu thread%s\n",
               Net::name().c_str(), Net::parameter_count, train_data.size(),
-              o.r.expand ? " (expanded)" : "", test.size(), o.r.adam ? "Adam" : "SGD", o.r.eta,
+              expanded.c_str(), test.size(), o.r.adam ? "Adam" : "SGD", o.r.eta,
               o.r.adam ? " (cosine schedule)" : "", o.r.batch, o.r.epochs, o.r.dropout, o.r.weight_decay,
               static_cast<unsigned long long>(o.seed), o.threads, o.threads == 1 ? "" : "s");
   const auto history = t.fit(net, train_data, test);
@@ -196,8 +212,8 @@ int main(int argc, char** argv) {
     const auto test = nn::load_idx_bytes<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
     // The book's expansion: each image and four copies moved by up to K pixels, made as they are needed.
     const nn::expanded_images expanded(train_data, {1, 28, 28},
-                                       {.copies = o.r.expand ? o.copies : 1u, .max_shift = o.r.expand, .max_degrees = o.rotate,
-                                        .mirror = o.mirror, .seed = o.seed});
+                                       {.copies = o.copies, .max_shift = o.r.expand, .max_degrees = o.rotate,
+                                        .mirror = o.mirror == 1, .seed = o.seed});
     return run(o, expanded, test);
   } catch (const nn::data_error& e) {
     std::fprintf(stderr, "convnet: %s\n", e.what());
