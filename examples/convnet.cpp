@@ -145,6 +145,16 @@ options parse(int argc, char** argv) {
   return o;
 }
 
+// " (expanded: each image and 4 copies moved by up to 1 pixel)", or nothing without --expand.
+std::string expansion(const options& o) {
+  if (o.r.expand == 0) return {};
+  char degrees[48] = "";
+  if (o.rotate > 0) std::snprintf(degrees, sizeof degrees, ", turned by up to %g degrees", o.rotate);
+  return " (expanded: each image and " + std::to_string(o.copies - 1) + (o.copies == 2 ? " copy" : " copies") +
+         " moved by up to " + std::to_string(o.r.expand) + (o.r.expand == 1 ? " pixel" : " pixels") + degrees +
+         (o.mirror == 1 ? ", mirrored or not" : "") + ")";
+}
+
 template <class Net, class Optimizer, class Init, class Data>
 int train(const options& o, const Optimizer& optimizer, Init init, const Data& train_data, const nn::byte_dataset<float>& test) {
   Net net(o.seed, init);
@@ -157,14 +167,7 @@ int train(const options& o, const Optimizer& optimizer, Init init, const Data& t
   t.weight_decay = o.r.weight_decay;
   if (o.r.adam) t.schedule = nn::cosine_decay(o.r.epochs, 0.02);
   example::show_progress(t, o.progress);
-  std::string expanded;  // " (expanded: each image and 4 copies moved by up to 1 pixel)"
-  if (o.r.expand) {
-    char degrees[48] = "";
-    if (o.rotate > 0) std::snprintf(degrees, sizeof degrees, ", turned by up to %g degrees", o.rotate);
-    expanded = " (expanded: each image and " + std::to_string(o.copies - 1) + (o.copies == 2 ? " copy" : " copies") +
-               " moved by up to " + std::to_string(o.r.expand) + (o.r.expand == 1 ? " pixel" : " pixels") + degrees +
-               (o.mirror == 1 ? ", mirrored or not" : "") + ")";
-  }
+  const std::string expanded = expansion(o);
   std::printf("Training %s\n  (%zu parameters) on %zu images%s, testing on %zu: %s eta %g%s, mini-batch %zu, %zu epochs, "
               "dropout %g, L2 %g, seed %llu, %zu thread%s\n",
               Net::name().c_str(), Net::parameter_count, train_data.size(),
@@ -210,7 +213,7 @@ int main(int argc, char** argv) {
     auto train_data = nn::load_idx_bytes<float>(o.data + "/train-images-idx3-ubyte.gz", o.data + "/train-labels-idx1-ubyte.gz", 10, 784);
     if (o.limit && o.limit < train_data.size()) train_data = nn::split_at(std::move(train_data), o.limit).first;
     const auto test = nn::load_idx_bytes<float>(o.data + "/t10k-images-idx3-ubyte.gz", o.data + "/t10k-labels-idx1-ubyte.gz", 10, 784);
-    // The book's expansion: each image and four copies moved by up to K pixels, made as they are needed.
+    // The book's expansion: each image and copies moved by up to K pixels (--copies), made as they are needed.
     const nn::expanded_images expanded(train_data, {1, 28, 28},
                                        {.copies = o.copies, .max_shift = o.r.expand, .max_degrees = o.rotate,
                                         .mirror = o.mirror == 1, .seed = o.seed});
