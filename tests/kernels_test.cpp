@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -258,6 +259,28 @@ TEMPLATE_TEST_CASE("simd::exp is 0 below the range, +inf above it and keeps NaN"
   for (const T x : above) REQUIRE(nn::simd::exp(B(x)).get(0) == inf);
   REQUIRE(std::isnan(nn::simd::exp(B(std::numeric_limits<T>::quiet_NaN())).get(0)));
   for (const T x : {T(-80), T(-1), T(0), T(0.5), T(80)}) REQUIRE(nn::simd::exp(B(x)).get(0) == Approx(std::exp(x)).epsilon(1e-6));
+}
+
+// exp takes a shorter road when every lane is in range: a lane out of range (or NaN) must not change the
+// others' bits, nor an in-range lane's result depend on which road its batch took.
+TEMPLATE_TEST_CASE("simd::exp gives every lane the same bits whatever its neighbours", "[kernels]", float, double) {
+  using T = TestType;
+  using B = nn::simd::batch<T>;
+  constexpr std::size_t W = nn::simd::width<T>;
+  alignas(64) T in[W], out[W], mixed[W], base[W];
+  for (std::size_t i = 0; i < W; ++i) in[i] = T(-60) + T(7.3) * static_cast<T>(i) / T(W) * T(16);  // -60 .. 57
+  nn::simd::exp(B::load_aligned(in)).store_aligned(base);
+  constexpr bool f = std::is_same_v<T, float>;
+  for (const T odd : {T(-1e6), T(1e6), T(f ? -110 : -760), T(f ? 95 : 720), std::numeric_limits<T>::quiet_NaN()})
+    for (std::size_t lane = 0; lane < W; ++lane) {
+      std::copy(in, in + W, mixed);
+      mixed[lane] = odd;
+      nn::simd::exp(B::load_aligned(mixed)).store_aligned(out);
+      for (std::size_t i = 0; i < W; ++i)
+        if (i != lane) REQUIRE(std::memcmp(&out[i], &base[i], sizeof(T)) == 0);
+      if (odd != odd) REQUIRE(std::isnan(out[lane]));
+      else REQUIRE(out[lane] == (odd < 0 ? T(0) : std::numeric_limits<T>::infinity()));
+    }
 }
 
 TEMPLATE_TEST_CASE("softmax_rows is finite for inputs that overflow exp", "[kernels]", float, double) {

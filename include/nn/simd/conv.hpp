@@ -183,27 +183,27 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       const std::size_t cr = c0 + cs;
       batch<T> acc[sb_n][cb_n];
-      detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
         const batch<T> start(!Add && init ? init[i0 + sb] : T(0));
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = start; });
-      });
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = start; }
+      }
       const T* ar = a + i0 * ars;
       const T* br = b + cr * W;
       for (std::size_t k = 0; k < inner; ++k, ar += acs, br += Cols) {
         batch<T> bv[cb_n];
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { bv[cb] = detail::load(br + cb * W); });
-        detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { bv[cb] = detail::load(br + cb * W); }
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           const batch<T> x(ar[sb * ars]);
-          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = xsimd::fma(x, bv[cb], acc[sb][cb]); });
-        });
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(x, bv[cb], acc[sb][cb]); }
+        }
       }
-      detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE {
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
           T* o = out + (i0 + sb) * Cols + (cr + cb) * W;
           if constexpr (Add) detail::store(o, xsimd::fma(av, acc[sb][cb], detail::load(o)));
           else detail::store(o, acc[sb][cb]);
-        });
-      });
+        }
+      }
     });
   });
 }

@@ -19,9 +19,14 @@
 #include "nn/matrix.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
-// The kernels are trees of small lambdas over compile-time indices. GCC at -O2 stops inlining them part
-// way, and then keeps the accumulator arrays in memory (a store per FMA): forced inlining makes -O2 code
-// as fast as -O3's.
+// The kernels keep a block of accumulators (an array of registers) whose sizes are compile-time
+// constants, chosen per block by a small lambda over an integral_constant (static_blocks,
+// dynamic_blocks); inside a block, loops over those constant sizes are unrolled by NN_UNROLL, so the
+// arrays live in registers. Plain loops, not a lambda per index: a lambda is a function the compiler
+// instantiates, optimises and inlines for every block size of every kernel, and loops took 10-15 % off
+// a convolutional network's build (docs/benchmarks.md, "Compile time") for the same instructions.
+// GCC at -O2 stops inlining the block lambdas part way, and then keeps the accumulator arrays in memory
+// (a store per FMA): forced inlining makes -O2 code as fast as -O3's.
 // A build may define NN_INLINE itself: nn's sanitizer build makes it empty, which compiles the test suite
 // three times faster at the cost of slower kernels (docs/testing.md).
 #ifndef NN_INLINE
@@ -30,6 +35,14 @@
 #else
 #define NN_INLINE
 #endif
+#endif
+// Unrolls the loop that follows completely (its trip count is a compile-time constant of at most 16).
+#if defined(__clang__)
+#define NN_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define NN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define NN_UNROLL
 #endif
 
 namespace nn::simd {
@@ -40,17 +53,13 @@ namespace detail {
 template <class T>
 inline constexpr std::size_t register_count = sizeof(batch<T>) >= 64 ? 32 : 16;
 
+// f(integral_constant<i>) for i in [0, N): for what needs the index as a constant (a layer of a model).
 template <std::size_t N, class F>
 NN_INLINE inline void static_for(F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) NN_INLINE {
     (f(std::integral_constant<std::size_t, I>{}), ...);
   }(std::make_index_sequence<N>{});
 }
-
-// (The innermost lambdas take a plain std::size_t, which the integral_constant converts to: one
-// instantiation each instead of one per index. After forced inlining the indices are constants all the
-// same, and the accumulator arrays live in registers. This took a third off the MNIST example's compile
-// time.)
 
 // Calls f(block_start, integral_constant<block>) over [0, n) in blocks of Block, then once for the
 // remainder (compile-time n).
@@ -68,15 +77,18 @@ NN_INLINE inline void dynamic_blocks(std::size_t n, F&& f) {
   static_assert(Block <= 16, "remainders are split into blocks of 8, 4, 2 and 1");
   std::size_t start = 0;
   for (; start + Block <= n; start += Block) f(start, std::integral_constant<std::size_t, Block>{});
-  static_for<4>([&](auto k) NN_INLINE {
-    constexpr std::size_t part = std::size_t{8} >> k.value;
-    if constexpr (part < Block) {
-      if (n - start >= part) {
-        f(start, std::integral_constant<std::size_t, part>{});
-        start += part;
+  const auto part = [&](auto size) NN_INLINE {
+    if constexpr (decltype(size)::value < Block) {
+      if (n - start >= size) {
+        f(start, size);
+        start += size;
       }
     }
-  });
+  };
+  part(std::integral_constant<std::size_t, 8>{});
+  part(std::integral_constant<std::size_t, 4>{});
+  part(std::integral_constant<std::size_t, 2>{});
+  part(std::integral_constant<std::size_t, 1>{});
 }
 
 template <class T>
@@ -154,29 +166,29 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
     detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       batch<T> acc[sb_n][cb_n];
-      detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE {
+      NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
         const batch<T> bias = detail::load(b + (c0 + cb) * W);
-        detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE { acc[sb][cb] = bias; });
-      });
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc[sb][cb] = bias; }
+      }
       const T* xr = x.row_data(s0);
       const T* wr = w.data() + c0 * W;
       for (std::size_t i = 0; i < In; ++i, wr += SO) {
         // The first column block asks for the next row block's inputs, a cache line per row every 64
         // bytes of i: when x comes from memory (predict), they arrive while this block computes.
         if (c0 == 0 && i % line == 0)
-          detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
             if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
-          });
+          }
         batch<T> wv[cb_n];
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { wv[cb] = detail::load(wr + cb * W); });
-        detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           const batch<T> xv(xr[sb * SI + i]);
-          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); });
-        });
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); }
+        }
       }
-      detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); });
-      });
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+      }
     });
   });
   // The activation in a plain loop over the (L1-resident) results: inlining exp into every unrolled
@@ -273,14 +285,14 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
       detail::static_blocks<CI, 8>([&](std::size_t c0, auto cb_c) NN_INLINE {
         constexpr std::size_t cb_n = decltype(cb_c)::value;
         batch<T> acc[cb_n];
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[cb] = batch<T>(T(0)); });
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[cb] = batch<T>(T(0)); }
         for (std::size_t o = 0; o < Out; ++o) {
           const batch<T> dv(ds[o]);
-          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE {
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
             acc[cb] = xsimd::fma(dv, detail::load(wt + o * SI + (c0 + cb) * W), acc[cb]);
-          });
+          }
         }
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { finish(s * SI + (c0 + cb) * W, c0 + cb, acc[cb]); });
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { finish(s * SI + (c0 + cb) * W, c0 + cb, acc[cb]); }
       });
     }
   } else {
@@ -290,20 +302,20 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
       detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
         constexpr std::size_t ib_n = decltype(ib_c)::value;
         batch<T> acc[sb_n][ib_n];
-        detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-          detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE { acc[sb][ib] = batch<T>(T(0)); });
-        });
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = batch<T>(T(0)); }
+        }
         for (std::size_t c = 0; c < C; ++c) {
           batch<T> wv[ib_n];
-          detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); });
-          detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
+          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); }
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
             const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
-            detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); });
-          });
+            NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); }
+          }
         }
-        detail::static_for<sb_n>([&](std::size_t sb) NN_INLINE {
-          detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); });
-        });
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); }
+        }
       });
     });
     for (std::size_t s = 0; s < dp.rows(); ++s)
@@ -333,28 +345,28 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
     detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
       constexpr std::size_t cb_n = decltype(cb_c)::value;
       batch<T> acc[ib_n][cb_n];
-      detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[ib][cb] = batch<T>(T(0)); });
-      });
+      NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
+      }
       const T* dr = delta.data() + c0 * W;
       const T* xr = x.data() + i0;
       for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
         batch<T> dv[cb_n];
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { dv[cb] = detail::load(dr + cb * W); });
-        detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { dv[cb] = detail::load(dr + cb * W); }
+        NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
           const batch<T> xv(xr[ib]);
-          detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); });
-        });
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); }
+        }
       }
-      detail::static_for<ib_n>([&](std::size_t ib) NN_INLINE {
-        detail::static_for<cb_n>([&](std::size_t cb) NN_INLINE {
+      NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
           T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
           if constexpr (Accumulate)
             detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
           else
             detail::store(p, av * acc[ib][cb]);
-        });
-      });
+        }
+      }
     });
   });
 }
