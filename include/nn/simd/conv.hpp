@@ -165,15 +165,15 @@ void conv_fold(const T* D, std::size_t p0, std::size_t n, T* gi) noexcept {
 }
 
 // out[i][c·W ...] (+)= Σ_k a[i·ars + k·acs]·b[k][c·W ...] for rows i < rows, k < inner and registers
-// c in [c0, c1) of rows of Cols values (aligned). Not Add: out = init[i] (0 when null) + the sum; Add:
+// c in [c0, c1) of rows of `cols` values (whole registers, aligned). Not Add: out = init[i] (0 when null) + the sum; Add:
 // out += alpha · the sum. The convolution's one product kernel: a block of rows × registers in
-// accumulators, each b register loaded once per block and each a value broadcast once.
-template <class T, std::size_t Cols, bool Add = false>
+// accumulators, each b register loaded once per block and each a value broadcast once. Every size is a
+// run-time one (the blocks' are compile-time): two instantiations serve every convolution of a program.
+template <class T, bool Add>
 void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t ars, std::size_t acs, const T* b,
-                  const T* init, T* out, std::size_t c0 = 0, std::size_t c1 = Cols / width<T>, T alpha = T(1)) noexcept {
+                  std::size_t cols, const T* init, T* out, std::size_t c0, std::size_t c1, T alpha = T(1)) noexcept {
   constexpr std::size_t W = width<T>;
-  static_assert(Cols % W == 0);
-  constexpr std::size_t C = Cols / W, CB = C < 4 ? C : 4;
+  constexpr std::size_t CB = 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 8 ? rows_max : 8;
   const batch<T> av(alpha);
@@ -189,7 +189,7 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
       }
       const T* ar = a + i0 * ars;
       const T* br = b + cr * W;
-      for (std::size_t k = 0; k < inner; ++k, ar += acs, br += Cols) {
+      for (std::size_t k = 0; k < inner; ++k, ar += acs, br += cols) {
         batch<T> bv[cb_n];
         NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { bv[cb] = detail::load(br + cb * W); }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
@@ -199,7 +199,7 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
       }
       NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
         NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
-          T* o = out + (i0 + sb) * Cols + (cr + cb) * W;
+          T* o = out + (i0 + sb) * cols + (cr + cb) * W;
           if constexpr (Add) detail::store(o, xsimd::fma(av, acc[sb][cb], detail::load(o)));
           else detail::store(o, acc[sb][cb]);
         }
@@ -265,7 +265,7 @@ void conv_forward(const T* p, const T* x, T* y) noexcept {
   for (std::size_t t = 0; t < tiles::count; ++t) {
     const std::size_t p0 = tiles::first(t), n = tiles::size(t);
     conv_unroll<T, G, TP>(x, 0, G.taps(), p0, n, P);
-    conv_product<T, TP>(G.maps, G.taps(), p, tiles::row, 1, P, p + G.maps * tiles::row, out);
+    conv_product<T, false>(G.maps, G.taps(), p, tiles::row, 1, P, TP, p + G.maps * tiles::row, out, 0, TP / width<T>);
     for (std::size_t m = 0; m < G.maps; ++m) std::copy(out + m * TP, out + m * TP + n, y + m * G.pixels() + p0);
   }
 }
@@ -282,7 +282,7 @@ void conv_backward_input(const T* p, const T* g, T* gi) noexcept {
   for (std::size_t t = 0; t < tiles::count; ++t) {
     const std::size_t p0 = tiles::first(t), n = tiles::size(t);
     conv_gather_maps<T, G, TP>(g, p0, n, Gm);
-    conv_product<T, TP>(G.taps(), G.maps, p, 1, tiles::row, Gm, nullptr, D);
+    conv_product<T, false>(G.taps(), G.maps, p, 1, tiles::row, Gm, TP, nullptr, D, 0, TP / width<T>);
     conv_fold<T, G, TP>(D, p0, n, gi);
   }
 }
@@ -299,7 +299,7 @@ void conv_gradient(const T* x, const T* g, T alpha, std::size_t c0, std::size_t 
     const std::size_t p0 = t * TQ, n = std::min(TQ, G.pixels() - p0);
     if (c1 > c0) {
       conv_patches<T, G, Row>(x, p0, n, Q);
-      conv_product<T, Row, true>(G.maps, n, g + p0, G.pixels(), 1, Q, nullptr, target, c0, c1, alpha);
+      conv_product<T, true>(G.maps, n, g + p0, G.pixels(), 1, Q, Row, nullptr, target, c0, c1, alpha);
     }
   }
   if (bias)
