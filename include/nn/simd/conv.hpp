@@ -165,10 +165,10 @@ void conv_fold(const T* D, std::size_t p0, std::size_t n, T* gi) noexcept {
 }
 
 // out[i][c·W ...] (+)= Σ_k a[i·ars + k·acs]·b[k][c·W ...] for rows i < rows, k < inner and registers
-// c in [c0, c1) of rows of `cols` values (whole registers, aligned). Not Add: out = init[i] (0 when null) + the sum; Add:
-// out += alpha · the sum. The convolution's one product kernel: a block of rows × registers in
-// accumulators, each b register loaded once per block and each a value broadcast once. Every size is a
-// run-time one (the blocks' are compile-time): two instantiations serve every convolution of a program.
+// c in [c0, c1) of rows of `cols` values (whole registers, aligned). Not Add: out = init[i] (0 when null)
+// + the sum; Add: out += alpha · the sum. The convolution's one product kernel: a block of rows ×
+// registers in accumulators, each b register loaded once per block and each a value broadcast once. Every
+// size is a run-time one (the blocks' are compile-time): two instantiations serve every convolution.
 template <class T, bool Add>
 void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t ars, std::size_t acs, const T* b,
                   std::size_t cols, const T* init, T* out, std::size_t c0, std::size_t c1, T alpha = T(1)) noexcept {

@@ -23,8 +23,8 @@
 // constants, chosen per block by a small lambda over an integral_constant (static_blocks,
 // dynamic_blocks); inside a block, loops over those constant sizes are unrolled by NN_UNROLL, so the
 // arrays live in registers. Plain loops, not a lambda per index: a lambda is a function the compiler
-// instantiates, optimises and inlines for every block size of every kernel, and loops took 10-15 % off
-// a convolutional network's build (docs/benchmarks.md, "Compile time") for the same instructions.
+// instantiates, optimises and inlines for every block size of every kernel, and loops took about a
+// quarter off convnet's build (docs/benchmarks.md, "Compile time") for the same instructions.
 // GCC at -O2 stops inlining the block lambdas part way, and then keeps the accumulator arrays in memory
 // (a store per FMA): forced inlining makes -O2 code as fast as -O3's.
 // A build may define NN_INLINE itself: nn's sanitizer build makes it empty, which compiles the test suite

@@ -63,8 +63,8 @@ inline batch_bool<T> first_lanes(std::size_t n) noexcept {
 // exp's argument is first held to where the result is still 0 or +inf: xsimd's exp converts x·log2(e) to an
 // integer before it selects 0 or inf for such x, and that conversion is undefined (clang's UBSan reports
 // it) for |x| beyond about 1e19 and for NaN. The results are the same bits; a NaN stays that NaN. When every
-// lane is well inside the range (nearly always), one test sends x straight to xsimd's exp: the holding
-// costs 40 % of a sigmoid's time (kernels_bench activate) and is only paid when a lane needs it.
+// lane is well inside the range (nearly always), one test sends x straight to xsimd's exp: holding every
+// batch made the sigmoid 30 % slower (kernels_bench activate), so it is paid only when a lane needs it.
 template <class T>
 inline batch<T> exp(const batch<T>& x) noexcept {
   constexpr T safe = std::is_same_v<T, float> ? T(87) : T(708);  // |x| ≤ safe: no lane is held (NaN fails it)
