@@ -14,7 +14,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "nn/simd/kernels.hpp"
@@ -165,13 +167,16 @@ void conv_fold(const T* D, std::size_t p0, std::size_t n, T* gi) noexcept {
 }
 
 // out[i][c·W ...] (+)= Σ_k a[i·ars + k·acs]·b[k][c·W ...] for rows i < rows, k < inner and registers
-// c in [c0, c1) of rows of `cols` values (whole registers, aligned). Not Add: out = init[i] (0 when null)
-// + the sum; Add: out += alpha · the sum. The convolution's one product kernel: a block of rows ×
-// registers in accumulators, each b register loaded once per block and each a value broadcast once. Every
-// size is a run-time one (the blocks' are compile-time): two instantiations serve every convolution.
-template <class T, bool Add>
+// c in [c0, c1) of rows of `cols` values (whole registers, aligned). Row k of b is b + k·cols, or with
+// Gather b + b_rows[k], unaligned (the taps' rows of a padded image, conv_forward). Not Add: out =
+// init[i] (0 when null) + the sum; Add: out += alpha · the sum. The convolution's one product kernel: a
+// block of rows × registers in accumulators, each b register loaded once per block and each a value
+// broadcast once. Every size is a run-time one (the blocks' are compile-time): three instantiations
+// serve every convolution.
+template <class T, bool Add, bool Gather = false>
 void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t ars, std::size_t acs, const T* b,
-                  std::size_t cols, const T* init, T* out, std::size_t c0, std::size_t c1, T alpha = T(1)) noexcept {
+                  std::size_t cols, const T* init, T* out, std::size_t c0, std::size_t c1, T alpha = T(1),
+                  const std::uint32_t* b_rows = nullptr) noexcept {
   constexpr std::size_t W = width<T>;
   constexpr std::size_t CB = 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
@@ -191,7 +196,12 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
       const T* br = b + cr * W;
       for (std::size_t k = 0; k < inner; ++k, ar += acs, br += cols) {
         batch<T> bv[cb_n];
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { bv[cb] = detail::load(br + cb * W); }
+        if constexpr (Gather) {
+          const T* row = b + b_rows[k] + cr * W;
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { bv[cb] = batch<T>::load_unaligned(row + cb * W); }
+        } else {
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { bv[cb] = detail::load(br + cb * W); }
+        }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           const batch<T> x(ar[sb * ars]);
           NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(x, bv[cb], acc[sb][cb]); }
@@ -255,18 +265,67 @@ void conv_gather_maps(const T* g, std::size_t p0, std::size_t n, T* out) noexcep
   }
 }
 
+// Stride 1 (the book's convolutions and nn's recipes): the output is computed on rows as long as the
+// padded input's (the pitch wp = out_w + kernel_w − 1), so that tap r of pixel q reads xp[offset(r) + q]
+// of the zero-padded image xp: the product reads each tap's row straight from xp, with nothing unrolled.
+// The kernel_w − 1 extra pixels of each row are computed and dropped.
+template <class T, conv_geometry G>
+struct conv_pitch {
+  static constexpr std::size_t W = width<T>;
+  static constexpr std::size_t hp = G.out_h + G.kernel_h - 1, wp = G.out_w + G.kernel_w - 1;
+  static constexpr std::size_t pixels = (G.out_h - 1) * wp + G.out_w;  // up to the last real pixel
+  // A tile of whole registers: the whole image, or as many as keep its maps × tile outputs within 32 KB.
+  static constexpr std::size_t tile =
+      std::min((pixels + W - 1) / W * W, std::max(W, 32768 / sizeof(T) / G.maps / W * W));
+  static constexpr std::size_t count = (pixels + tile - 1) / tile;
+  // The padded image, then zeros for what the last tile reads past it.
+  static constexpr std::size_t size = (G.channels - 1) * hp * wp + (G.kernel_h - 1) * wp + G.kernel_w - 1 + count * tile;
+  static constexpr std::array<std::uint32_t, G.taps()> offsets = [] {
+    std::array<std::uint32_t, G.taps()> o{};
+    for (std::size_t r = 0; r < G.taps(); ++r) {
+      const std::size_t c = r / (G.kernel_h * G.kernel_w), ky = r / G.kernel_w % G.kernel_h, kx = r % G.kernel_w;
+      o[r] = static_cast<std::uint32_t>((c * hp + ky) * wp + kx);
+    }
+    return o;
+  }();
+};
+
 // One sample's output before the activation: y = b + w ∗ x (w: maps rows of conv_tiles::row, then b).
 template <class T, conv_geometry G>
 void conv_forward(const T* p, const T* x, T* y) noexcept {
-  using tiles = conv_tiles<T, G>;
-  constexpr std::size_t TP = tiles::pixels;
-  alignas(alignment) T P[G.taps() * TP];
-  alignas(alignment) T out[G.maps * TP];
-  for (std::size_t t = 0; t < tiles::count; ++t) {
-    const std::size_t p0 = tiles::first(t), n = tiles::size(t);
-    conv_unroll<T, G, TP>(x, 0, G.taps(), p0, n, P);
-    conv_product<T, false>(G.maps, G.taps(), p, tiles::row, 1, P, TP, p + G.maps * tiles::row, out, 0, TP / width<T>);
-    for (std::size_t m = 0; m < G.maps; ++m) std::copy(out + m * TP, out + m * TP + n, y + m * G.pixels() + p0);
+  constexpr std::size_t row = conv_tiles<T, G>::row;
+  if constexpr (G.stride == 1) {
+    using pt = conv_pitch<T, G>;
+    alignas(alignment) T xp[pt::size];
+    alignas(alignment) T out[G.maps * pt::tile];
+    std::fill(xp, xp + pt::size, T(0));
+    for (std::size_t c = 0; c < G.channels; ++c)
+      for (std::size_t iy = 0; iy < G.height; ++iy)
+        std::copy_n(x + (c * G.height + iy) * G.width, G.width, xp + (c * pt::hp + iy + G.pad_top) * pt::wp + G.pad_left);
+    for (std::size_t t = 0; t < pt::count; ++t) {
+      const std::size_t q0 = t * pt::tile, q1 = std::min(q0 + pt::tile, pt::pixels);
+      conv_product<T, false, true>(G.maps, G.taps(), p, row, 1, xp + q0, pt::tile, p + G.maps * row, out, 0,
+                                   pt::tile / width<T>, T(1), pt::offsets.data());
+      // The real pixels of the output rows in this tile.
+      for (std::size_t oy = q0 / pt::wp; oy < G.out_h && oy * pt::wp < q1; ++oy) {
+        const std::size_t from = std::max(q0, oy * pt::wp), to = std::min(q1, oy * pt::wp + G.out_w);
+        if (from >= to) continue;
+        for (std::size_t m = 0; m < G.maps; ++m)
+          std::copy(out + m * pt::tile + (from - q0), out + m * pt::tile + (to - q0),
+                    y + m * G.pixels() + oy * G.out_w + (from - oy * pt::wp));
+      }
+    }
+  } else {  // strided: the taps unrolled tile by tile
+    using tiles = conv_tiles<T, G>;
+    constexpr std::size_t TP = tiles::pixels;
+    alignas(alignment) T P[G.taps() * TP];
+    alignas(alignment) T out[G.maps * TP];
+    for (std::size_t t = 0; t < tiles::count; ++t) {
+      const std::size_t p0 = tiles::first(t), n = tiles::size(t);
+      conv_unroll<T, G, TP>(x, 0, G.taps(), p0, n, P);
+      conv_product<T, false>(G.maps, G.taps(), p, row, 1, P, TP, p + G.maps * row, out, 0, TP / width<T>);
+      for (std::size_t m = 0; m < G.maps; ++m) std::copy(out + m * TP, out + m * TP + n, y + m * G.pixels() + p0);
+    }
   }
 }
 
