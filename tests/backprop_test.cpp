@@ -2,6 +2,7 @@
 // every activation and cost, through both the gradient path and the fused SGD update.
 #include <nn/network.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -153,6 +154,29 @@ TEST_CASE("backprop matches finite differences with a softmax output and nn::log
   check_gradient<dnet_wide<nn::tanh, nn::softmax>>(17, nn::log_likelihood{}, 0, 1, 1);
   // One-hot targets, the usual case.
   check_gradient<dnet_wide<nn::relu, nn::softmax>>(18, nn::log_likelihood{}, 0, 1, 2);
+}
+
+TEST_CASE("backprop matches finite differences with label smoothing", "[backprop]") {
+  // The gradient a − y' is exact only when the smoothed targets sum to one: K must be the output width.
+  check_gradient<dnet_wide<nn::relu, nn::softmax>>(19, nn::smoothed_log_likelihood<10>{0.1}, 0, 1, 2);
+  check_gradient<dnet3<nn::tanh, nn::softmax>>(20, nn::smoothed_log_likelihood<3>{0.3}, 0.05, 0.95, 1);
+  check_gradient<dnet_wide<nn::sigmoid, nn::softmax>>(21, nn::smoothed_log_likelihood<10>{1.0}, 0, 1, 2);
+}
+
+TEST_CASE("nn::smoothed_log_likelihood targets (1 − ε)y + ε/K, and with ε = 0 is nn::log_likelihood", "[backprop]") {
+  const nn::softmax act;
+  const nn::smoothed_log_likelihood<4> smooth{0.2};
+  for (const double a : {1e-20, 0.01, 0.25, 0.9, 1.0})
+    for (const double y : {0.0, 1.0, 0.4}) {
+      const double target = 0.8 * y + 0.05;
+      REQUIRE(smooth.delta(0.0, a, y, act) == Approx(a - target).margin(1e-15));
+      REQUIRE(smooth.value(a, y) == Approx(-target * std::log(std::clamp(a, 1e-15, 1 - 1e-15))).margin(1e-14));
+      for (const float af : {1e-20f, 0.3f, 1.0f}) {
+        const float yf = static_cast<float>(y);
+        REQUIRE(nn::smoothed_log_likelihood<10>{0.0}.value(af, yf) == nn::log_likelihood{}.value(af, yf));
+        REQUIRE(nn::smoothed_log_likelihood<10>{0.0}.delta(0.0f, af, yf, act) == nn::log_likelihood{}.delta(0.0f, af, yf, act));
+      }
+    }
 }
 
 TEST_CASE("nn::cross_entropy's value and error equal the course's formulas", "[backprop]") {

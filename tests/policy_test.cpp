@@ -65,6 +65,7 @@ TEST_CASE("nn's own policies satisfy their concepts", "[policy]") {
   STATIC_REQUIRE(nn::cost<nn::quadratic_cost>);
   STATIC_REQUIRE(nn::cost<nn::cross_entropy>);
   STATIC_REQUIRE(nn::cost<nn::log_likelihood>);
+  STATIC_REQUIRE(nn::cost<nn::smoothed_log_likelihood<10>>);
   STATIC_REQUIRE(nn::row_activation_for<nn::softmax, float>);
   STATIC_REQUIRE(nn::output_activation_for<nn::softmax, double>);
   STATIC_REQUIRE(!nn::activation<nn::softmax>);  // no element-wise form: only an output layer

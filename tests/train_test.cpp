@@ -123,6 +123,41 @@ TEST_CASE("softmax with log-likelihood, and sigmoid with cross-entropy, classify
   }
 }
 
+TEST_CASE("label smoothing asks for 1 − ε + ε/K on the label and ε/K elsewhere, not for certainty", "[train]") {
+  // Input k is the unit vector e_k with label k, so one softmax layer can give each input any output it
+  // likes: the log-likelihood drives the label's probability towards 1, the smoothed cost to exactly its
+  // targets, 1 − ε + ε/K = 0.84 and ε/K = 0.04 (ε = 0.2, K = 5).
+  nn::dataset<float, 5, 5> data;
+  for (int copy = 0; copy < 8; ++copy)
+    for (std::size_t k = 0; k < 5; ++k) {
+      std::array<float, 5> e{};
+      e[k] = 1;
+      data.add(e, e);
+    }
+  auto outputs = [&](auto cost) {
+    nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 5, 5> net(3, nn::scaled_normal_init{});
+    nn::trainer<nn::adam, decltype(cost)> t{nn::adam{0.05}, cost};
+    t.epochs = 200;
+    t.batch_size = 8;
+    t.on_epoch = nullptr;
+    (void)t.fit(net, data);
+    std::array<std::array<float, 5>, 5> out{};
+    for (std::size_t k = 0; k < 5; ++k) {
+      const auto o = net.feedforward(std::span<const float>(data.input(k)));
+      std::copy(o.begin(), o.end(), out[k].begin());
+    }
+    return out;
+  };
+  const auto smoothed = outputs(nn::smoothed_log_likelihood<5>{0.2});
+  const auto plain = outputs(nn::log_likelihood{});
+  for (std::size_t k = 0; k < 5; ++k)
+    for (std::size_t j = 0; j < 5; ++j) {
+      CAPTURE(k, j);
+      REQUIRE(smoothed[k][j] == Approx(j == k ? 0.84 : 0.04).margin(1e-3));
+      if (j == k) REQUIRE(plain[k][j] > 0.99);
+    }
+}
+
 TEST_CASE("the same seeds give bit-identical results, other seeds do not", "[train]") {
   const auto train = blobs(300, 7);
   auto run = [&](std::uint64_t init_seed, std::uint64_t shuffle_seed) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <type_traits>
 
 #include "nn/activation.hpp"
@@ -108,6 +109,37 @@ struct log_likelihood {
                   "nn::log_likelihood is the cost of a softmax output layer (its error a − y assumes softmax); "
                   "for sigmoid outputs use nn::cross_entropy");
     return a - y;
+  }
+};
+
+// Log-likelihood against smoothed labels (label smoothing, as Keras's CategoricalCrossentropy(label_smoothing=ε)
+// and PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target of each of the K outputs becomes
+// y' = (1 − ε)·y + ε/K, so a one-hot label asks for 1 − ε + ε/K on its class and ε/K on the others, and
+// the network is no longer pushed towards ever larger logits. C_x = −Σ_j y'_j ln a_j, and
+// ∂C_x/∂z_j = a_j − y'_j, exact for softmax when the labels sum to one. K is the output layer's width,
+// checked when the network forms the output error (a cost that declares `classes` must match it).
+template <std::size_t K>
+struct smoothed_log_likelihood {
+  static_assert(K >= 2, "nn::smoothed_log_likelihood<K> spreads labels over K >= 2 classes");
+  static constexpr bool row_wise_output = true;
+  static constexpr std::size_t classes = K;
+  double epsilon = 0.1;  // the share of each label spread evenly over the K classes, in [0, 1]
+
+  template <class V>
+  V value(const V& a, const V& y) const noexcept {
+    return -(target(y) * simd::log(detail::clamp_probability(a)));
+  }
+  template <class V, class Act>
+  V delta(const V&, const V& a, const V& y, const Act&) const noexcept {
+    static_assert(std::is_same_v<Act, softmax>, "nn::smoothed_log_likelihood is the cost of a softmax output layer");
+    return a - target(y);
+  }
+
+ private:
+  template <class V>
+  V target(const V& y) const noexcept {
+    using S = simd::scalar_of_t<V>;
+    return simd::constant<V>(S(1 - epsilon)) * y + simd::constant<V>(S(epsilon / double(K)));
   }
 };
 

@@ -8,4 +8,8 @@ int main() {
   nn::dataset<float, 784, 10> d;
   nn::trainer<> t;
   t.fit(net, d);
+  nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 4, 3> classifier;
+  nn::dataset<float, 4, 3> three;
+  nn::trainer<nn::sgd, nn::smoothed_log_likelihood<3>> smoothed;
+  smoothed.fit(classifier, three);
 }

@@ -203,6 +203,8 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
 template <class T, std::size_t Out, class Cost, class Act>
 T output_delta(const T* z, matrix_ref<const T, dynamic, Out> a, matrix_ref<const T, dynamic, Out> y,
                matrix_ref<T, dynamic, Out> delta, const Cost& cost, const Act& act, T* row_costs = nullptr) noexcept {
+  if constexpr (requires { Cost::classes; })
+    static_assert(Cost::classes == Out, "this cost is written for a different number of outputs (Cost::classes)");
   using L = row_layout<T, Out>;
   constexpr std::size_t W = L::simd_width, C = L::registers, SO = L::stride;
   const batch_bool<T> tail_mask = first_lanes<T>(L::tail);
