@@ -2,7 +2,7 @@
 // FMA peak measured in the same run; benchmarks/torch_convnet.py trains the same networks in PyTorch for
 // the side-by-side figures of docs/benchmarks.md (scripts/bench.sh runs both).
 //
-//   convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b]
+//   convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b,kernels]
 //
 // ch6a: 5x5 convolution, 20 maps, sigmoid; 2x2 max-pooling; dense 100 sigmoid; softmax 10.
 // ch6b: two 5x5 convolution + 2x2 max-pooling layers of 20 and 40 maps with ReLU; dense 100 ReLU with
@@ -12,8 +12,11 @@
 // docs/benchmarks.md counts the dense ones (a multiply-add is 2): per training sample, each convolution's
 // forward pass 2·maps·taps·pixels, its weight gradient as much again and, past the first layer, its
 // error at the input as much again; each dense layer 2·In·Out for each of the three; 2·P/m for the update.
+// `kernels`: each convolution kernel alone on the convolutions of ch6a, ch6b and convnet's default recipe,
+// per sample (the median of 9 runs of 500 calls), 2·maps·taps·pixels FLOPs each.
 #include <nn/data/idx.hpp>
 #include <nn/network.hpp>
+#include <nn/simd/conv.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -67,10 +70,52 @@ double samples_per_second(const nn::byte_dataset<float>& train, std::size_t batc
   return runs[runs.size() / 2];
 }
 
+// One convolution's three kernels on fixed inputs, microseconds per sample and share of the peak.
+template <nn::conv_geometry G>
+void time_kernels(const char* name, double peak) {
+  constexpr std::size_t row = nn::simd::conv_tiles<float, G>::row;
+  nn::aligned_vector<float> p(G.maps * row + G.maps), x(G.input_size()), y(G.output_size()), gi(G.input_size()),
+      grad(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = float(i * 7919 % 13) * 0.01f;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(i * 104729 % 17) * 0.01f;
+  const double flop = 2.0 * double(G.maps * G.taps() * G.pixels());
+  auto median = [](auto call) {
+    std::vector<double> runs;
+    for (int r = 0; r < 9; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < 500; ++i) {
+        call();
+        asm volatile("" ::: "memory");
+      }
+      runs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 500);
+    }
+    std::sort(runs.begin(), runs.end());
+    return runs[runs.size() / 2];
+  };
+  const double f = median([&] { nn::simd::conv_forward<float, G>(p.data(), x.data(), y.data()); });
+  const double b = median([&] { nn::simd::conv_backward_input<float, G>(p.data(), y.data(), gi.data()); });
+  const double g = median([&] {
+    nn::simd::conv_gradient<float, G>(x.data(), y.data(), 1e-3f, 0, row / nn::simd::width<float>, true, grad.data());
+  });
+  auto share = [&](double t) { return 100 * flop / t * 1e-9 / peak; };
+  std::printf("kernels %-34s forward %6.1f us %3.0f%%  input error %6.1f us %3.0f%%  weight gradient %6.1f us %3.0f%%\n",
+              name, f * 1e6, share(f), b * 1e6, share(b), g * 1e6, share(g));
+}
+
+void kernel_table(double peak) {
+  using nn::make_conv_geometry;
+  using P = nn::padding;
+  time_kernels<make_conv_geometry(1, 28, 28, 20, 5, 5, 1, P::valid)>("ch6a 1x28x28 -> 20 5x5", peak);
+  time_kernels<make_conv_geometry(20, 12, 12, 40, 5, 5, 1, P::valid)>("ch6b 20x12x12 -> 40 5x5", peak);
+  time_kernels<make_conv_geometry(1, 28, 28, 32, 3, 3, 1, P::same)>("default 1x28x28 -> 32 3x3 same", peak);
+  time_kernels<make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>("default 32x14x14 -> 64 3x3 same", peak);
+  time_kernels<make_conv_geometry(64, 7, 7, 128, 3, 3, 1, P::same)>("default 64x7x7 -> 128 3x3 same", peak);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data = "/usr/share/datasets/fashion-mnist", nets = "ch6a,ch6b";
+  std::string data = "/usr/share/datasets/fashion-mnist", nets = "ch6a,ch6b,kernels";
   std::size_t samples = 10000, repeats = 3;
   std::vector<std::size_t> batches{10, 64};
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -81,7 +126,7 @@ int main(int argc, char** argv) {
     else if (a == "--batch") batches = numbers(v);
     else if (a == "--net") nets = v;
     else {
-      std::fprintf(stderr, "usage: convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b]\n");
+      std::fprintf(stderr, "usage: convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b,kernels]\n");
       return 2;
     }
   }
@@ -99,4 +144,5 @@ int main(int argc, char** argv) {
       std::printf("nn %s batch %zu: %.0f samples/s  %.1f GFLOP/s  %.1f%% of peak\n", net.c_str(), b, sps, gf, 100 * gf / peak);
     }
   }
+  if (nets.find("kernels") != std::string::npos) kernel_table(peak);
 }

@@ -173,6 +173,13 @@ TEST_CASE("conv2d kernels equal their scalar twins at odd sizes, strides and pad
   check_float<make_conv_geometry(2, 9, 11, 3, 4, 2, 1, P::same)>();
   check_float<make_conv_geometry(1, 5, 5, 2, 5, 5, 1, P::same)>();       // mostly padding
   check_float<make_conv_geometry(1, 5, 5, 2, 5, 5, 3, P::valid)>();      // one output pixel
+  // The default recipe's second convolution: stride 1, read from the padded image in two tiles.
+  check_float<make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>();
+  // Stride 1 on an image whose padded copy would not fit the stack: the unrolling path.
+  constexpr auto big = make_conv_geometry(3, 160, 160, 2, 3, 3, 1, P::same);
+  STATIC_REQUIRE(nn::simd::conv_pitch<float, big>::size * sizeof(float) > nn::simd::conv_pitch<float, big>::stack_limit);
+  STATIC_REQUIRE(nn::simd::conv_pitch<float, make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>::count == 2);
+  check_float<big>();
 }
 
 TEST_CASE("conv2d: output sizes and padding follow PyTorch and ONNX", "[conv]") {

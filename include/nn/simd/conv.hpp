@@ -2,7 +2,8 @@
 //
 // Method (docs/design.md, "Convolutions"): the input is unrolled tile by tile into a small patch matrix
 // P[r][p] (r a tap: input channel, kernel row and column; p an output pixel), and the output of every
-// map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes. Each
+// map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes (with
+// stride 1, P's rows are read straight from a zero-padded copy of the image, conv_pitch). Each
 // output map comes out as a contiguous run of pixels, already channels × height × width. The error at
 // the input is the same product with the weights transposed, folded back onto the image (col2im). The
 // weights' gradient dW[m][r] = Σ_p g[m][p]·Q[p][r] uses the patches the other way round, pixel-major
@@ -10,7 +11,8 @@
 // stays fast when an image has few pixels and many taps. Padding and stride live only in the unrolling,
 // so one product kernel serves every geometry. The weights are rows of `taps` padded to whole registers
 // ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the biases. Scratch is on
-// the stack (at most 64 KB for float in inference, 128 KB more in training): nothing is allocated.
+// the stack (at most 288 KB in the forward pass: a padded image of up to 256 KB and a 32 KB tile; 64 KB
+// in the others, 128 KB more for the gradient): nothing is allocated.
 #pragma once
 
 #include <algorithm>
@@ -265,7 +267,7 @@ void conv_gather_maps(const T* g, std::size_t p0, std::size_t n, T* out) noexcep
   }
 }
 
-// Stride 1 (the book's convolutions and nn's recipes): the output is computed on rows as long as the
+// Stride 1 (the book's convolutions and nn's recipes), images up to 256 KB: the output is computed on rows as long as the
 // padded input's (the pitch wp = out_w + kernel_w − 1), so that tap r of pixel q reads xp[offset(r) + q]
 // of the zero-padded image xp: the product reads each tap's row straight from xp, with nothing unrolled.
 // The kernel_w − 1 extra pixels of each row are computed and dropped.
@@ -280,6 +282,9 @@ struct conv_pitch {
   static constexpr std::size_t count = (pixels + tile - 1) / tile;
   // The padded image, then zeros for what the last tile reads past it.
   static constexpr std::size_t size = (G.channels - 1) * hp * wp + (G.kernel_h - 1) * wp + G.kernel_w - 1 + count * tile;
+  // Larger images (more than 256 KB padded, e.g. 64 channels of 64 × 64) take the unrolling path: the
+  // padded copy lives on the stack.
+  static constexpr std::size_t stack_limit = 262144;
   static constexpr std::array<std::uint32_t, G.taps()> offsets = [] {
     std::array<std::uint32_t, G.taps()> o{};
     for (std::size_t r = 0; r < G.taps(); ++r) {
@@ -294,7 +299,7 @@ struct conv_pitch {
 template <class T, conv_geometry G>
 void conv_forward(const T* p, const T* x, T* y) noexcept {
   constexpr std::size_t row = conv_tiles<T, G>::row;
-  if constexpr (G.stride == 1) {
+  if constexpr (G.stride == 1 && conv_pitch<T, G>::size * sizeof(T) <= conv_pitch<T, G>::stack_limit) {
     using pt = conv_pitch<T, G>;
     alignas(alignment) T xp[pt::size];
     alignas(alignment) T out[G.maps * pt::tile];
