@@ -3,6 +3,7 @@
 // (conv_test.cpp: gradients of whole networks, learning, files.)
 #include <nn/network.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -99,6 +100,26 @@ double relative_error(const T* got, const std::vector<double>& want) {
   return diff / scale;
 }
 
+// The forward pass through the unrolled patch matrix, as strided layers compute it: with stride 1,
+// conv_forward reads the padded image instead, and must give exactly these bits (the same sums in the
+// same order).
+template <class T, nn::conv_geometry G>
+std::vector<T> unrolled_forward(const T* w, const T* x) {
+  using tiles = nn::simd::conv_tiles<T, G>;
+  constexpr std::size_t TP = tiles::pixels;
+  nn::aligned_vector<T> P(G.taps() * TP), out(G.maps * TP);
+  std::vector<T> y(G.output_size());
+  for (std::size_t t = 0; t < tiles::count; ++t) {
+    const std::size_t p0 = tiles::first(t), n = tiles::size(t);
+    nn::simd::conv_unroll<T, G, TP>(x, 0, G.taps(), p0, n, P.data());
+    nn::simd::conv_product<T, false>(G.maps, G.taps(), w, tiles::row, 1, P.data(), TP, w + G.maps * tiles::row,
+                                     out.data(), 0, TP / nn::simd::width<T>);
+    for (std::size_t m = 0; m < G.maps; ++m)
+      std::copy(out.data() + m * TP, out.data() + m * TP + n, y.data() + m * G.pixels() + p0);
+  }
+  return y;
+}
+
 // Every kernel of one geometry against the twins, for float and double; the gradient split into 1, 2 and
 // 3 parts of the taps gives the same bits.
 template <class T, nn::conv_geometry G>
@@ -120,6 +141,8 @@ void check_kernels() {
   nn::simd::conv_forward<T, G>(wt.data(), xt.data(), y.data());
   REQUIRE(relative_error(y.data(), twin::forward(G, w, x)) < tolerance);
   REQUIRE(y[G.output_size()] == T(7));
+  const auto unrolled = unrolled_forward<T, G>(wt.data(), xt.data());
+  REQUIRE(std::equal(unrolled.begin(), unrolled.end(), y.begin()));
 
   std::vector<T> gi(G.input_size() + 64, T(7));
   nn::simd::conv_backward_input<T, G>(wt.data(), et.data(), gi.data());
@@ -173,11 +196,13 @@ TEST_CASE("conv2d kernels equal their scalar twins at odd sizes, strides and pad
   check_float<make_conv_geometry(2, 9, 11, 3, 4, 2, 1, P::same)>();
   check_float<make_conv_geometry(1, 5, 5, 2, 5, 5, 1, P::same)>();       // mostly padding
   check_float<make_conv_geometry(1, 5, 5, 2, 5, 5, 3, P::valid)>();      // one output pixel
+  // 100 maps: tiles of 80 (AVX-512) or 80-odd pixels, some starting in a row's dropped pixels.
+  check_float<make_conv_geometry(1, 28, 28, 100, 5, 5, 1, P::valid)>();
   // The default recipe's second convolution: stride 1, read from the padded image in two tiles.
   check_float<make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>();
   // Stride 1 on an image whose padded copy would not fit the stack: the unrolling path.
   constexpr auto big = make_conv_geometry(3, 160, 160, 2, 3, 3, 1, P::same);
-  STATIC_REQUIRE(nn::simd::conv_pitch<float, big>::size * sizeof(float) > nn::simd::conv_pitch<float, big>::stack_limit);
+  STATIC_REQUIRE(nn::simd::conv_pitch<float, big>::scratch_bytes > nn::simd::conv_pitch<float, big>::stack_limit);
   STATIC_REQUIRE(nn::simd::conv_pitch<float, make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>::count == 2);
   check_float<big>();
 }

@@ -3,16 +3,17 @@
 // Method (docs/design.md, "Convolutions"): the input is unrolled tile by tile into a small patch matrix
 // P[r][p] (r a tap: input channel, kernel row and column; p an output pixel), and the output of every
 // map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes (with
-// stride 1, P's rows are read straight from a zero-padded copy of the image, conv_pitch). Each
-// output map comes out as a contiguous run of pixels, already channels × height × width. The error at
-// the input is the same product with the weights transposed, folded back onto the image (col2im). The
-// weights' gradient dW[m][r] = Σ_p g[m][p]·Q[p][r] uses the patches the other way round, pixel-major
-// (Q[p] is pixel p's patch), with the taps in the lanes: a rank update with no horizontal sums, which
-// stays fast when an image has few pixels and many taps. Padding and stride live only in the unrolling,
-// so one product kernel serves every geometry. The weights are rows of `taps` padded to whole registers
-// ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the biases. Scratch is on
-// the stack (at most 288 KB in the forward pass: a padded image of up to 256 KB and a 32 KB tile; 64 KB
-// in the others, 128 KB more for the gradient): nothing is allocated.
+// stride 1, P's rows are read straight from a zero-padded copy of the image, conv_pitch). Each output
+// map comes out as a contiguous run of pixels, already channels × height × width. The error at the input
+// is the same product with the weights transposed, folded back onto the image (col2im). The weights'
+// gradient dW[m][r] = Σ_p g[m][p]·Q[p][r] uses the patches the other way round, pixel-major (Q[p] is
+// pixel p's patch), with the taps in the lanes: a rank update with no horizontal sums, which stays fast
+// when an image has few pixels and many taps. Padding and stride live only in the unrolling and the
+// padded copy, so one product kernel serves every geometry. The weights are rows of `taps` padded to
+// whole registers ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the
+// biases. Scratch is on the stack, nothing is allocated: in the forward pass at most 288 KB (the padded
+// image and a tile of outputs; more, and the layer unrolls instead), 64 KB per tile in the others and
+// 128 KB more for the gradient's patches.
 #pragma once
 
 #include <algorithm>
@@ -267,10 +268,10 @@ void conv_gather_maps(const T* g, std::size_t p0, std::size_t n, T* out) noexcep
   }
 }
 
-// Stride 1 (the book's convolutions and nn's recipes), images up to 256 KB: the output is computed on rows as long as the
-// padded input's (the pitch wp = out_w + kernel_w − 1), so that tap r of pixel q reads xp[offset(r) + q]
-// of the zero-padded image xp: the product reads each tap's row straight from xp, with nothing unrolled.
-// The kernel_w − 1 extra pixels of each row are computed and dropped.
+// Stride 1 (the book's convolutions and nn's recipes), when the scratch fits the stack: the output is
+// computed on rows as long as the padded input's (the pitch wp = out_w + kernel_w − 1), so that tap r of
+// pixel q reads xp[offset(r) + q] of the zero-padded image xp: the product reads each tap's row straight
+// from xp, with nothing unrolled. The kernel_w − 1 extra pixels of each row are computed and dropped.
 template <class T, conv_geometry G>
 struct conv_pitch {
   static constexpr std::size_t W = width<T>;
@@ -281,10 +282,12 @@ struct conv_pitch {
       std::min((pixels + W - 1) / W * W, std::max(W, 32768 / sizeof(T) / G.maps / W * W));
   static constexpr std::size_t count = (pixels + tile - 1) / tile;
   // The padded image, then zeros for what the last tile reads past it.
-  static constexpr std::size_t size = (G.channels - 1) * hp * wp + (G.kernel_h - 1) * wp + G.kernel_w - 1 + count * tile;
-  // Larger images (more than 256 KB padded, e.g. 64 channels of 64 × 64) take the unrolling path: the
-  // padded copy lives on the stack.
-  static constexpr std::size_t stack_limit = 262144;
+  static constexpr std::size_t size =
+      (G.channels - 1) * hp * wp + (G.kernel_h - 1) * wp + G.kernel_w - 1 + count * tile;
+  // The padded copy and the tile's outputs live on the stack: larger images (more than 288 KB of both,
+  // e.g. 64 channels of 64 × 64) take the unrolling path.
+  static constexpr std::size_t scratch_bytes = (size + G.maps * tile) * sizeof(T);
+  static constexpr std::size_t stack_limit = 288 * 1024;
   static constexpr std::array<std::uint32_t, G.taps()> offsets = [] {
     std::array<std::uint32_t, G.taps()> o{};
     for (std::size_t r = 0; r < G.taps(); ++r) {
@@ -299,18 +302,20 @@ struct conv_pitch {
 template <class T, conv_geometry G>
 void conv_forward(const T* p, const T* x, T* y) noexcept {
   constexpr std::size_t row = conv_tiles<T, G>::row;
-  if constexpr (G.stride == 1 && conv_pitch<T, G>::size * sizeof(T) <= conv_pitch<T, G>::stack_limit) {
+  if constexpr (G.stride == 1 && conv_pitch<T, G>::scratch_bytes <= conv_pitch<T, G>::stack_limit) {
     using pt = conv_pitch<T, G>;
     alignas(alignment) T xp[pt::size];
     alignas(alignment) T out[G.maps * pt::tile];
     std::fill(xp, xp + pt::size, T(0));
     for (std::size_t c = 0; c < G.channels; ++c)
       for (std::size_t iy = 0; iy < G.height; ++iy)
-        std::copy_n(x + (c * G.height + iy) * G.width, G.width, xp + (c * pt::hp + iy + G.pad_top) * pt::wp + G.pad_left);
+        std::copy_n(x + (c * G.height + iy) * G.width, G.width,
+                    xp + (c * pt::hp + iy + G.pad_top) * pt::wp + G.pad_left);
     for (std::size_t t = 0; t < pt::count; ++t) {
       const std::size_t q0 = t * pt::tile, q1 = std::min(q0 + pt::tile, pt::pixels);
+      // Only the registers that hold pixels up to q1 (the last tile is usually short).
       conv_product<T, false, true>(G.maps, G.taps(), p, row, 1, xp + q0, pt::tile, p + G.maps * row, out, 0,
-                                   pt::tile / width<T>, T(1), pt::offsets.data());
+                                   (q1 - q0 + width<T> - 1) / width<T>, T(1), pt::offsets.data());
       // The real pixels of the output rows in this tile.
       for (std::size_t oy = q0 / pt::wp; oy < G.out_h && oy * pt::wp < q1; ++oy) {
         const std::size_t from = std::max(q0, oy * pt::wp), to = std::min(q1, oy * pt::wp + G.out_w);
@@ -320,7 +325,7 @@ void conv_forward(const T* p, const T* x, T* y) noexcept {
                     y + m * G.pixels() + oy * G.out_w + (from - oy * pt::wp));
       }
     }
-  } else {  // strided: the taps unrolled tile by tile
+  } else {  // strided, or an image too large for the stack: the taps unrolled tile by tile
     using tiles = conv_tiles<T, G>;
     constexpr std::size_t TP = tiles::pixels;
     alignas(alignment) T P[G.taps() * TP];
