@@ -67,11 +67,11 @@ TEST_CASE("protobuf: nested messages, packed values and skipped fields read back
   inner.field_floats(4, values);
   inner.field_float(2, 2.5f);
   pb::writer outer;
-  outer.field_varint(1, 8);                 // a field the reader skips
+  outer.field_varint(1, 8);  // a field the reader skips
   outer.field_message(5, inner);
-  outer.field_fixed32(9, 0xdeadbeefu);      // skipped too
-  outer.field_fixed64(10, 42);              // and an 8-byte one
-  outer.field_bytes(11, "");                // and an empty length-delimited one
+  outer.field_fixed32(9, 0xdeadbeefu);  // skipped too
+  outer.field_fixed64(10, 42);          // and an 8-byte one
+  outer.field_bytes(11, "");            // and an empty length-delimited one
   const auto data = bytes(outer.bytes());
 
   std::string name;
@@ -93,14 +93,16 @@ TEST_CASE("protobuf: nested messages, packed values and skipped fields read back
     REQUIRE(m.offset() == inner_at + 1);  // the length took one byte
     while (!m.done()) {
       const pb::field g = m.next();
-      if (g.number == 8) name = m.string();
+      if (g.number == 8)
+        name = m.string();
       else if (g.number == 1) {
         pb::reader packed = m.message();
         while (!packed.done()) got_dims.push_back(static_cast<std::int64_t>(packed.varint()));
       } else if (g.number == 4) {
         pb::reader packed = m.message();
         while (!packed.done()) got_values.push_back(packed.float32());
-      } else if (g.number == 2) f2 = m.float32();
+      } else if (g.number == 2)
+        f2 = m.float32();
     }
   }
   REQUIRE(name == "conv1.weight");
@@ -144,14 +146,15 @@ TEST_CASE("protobuf: every malformed input is a data_error at its byte", "[proto
   check(bytes({0x0d, 0x01, 0x02, 0x03}), field_then_value, 1, "a 4-byte value, found the end of the data 3 bytes on");
   check(bytes({0x09, 0x01}), field_then_value, 1, "an 8-byte value, found the end of the data 1 byte on");
   // Inside a nested message the offset is the file's, not the message's.
-  check(bytes({0x12, 0x03, 0x08, 0x96, 0x96}),
-        [](pb::reader& r) {
-          (void)r.next();
-          pb::reader m = r.message();
-          (void)m.next();
-          (void)m.varint();
-        },
-        3, "a varint, found the end of the data after 2");
+  check(
+      bytes({0x12, 0x03, 0x08, 0x96, 0x96}),
+      [](pb::reader& r) {
+        (void)r.next();
+        pb::reader m = r.message();
+        (void)m.next();
+        (void)m.varint();
+      },
+      3, "a varint, found the end of the data after 2");
   // The message names the file and the byte.
   const auto empty = bytes({});
   pb::reader at_end(empty, file);

@@ -1,5 +1,6 @@
 // Writes each fuzz target's seed corpus: small good files of every kind, and a few broken ones, in the
 // form the target reads (its mode byte first). Usage: fuzz_seeds DIR; DIR/<target>/ gets the seeds.
+#include <nn/detail/onnx_proto.hpp>
 #include <nn/io.hpp>
 #include <nn/network.hpp>
 
@@ -110,6 +111,20 @@ int main(int argc, char** argv) {
   }
   nn::detail::put_le<std::uint64_t>(v2, nn::detail::fnv1a(v2.data(), v2.size()));
   seed("params", std::string(1, 1) + std::string(v2.begin(), v2.end()));
+  // ONNX: the file PyTorch exported (tests/data/onnx), its first half, and nn's writing of it with a
+  // convolution node added (ints and a tensor attribute).
+  const std::string onnx = slurp(std::string(NN_TEST_DATA) + "/onnx/tiny_mlp.onnx");
+  seed("onnx", onnx);
+  seed("onnx", onnx.substr(0, onnx.size() / 2));
+  auto model = nn::onnx::read_model({reinterpret_cast<const std::uint8_t*>(onnx.data()), onnx.size()}, "seed");
+  nn::onnx::node conv;
+  conv.op_type = "Conv";
+  conv.inputs = {"x", "w"};
+  conv.outputs = {"c"};
+  conv.attributes.push_back({.name = "kernel_shape", .type = nn::onnx::attr_ints, .ints = {5, 5}});
+  conv.attributes.push_back({.name = "value", .type = nn::onnx::attr_tensor, .t = {model.main.initializers.front()}});
+  model.main.nodes.push_back(conv);
+  seed("onnx", nn::onnx::write_model(model));
   std::printf("fuzz_seeds: %d seeds in %s\n", n, dir.c_str());
   return 0;
 }

@@ -54,7 +54,8 @@ class reader {
     const std::size_t at = offset();
     std::uint64_t v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
-      if (p_ == end_) fail(at, "a varint, found the end of the data after " + std::to_string(shift / 7) + " of its bytes");
+      if (p_ == end_)
+        fail(at, "a varint, found the end of the data after " + std::to_string(shift / 7) + " of its bytes");
       const std::uint8_t b = *p_++;
       if (shift == 63 && b > 1) fail(at, "a varint of at most 64 bits, found more");
       v |= std::uint64_t(b & 0x7f) << shift;
@@ -83,7 +84,8 @@ class reader {
     const std::size_t at = offset();
     const std::uint64_t n = varint();
     if (n > remaining())
-      fail(at, "a length of at most the " + std::to_string(remaining()) + " bytes that remain, found " + std::to_string(n));
+      fail(at,
+           "a length of at most the " + std::to_string(remaining()) + " bytes that remain, found " + std::to_string(n));
     return {take(static_cast<std::size_t>(n), "bytes"), static_cast<std::size_t>(n)};
   }
   std::string string() {
@@ -105,7 +107,9 @@ class reader {
     }
   }
 
-  [[noreturn]] void fail(std::size_t at, const std::string& what) const { throw data_error(*file_, at, "expected " + what); }
+  [[noreturn]] void fail(std::size_t at, const std::string& what) const {
+    throw data_error(*file_, at, "expected " + what);
+  }
 
  private:
   const std::uint8_t* take(std::size_t n, const char* what) {
@@ -162,7 +166,7 @@ class writer {
   void field_floats(std::uint32_t number, std::span<const float> values) {
     tag(number, wire::bytes);
     varint(values.size() * 4);
-    out_.append(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+    if (!values.empty()) out_.append(reinterpret_cast<const char*>(values.data()), values.size() * 4);
   }
   // A packed repeated varint field (ONNX's dims and ints).
   void field_varints(std::uint32_t number, std::span<const std::int64_t> values) {

@@ -1,0 +1,22 @@
+// libFuzzer target: any bytes as an ONNX file, for nn::onnx::read_model (nn/detail/onnx_proto.hpp). Every
+// input must give a model or an nn::data_error. A model read from it, written by nn, must read back, and
+// writing that again must give the same bytes: what nn writes is a fixed point of reading and writing.
+#include <nn/detail/onnx_proto.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string name = "model.onnx";
+  const auto model = fuzz::run([&] { return nn::onnx::read_model({data, size}, name); });
+  if (!model.ok()) return 0;
+  const std::string once = nn::onnx::write_model(*model.value);
+  const std::vector<std::uint8_t> bytes(once.begin(), once.end());
+  const auto again = fuzz::run([&] { return nn::onnx::read_model(bytes, "written.onnx"); });
+  fuzz::check(again.ok(), "a model nn wrote does not read back", again.ok() ? "" : again.error);
+  fuzz::check(nn::onnx::write_model(*again.value) == once, "writing a model nn wrote and read back changes its bytes");
+  return 0;
+}
