@@ -1,7 +1,11 @@
-// libFuzzer target: any bytes as an ONNX file, for nn::onnx::read_model (nn/detail/onnx_proto.hpp). Every
-// input must give a model or an nn::data_error. A model read from it, written by nn, must read back, and
-// writing that again must give the same bytes: what nn writes is a fixed point of reading and writing.
+// libFuzzer target: any bytes as an ONNX file, for nn::onnx::read_model (nn/detail/onnx_proto.hpp) and
+// nn::load_onnx (into the 4-3-2 network of tests/data/onnx/tiny_mlp.onnx). Every input must give a model
+// or an nn::data_error. A model read from it, written by nn, must read back, and writing that again must
+// give the same bytes: what nn writes is a fixed point of reading and writing. A file that fails to load
+// leaves the network as it was.
 #include <nn/detail/onnx_proto.hpp>
+#include <nn/network.hpp>
+#include <nn/onnx.hpp>
 
 #include <cstdint>
 #include <string>
@@ -18,5 +22,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto again = fuzz::run([&] { return nn::onnx::read_model(bytes, "written.onnx"); });
   fuzz::check(again.ok(), "a model nn wrote does not read back", again.ok() ? "" : again.error);
   fuzz::check(nn::onnx::write_model(*again.value) == once, "writing a model nn wrote and read back changes its bytes");
+
+  using net_t = nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>>;
+  net_t net(1);
+  const net_t before = net;
+  const std::string path = fuzz::file("model.onnx", {reinterpret_cast<const char*>(data), size});
+  const auto loaded = fuzz::run([&] {
+    nn::load_onnx(net, path);
+    return true;
+  });
+  if (!loaded.ok()) fuzz::check(net == before, "a file that failed to load changed the network", loaded.error);
   return 0;
 }
