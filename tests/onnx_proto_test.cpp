@@ -84,6 +84,7 @@ TEST_CASE("onnx: what nn writes reads back the same, and writing is stable", "[o
       REQUIRE((a.attributes[k].name == b.attributes[k].name && a.attributes[k].type == b.attributes[k].type &&
                a.attributes[k].f == b.attributes[k].f && a.attributes[k].i == b.attributes[k].i));
   }
+  REQUIRE(again.main.initializers.size() == m.main.initializers.size());
   for (std::size_t i = 0; i < m.main.initializers.size(); ++i) {
     const auto &a = m.main.initializers[i], &b = again.main.initializers[i];
     REQUIRE((a.name == b.name && a.dims == b.dims && a.type == b.type && a.floats == b.floats));

@@ -5,6 +5,8 @@
 
 #include <nn/network.hpp>
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -28,7 +30,9 @@ std::string changed(const std::string& name, F&& f) {
   const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
   auto m = nn::onnx::read_model(bytes, tiny);
   f(m);
-  const std::string path = (std::filesystem::temp_directory_path() / ("nn_onnx_test_" + name + ".onnx")).string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("nn_onnx_test_" + std::to_string(::getpid()) + "_" + name + ".onnx"))
+          .string();
   std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
   return path;
 }
@@ -62,10 +66,12 @@ TEST_CASE("load_onnx: a file that differs from the network is an error naming th
     CHECK(net == before);  // unchanged
   };
   using relu_hidden = nn::sequential<nn::input<4>, nn::dense<3, nn::relu>, nn::dense<2, nn::softmax>>;
-  check(relu_hidden(1), tiny, "node '/1/Sigmoid' (Sigmoid): expected Relu for layer 1 (dense)'s activation, found Sigmoid");
+  check(relu_hidden(1), tiny,
+        "node '/1/Sigmoid' (Sigmoid): expected Relu for layer 1 (dense)'s activation, found Sigmoid");
   using wider = nn::sequential<nn::input<4>, nn::dense<5, nn::sigmoid>, nn::dense<2, nn::softmax>>;
   check(wider(1), tiny, "node '/0/Gemm' (Gemm): expected the weights of layer 1 (dense) of shape [5, 4], found [3, 4]");
-  using longer = nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>, nn::dense<2, nn::softmax>>;
+  using longer =
+      nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>, nn::dense<2, nn::softmax>>;
   check(longer(1), tiny, "expected Gemm or MatMul for layer 3 (dense), found the end of the graph after 'y'");
   using shorter = nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>>;
   check(shorter(1), tiny, "node '/2/Gemm' (Gemm): expected the end of the network");
@@ -75,15 +81,20 @@ TEST_CASE("load_onnx: a file that differs from the network is an error naming th
         "node '/1/Sigmoid' (Elu): expected Sigmoid for layer 1 (dense)'s activation, found Elu");
   check(mlp(1), changed("alpha", [](nn::onnx::model& m) { m.main.nodes[0].attributes[0].f = 2; }),
         "expected alpha = beta = 1");
-  check(mlp(1), changed("branch", [](nn::onnx::model& m) {
-          auto extra = m.main.nodes[1];
-          extra.name = "extra";
-          extra.outputs = {"z"};
-          m.main.nodes.push_back(extra);
-        }),
+  check(mlp(1),
+        changed("branch",
+                [](nn::onnx::model& m) {
+                  auto extra = m.main.nodes[1];
+                  extra.name = "extra";
+                  extra.outputs = {"z"};
+                  m.main.nodes.push_back(extra);
+                }),
         "expected a chain of layers, found a second node reading '/0/Gemm_output_0'");
   check(mlp(1), changed("double", [](nn::onnx::model& m) { m.main.initializers[0].type = nn::onnx::float64; }),
         "expected the weights of layer 1 (dense) of float32 values, found element type 11");
+  for (const auto* name : {"conv", "alpha", "branch", "double"})
+    std::filesystem::remove(std::filesystem::temp_directory_path() /
+                            ("nn_onnx_test_" + std::to_string(::getpid()) + "_" + name + ".onnx"));
   const auto missing = error_of([] {
     mlp net(1);
     nn::load_onnx(net, std::string(NN_TEST_DATA) + "/onnx/no_such.onnx");
@@ -130,7 +141,9 @@ TEST_CASE("load_onnx: Gemm without transB, and MatMul then Add, give the same ne
       mm.outputs = {n.outputs[0] + "_product"};
       add.op_type = "Add";
       add.name = n.name + "_add";
-      add.inputs = {mm.outputs[0], n.inputs[2]};
+      // The second layer's Add takes the bias first (Add is commutative).
+      add.inputs = n.name == "/2/Gemm" ? std::vector<std::string>{n.inputs[2], mm.outputs[0]}
+                                       : std::vector<std::string>{mm.outputs[0], n.inputs[2]};
       add.outputs = n.outputs;
       nodes.push_back(mm);
       nodes.push_back(add);
@@ -141,6 +154,29 @@ TEST_CASE("load_onnx: Gemm without transB, and MatMul then Add, give the same ne
   mlp b(3);
   nn::load_onnx(b, matmul);
   REQUIRE(b == expected);
+  // Dropout and Identity nodes (inference) are passed over.
+  const auto dropout = changed("dropout", [&](nn::onnx::model& m) {
+    nn::onnx::node drop, same;
+    drop.op_type = "Dropout";
+    drop.name = "drop";
+    drop.inputs = {m.main.nodes[1].outputs[0]};
+    drop.outputs = {"dropped", "mask"};
+    same.op_type = "Identity";
+    same.name = "same";
+    same.inputs = {"dropped"};
+    same.outputs = {"kept"};
+    m.main.nodes[2].inputs[0] = "kept";
+    m.main.nodes.insert(m.main.nodes.begin() + 2, {drop, same});
+  });
+  mlp c(4);
+  nn::load_onnx(c, dropout);
+  REQUIRE(c == expected);
+  // An operator of another domain is not ONNX's.
+  const auto domain = changed("domain", [&](nn::onnx::model& m) { m.main.nodes[1].domain = "com.microsoft"; });
+  mlp d(5);
+  REQUIRE(error_of([&] { nn::load_onnx(d, domain); }).problem() ==
+          "node '/1/Sigmoid' (Sigmoid): expected an operator of ONNX's own domain, found the domain 'com.microsoft'");
+  for (const auto& f : {gemm, matmul, dropout, domain}) std::filesystem::remove(f);
 }
 
 TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no activation", "[onnx]") {
@@ -165,7 +201,9 @@ TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no ac
     target.dims = {2};
     target.ints = {-1, second};
     m.main.initializers.push_back(target);
-    const std::string path = (std::filesystem::temp_directory_path() / "nn_onnx_test_reshape.onnx").string();
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("nn_onnx_test_" + std::to_string(::getpid()) + "_reshape.onnx"))
+            .string();
     std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
     return path;
   };
@@ -174,4 +212,5 @@ TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no ac
   REQUIRE(again == net);
   const auto e = error_of([&] { nn::load_onnx(again, reshaped(5)); });
   REQUIRE(e.problem() == "node '/0/Flatten' (Reshape): expected Reshape to (batch, 6), found (-1, 5)");
+  std::filesystem::remove(reshaped(5));
 }

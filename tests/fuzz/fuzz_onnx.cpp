@@ -32,5 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return true;
   });
   if (!loaded.ok()) fuzz::check(net == before, "a file that failed to load changed the network", loaded.error);
+  // And into a network that starts with a flatten layer (Flatten or Reshape).
+  using image_t = nn::sequential<nn::input<1, 2, 3>, nn::flatten, nn::dense<3, nn::relu>, nn::dense<2, nn::identity>>;
+  image_t image(1);
+  const image_t image_before = image;
+  const auto image_loaded = fuzz::run([&] {
+    nn::load_onnx(image, path);
+    return true;
+  });
+  if (!image_loaded.ok())
+    fuzz::check(image == image_before, "a file that failed to load changed the network", image_loaded.error);
   return 0;
 }

@@ -97,11 +97,23 @@ struct model {
 // The most of each kind the reader keeps: far above any network nn can hold, and each a data_error past it.
 struct limits {
   static constexpr std::size_t nodes = 100'000, initializers = 100'000, values = 10'000, attributes = 1'000, dims = 64;
+  // Per node, its input and output names; and in the whole graph, attributes and names (each kept item
+  // costs up to about 160 bytes however few bytes of the file it took, so the graph's total is capped).
+  static constexpr std::size_t names = 1'000, graph_attributes = 200'000, graph_names = 1'000'000;
 };
 
 namespace detail {
 
 namespace pb = nn::detail::pb;
+
+inline void expect(pb::reader& r, const pb::field& f, pb::wire type, const char* what);
+// An int32 field (a data type, an attribute type): a varint that must fit.
+inline std::int32_t int32_value(pb::reader& r, const pb::field& f, const char* what) {
+  expect(r, f, pb::wire::varint, what);
+  const std::uint64_t v = r.varint();
+  if (v > 0x7fffffffu) r.fail(f.offset, std::string(what) + " that fits 31 bits, found " + std::to_string(v));
+  return static_cast<std::int32_t>(v);
+}
 
 template <class V>
 void check_count(const pb::reader& r, std::size_t at, const V& kept, std::size_t most, const char* what) {
@@ -125,7 +137,6 @@ inline void read_floats(pb::reader& r, const pb::field& f, std::vector<float>& o
     pb::reader packed = r.message();
     if (packed.remaining() % 4)
       r.fail(f.offset, "packed floats in a multiple of 4 bytes, found " + std::to_string(packed.remaining()));
-    out.reserve(out.size() + packed.remaining() / 4);
     while (!packed.done()) out.push_back(packed.float32());
   } else if (f.type == pb::wire::fixed32) {
     out.push_back(r.float32());
@@ -156,10 +167,7 @@ inline tensor read_tensor(pb::reader r, std::size_t offset) {
           r.fail(f.offset, "at most " + std::to_string(limits::dims) + " dimensions (nn's limit), found " +
                                std::to_string(t.dims.size()));
         break;
-      case 2:
-        expect(r, f, pb::wire::varint, "a data type");
-        t.type = static_cast<std::int32_t>(r.varint());
-        break;
+      case 2: t.type = int32_value(r, f, "a data type"); break;
       case 4: read_floats(r, f, t.floats); break;
       case 5:
       case 7: read_int64s(r, f, t.ints); break;  // int32_data (varints too), int64_data
@@ -218,10 +226,7 @@ inline attribute read_attribute(pb::reader r, std::size_t offset) {
         expect(r, f, pb::wire::bytes, "a name");
         a.name = r.string();
         break;
-      case 20:
-        expect(r, f, pb::wire::varint, "an attribute type");
-        a.type = static_cast<std::int32_t>(r.varint());
-        break;
+      case 20: a.type = int32_value(r, f, "an attribute type"); break;
       case 2:
         expect(r, f, pb::wire::fixed32, "a float");
         a.f = r.float32();
@@ -256,10 +261,12 @@ inline node read_node(pb::reader r, std::size_t offset) {
     switch (f.number) {
       case 1:
         expect(r, f, pb::wire::bytes, "an input name");
+        check_count(r, f.offset, n.inputs, limits::names, "inputs of a node");
         n.inputs.push_back(r.string());
         break;
       case 2:
         expect(r, f, pb::wire::bytes, "an output name");
+        check_count(r, f.offset, n.outputs, limits::names, "outputs of a node");
         n.outputs.push_back(r.string());
         break;
       case 3:
@@ -310,8 +317,7 @@ inline value_info read_value_info(pb::reader r, std::size_t offset) {
         while (!tensor_type.done()) {
           const pb::field g = tensor_type.next();
           if (g.number == 1) {
-            expect(tensor_type, g, pb::wire::varint, "an element type");
-            v.type = static_cast<std::int32_t>(tensor_type.varint());
+            v.type = int32_value(tensor_type, g, "an element type");
           } else if (g.number == 2) {
             expect(tensor_type, g, pb::wire::bytes, "a shape");
             pb::reader shape = tensor_type.message();
@@ -348,6 +354,7 @@ inline value_info read_value_info(pb::reader r, std::size_t offset) {
 
 inline graph read_graph(pb::reader r) {
   graph g;
+  std::size_t attributes = 0, names = 0;  // kept in the whole graph so far
   while (!r.done()) {
     const pb::field f = r.next();
     const std::size_t at = f.number == 1 || f.number == 5 || f.number == 11 || f.number == 12 ? r.offset() : 0;
@@ -356,10 +363,19 @@ inline graph read_graph(pb::reader r) {
     if (f.number == 11) check_count(r, f.offset, g.inputs, limits::values, "graph inputs");
     if (f.number == 12) check_count(r, f.offset, g.outputs, limits::values, "graph outputs");
     switch (f.number) {
-      case 1:
+      case 1: {
         expect(r, f, pb::wire::bytes, "a node");
         g.nodes.push_back(read_node(r.message(), at));
+        attributes += g.nodes.back().attributes.size();
+        names += g.nodes.back().inputs.size() + g.nodes.back().outputs.size();
+        if (attributes > limits::graph_attributes)
+          r.fail(f.offset, "at most " + std::to_string(limits::graph_attributes) +
+                               " attributes in the graph (nn's limit), found more");
+        if (names > limits::graph_names)
+          r.fail(f.offset, "at most " + std::to_string(limits::graph_names) +
+                               " input and output names in the graph (nn's limit), found more");
         break;
+      }
       case 2:
         expect(r, f, pb::wire::bytes, "a graph name");
         g.name = r.string();
