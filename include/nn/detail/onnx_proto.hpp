@@ -106,7 +106,29 @@ namespace detail {
 
 namespace pb = nn::detail::pb;
 
-inline void expect(pb::reader& r, const pb::field& f, pb::wire type, const char* what);
+inline void expect(pb::reader& r, const pb::field& f, pb::wire type, const char* what) {
+  if (f.type != type)
+    r.fail(f.offset, std::string(what) + " (field " + std::to_string(f.number) + ", wire type " +
+                         std::to_string(static_cast<int>(type)) + "), found wire type " +
+                         std::to_string(static_cast<int>(f.type)));
+}
+// A field's value in the wire type the schema gives it (else an error naming the field and both types).
+inline std::string string_value(pb::reader& r, const pb::field& f, const char* what) {
+  expect(r, f, pb::wire::bytes, what);
+  return r.string();
+}
+inline float float_value(pb::reader& r, const pb::field& f, const char* what) {
+  expect(r, f, pb::wire::fixed32, what);
+  return r.float32();
+}
+inline pb::reader message_value(pb::reader& r, const pb::field& f, const char* what) {
+  expect(r, f, pb::wire::bytes, what);
+  return r.message();
+}
+inline std::int64_t int64_value(pb::reader& r, const pb::field& f, const char* what) {
+  expect(r, f, pb::wire::varint, what);
+  return static_cast<std::int64_t>(r.varint());
+}
 // An int32 field (a data type, an attribute type): a varint that must fit.
 inline std::int32_t int32_value(pb::reader& r, const pb::field& f, const char* what) {
   expect(r, f, pb::wire::varint, what);
@@ -145,12 +167,6 @@ inline void read_floats(pb::reader& r, const pb::field& f, std::vector<float>& o
                          std::to_string(static_cast<int>(f.type)));
   }
 }
-inline void expect(pb::reader& r, const pb::field& f, pb::wire type, const char* what) {
-  if (f.type != type)
-    r.fail(f.offset, std::string(what) + " (field " + std::to_string(f.number) + ", wire type " +
-                         std::to_string(static_cast<int>(type)) + "), found wire type " +
-                         std::to_string(static_cast<int>(f.type)));
-}
 
 inline tensor read_tensor(pb::reader r, std::size_t offset) {
   tensor t;
@@ -171,20 +187,14 @@ inline tensor read_tensor(pb::reader r, std::size_t offset) {
       case 4: read_floats(r, f, t.floats); break;
       case 5:
       case 7: read_int64s(r, f, t.ints); break;  // int32_data (varints too), int64_data
-      case 8:
-        expect(r, f, pb::wire::bytes, "a name");
-        t.name = r.string();
-        break;
+      case 8: t.name = string_value(r, f, "a name"); break;
       case 9:
         expect(r, f, pb::wire::bytes, "raw data");
         raw_at = r.offset();
         raw = r.bytes();
         has_raw = true;
         break;
-      case 14:
-        expect(r, f, pb::wire::varint, "a data location");
-        t.external = r.varint() == 1;
-        break;
+      case 14: t.external = int64_value(r, f, "a data location") == 1; break;
       default: r.skip(f);
     }
   }
@@ -222,27 +232,14 @@ inline attribute read_attribute(pb::reader r, std::size_t offset) {
   while (!r.done()) {
     const pb::field f = r.next();
     switch (f.number) {
-      case 1:
-        expect(r, f, pb::wire::bytes, "a name");
-        a.name = r.string();
-        break;
+      case 1: a.name = string_value(r, f, "a name"); break;
       case 20: a.type = int32_value(r, f, "an attribute type"); break;
-      case 2:
-        expect(r, f, pb::wire::fixed32, "a float");
-        a.f = r.float32();
-        break;
-      case 3:
-        expect(r, f, pb::wire::varint, "an int");
-        a.i = static_cast<std::int64_t>(r.varint());
-        break;
-      case 4:
-        expect(r, f, pb::wire::bytes, "a string");
-        a.s = r.string();
-        break;
+      case 2: a.f = float_value(r, f, "a float"); break;
+      case 3: a.i = int64_value(r, f, "an int"); break;
+      case 4: a.s = string_value(r, f, "a string"); break;
       case 5: {
-        expect(r, f, pb::wire::bytes, "a tensor");
         const std::size_t at = r.offset();
-        a.t.assign(1, read_tensor(r.message(), at));
+        a.t.assign(1, read_tensor(message_value(r, f, "a tensor"), at));
         break;
       }
       case 7: read_floats(r, f, a.floats); break;
@@ -260,27 +257,16 @@ inline node read_node(pb::reader r, std::size_t offset) {
     const pb::field f = r.next();
     switch (f.number) {
       case 1:
-        expect(r, f, pb::wire::bytes, "an input name");
         check_count(r, f.offset, n.inputs, limits::names, "inputs of a node");
-        n.inputs.push_back(r.string());
+        n.inputs.push_back(string_value(r, f, "an input name"));
         break;
       case 2:
-        expect(r, f, pb::wire::bytes, "an output name");
         check_count(r, f.offset, n.outputs, limits::names, "outputs of a node");
-        n.outputs.push_back(r.string());
+        n.outputs.push_back(string_value(r, f, "an output name"));
         break;
-      case 3:
-        expect(r, f, pb::wire::bytes, "a node name");
-        n.name = r.string();
-        break;
-      case 4:
-        expect(r, f, pb::wire::bytes, "an op type");
-        n.op_type = r.string();
-        break;
-      case 7:
-        expect(r, f, pb::wire::bytes, "a domain");
-        n.domain = r.string();
-        break;
+      case 3: n.name = string_value(r, f, "a node name"); break;
+      case 4: n.op_type = string_value(r, f, "an op type"); break;
+      case 7: n.domain = string_value(r, f, "a domain"); break;
       case 5: {
         expect(r, f, pb::wire::bytes, "an attribute");
         check_count(r, f.offset, n.attributes, limits::attributes, "attributes in a node");
@@ -301,26 +287,22 @@ inline value_info read_value_info(pb::reader r, std::size_t offset) {
   while (!r.done()) {
     const pb::field f = r.next();
     if (f.number == 1) {
-      expect(r, f, pb::wire::bytes, "a name");
-      v.name = r.string();
+      v.name = string_value(r, f, "a name");
     } else if (f.number == 2) {
-      expect(r, f, pb::wire::bytes, "a type");
-      pb::reader type = r.message();
+      pb::reader type = message_value(r, f, "a type");
       while (!type.done()) {
         const pb::field tf = type.next();
         if (tf.number != 1) {  // sequences and maps: nn reads tensors only, and says so
           type.skip(tf);
           continue;
         }
-        expect(type, tf, pb::wire::bytes, "a tensor type");
-        pb::reader tensor_type = type.message();
+        pb::reader tensor_type = message_value(type, tf, "a tensor type");
         while (!tensor_type.done()) {
           const pb::field g = tensor_type.next();
           if (g.number == 1) {
             v.type = int32_value(tensor_type, g, "an element type");
           } else if (g.number == 2) {
-            expect(tensor_type, g, pb::wire::bytes, "a shape");
-            pb::reader shape = tensor_type.message();
+            pb::reader shape = message_value(tensor_type, g, "a shape");
             while (!shape.done()) {
               const pb::field d = shape.next();
               if (d.number != 1) {
@@ -364,8 +346,7 @@ inline graph read_graph(pb::reader r) {
     if (f.number == 12) check_count(r, f.offset, g.outputs, limits::values, "graph outputs");
     switch (f.number) {
       case 1: {
-        expect(r, f, pb::wire::bytes, "a node");
-        g.nodes.push_back(read_node(r.message(), at));
+        g.nodes.push_back(read_node(message_value(r, f, "a node"), at));
         attributes += g.nodes.back().attributes.size();
         names += g.nodes.back().inputs.size() + g.nodes.back().outputs.size();
         if (attributes > limits::graph_attributes)
@@ -376,22 +357,10 @@ inline graph read_graph(pb::reader r) {
                                " input and output names in the graph (nn's limit), found more");
         break;
       }
-      case 2:
-        expect(r, f, pb::wire::bytes, "a graph name");
-        g.name = r.string();
-        break;
-      case 5:
-        expect(r, f, pb::wire::bytes, "an initializer");
-        g.initializers.push_back(read_tensor(r.message(), at));
-        break;
-      case 11:
-        expect(r, f, pb::wire::bytes, "a graph input");
-        g.inputs.push_back(read_value_info(r.message(), at));
-        break;
-      case 12:
-        expect(r, f, pb::wire::bytes, "a graph output");
-        g.outputs.push_back(read_value_info(r.message(), at));
-        break;
+      case 2: g.name = string_value(r, f, "a graph name"); break;
+      case 5: g.initializers.push_back(read_tensor(message_value(r, f, "an initializer"), at)); break;
+      case 11: g.inputs.push_back(read_value_info(message_value(r, f, "a graph input"), at)); break;
+      case 12: g.outputs.push_back(read_value_info(message_value(r, f, "a graph output"), at)); break;
       default: r.skip(f);
     }
   }
@@ -408,26 +377,15 @@ inline model read_model(std::span<const std::uint8_t> bytes, const std::string& 
   while (!r.done()) {
     const pb::field f = r.next();
     switch (f.number) {
-      case 1:
-        detail::expect(r, f, pb::wire::varint, "an IR version");
-        m.ir_version = static_cast<std::int64_t>(r.varint());
-        break;
-      case 2:
-        detail::expect(r, f, pb::wire::bytes, "a producer name");
-        m.producer_name = r.string();
-        break;
-      case 3:
-        detail::expect(r, f, pb::wire::bytes, "a producer version");
-        m.producer_version = r.string();
-        break;
+      case 1: m.ir_version = detail::int64_value(r, f, "an IR version"); break;
+      case 2: m.producer_name = detail::string_value(r, f, "a producer name"); break;
+      case 3: m.producer_version = detail::string_value(r, f, "a producer version"); break;
       case 7:
-        detail::expect(r, f, pb::wire::bytes, "a graph");
-        m.main = detail::read_graph(r.message());
+        m.main = detail::read_graph(detail::message_value(r, f, "a graph"));
         m.has_graph = true;
         break;
       case 8: {
-        detail::expect(r, f, pb::wire::bytes, "an operator set");
-        pb::reader set = r.message();
+        pb::reader set = detail::message_value(r, f, "an operator set");
         std::string domain;
         std::int64_t version = 0;
         while (!set.done()) {
