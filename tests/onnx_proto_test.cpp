@@ -46,6 +46,9 @@ TEST_CASE("onnx: a file PyTorch exported reads field by field", "[onnx]") {
   const char* ops[] = {"Gemm", "Sigmoid", "Gemm", "Softmax"};
   for (std::size_t i = 0; i < 4; ++i) REQUIRE(g.nodes[i].op_type == ops[i]);
   const auto& gemm = g.nodes[0];
+  REQUIRE(gemm.name == "/0/Gemm");
+  REQUIRE(g.nodes[3].name == "/3/Softmax");
+  REQUIRE(gemm.domain.empty());
   REQUIRE(gemm.inputs == std::vector<std::string>{"x", "0.weight", "0.bias"});
   REQUIRE(gemm.outputs.size() == 1);
   REQUIRE(g.nodes[1].inputs == gemm.outputs);  // a chain
