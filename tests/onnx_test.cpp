@@ -22,19 +22,53 @@ namespace {
 const std::string tiny = std::string(NN_TEST_DATA) + "/onnx/tiny_mlp.onnx";
 using mlp = nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>>;
 
-// The fixture's model changed by f, written by nn to a file.
-template <class F>
-std::string changed(const std::string& name, F&& f) {
-  std::ifstream in(tiny, std::ios::binary);
+const std::string fixtures = std::string(NN_TEST_DATA) + "/onnx/";
+
+// A file in the temporary folder, removed at the end of the test.
+struct temp_file {
+  std::string path;
+  explicit temp_file(std::string p) : path(std::move(p)) {}
+  temp_file(const temp_file&) = delete;
+  ~temp_file() { std::filesystem::remove(path); }
+  operator const std::string&() const noexcept { return path; }
+};
+
+nn::onnx::model fixture(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   REQUIRE(in);
   const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-  auto m = nn::onnx::read_model(bytes, tiny);
+  return nn::onnx::read_model(bytes, path);
+}
+
+// The model in `source` changed by f, written by nn to a file.
+template <class F>
+temp_file changed(const std::string& name, F&& f, const std::string& source = tiny) {
+  auto m = fixture(source);
   f(m);
   const std::string path =
       (std::filesystem::temp_directory_path() / ("nn_onnx_test_" + std::to_string(::getpid()) + "_" + name + ".onnx"))
           .string();
   std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
-  return path;
+  return temp_file{path};
+}
+
+// Sample s of the fixtures' inputs, exact in float: value i is ((7 i + 3 s) mod 17 − 8) / 8.
+std::vector<float> exact_input(std::size_t size, int s) {
+  std::vector<float> x(size);
+  for (std::size_t i = 0; i < size; ++i) x[i] = static_cast<float>((7 * static_cast<int>(i) + 3 * s) % 17 - 8) / 8;
+  return x;
+}
+
+// The network's outputs on the two exact inputs are PyTorch's (printed by make_fixtures.py).
+template <class Net>
+void check_outputs(const Net& net, const std::vector<float>& torch) {
+  constexpr std::size_t out = Net::output_shape::size;
+  REQUIRE(torch.size() == 2 * out);
+  for (int s = 0; s < 2; ++s) {
+    const auto x = exact_input(Net::input_shape::size, s);
+    const auto y = net.feedforward(std::span<const float>(x));
+    for (std::size_t o = 0; o < out; ++o) CHECK(y[o] == Approx(torch[s * out + o]).epsilon(2e-6));
+  }
 }
 
 }  // namespace
@@ -92,9 +126,6 @@ TEST_CASE("load_onnx: a file that differs from the network is an error naming th
         "expected a chain of layers, found a second node reading '/0/Gemm_output_0'");
   check(mlp(1), changed("double", [](nn::onnx::model& m) { m.main.initializers[0].type = nn::onnx::float64; }),
         "expected the weights of layer 1 (dense) of float32 values, found element type 11");
-  for (const auto* name : {"conv", "alpha", "branch", "double"})
-    std::filesystem::remove(std::filesystem::temp_directory_path() /
-                            ("nn_onnx_test_" + std::to_string(::getpid()) + "_" + name + ".onnx"));
   const auto missing = error_of([] {
     mlp net(1);
     nn::load_onnx(net, std::string(NN_TEST_DATA) + "/onnx/no_such.onnx");
@@ -176,7 +207,6 @@ TEST_CASE("load_onnx: Gemm without transB, and MatMul then Add, give the same ne
   mlp d(5);
   REQUIRE(error_of([&] { nn::load_onnx(d, domain); }).problem() ==
           "node '/1/Sigmoid' (Sigmoid): expected an operator of ONNX's own domain, found the domain 'com.microsoft'");
-  for (const auto& f : {gemm, matmul, dropout, domain}) std::filesystem::remove(f);
 }
 
 TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no activation", "[onnx]") {
@@ -189,28 +219,198 @@ TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no ac
   REQUIRE(y[1] == Approx(-0.62395840883255f).epsilon(1e-6));
   // Reshape to (batch, 6) loads the same; to (batch, 5) is an error.
   auto reshaped = [&](std::int64_t second) {
-    std::ifstream in(std::string(NN_TEST_DATA) + "/onnx/flatten_mlp.onnx", std::ios::binary);
-    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-    auto m = nn::onnx::read_model(bytes, "flatten_mlp.onnx");
-    m.main.nodes[0].op_type = "Reshape";
-    m.main.nodes[0].attributes.clear();
-    m.main.nodes[0].inputs.push_back("target");
-    nn::onnx::tensor target;
-    target.name = "target";
-    target.type = nn::onnx::int64;
-    target.dims = {2};
-    target.ints = {-1, second};
-    m.main.initializers.push_back(target);
-    const std::string path =
-        (std::filesystem::temp_directory_path() / ("nn_onnx_test_" + std::to_string(::getpid()) + "_reshape.onnx"))
-            .string();
-    std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
-    return path;
+    return changed(
+        "reshape",
+        [&](nn::onnx::model& m) {
+          m.main.nodes[0].op_type = "Reshape";
+          m.main.nodes[0].attributes.clear();
+          m.main.nodes[0].inputs.push_back("target");
+          nn::onnx::tensor target;
+          target.name = "target";
+          target.type = nn::onnx::int64;
+          target.dims = {2};
+          target.ints = {-1, second};
+          m.main.initializers.push_back(target);
+        },
+        fixtures + "flatten_mlp.onnx");
   };
   net_t again(2);
   nn::load_onnx(again, reshaped(6));
   REQUIRE(again == net);
   const auto e = error_of([&] { nn::load_onnx(again, reshaped(5)); });
   REQUIRE(e.problem() == "node '/0/Flatten' (Reshape): expected Reshape to (batch, 6), found (-1, 5)");
-  std::filesystem::remove(reshaped(5));
+}
+
+// Chapter 6 in small, and convolutions with padding and stride, batch norm and average pooling.
+using small_cnn = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
+                                 nn::dense<4, nn::softmax>>;
+template <class Act, class Pool = nn::avg_pool<2>, std::size_t Stride2 = 2>
+using bn_cnn_of = nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::identity, 1, nn::padding::same>,
+                                 nn::batch_norm<Act>, Pool, nn::conv2d<2, 3, 3, nn::tanh, Stride2, nn::padding::same>,
+                                 nn::flatten, nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>;
+using bn_cnn = bn_cnn_of<nn::relu>;
+// PyTorch's default export folds the first batch norm into the convolution, which gains a bias.
+using bn_cnn_fused = nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::relu, 1, nn::padding::same>,
+                                    nn::avg_pool<2>, nn::conv2d<2, 3, 3, nn::tanh, 2, nn::padding::same>, nn::flatten,
+                                    nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>;
+const std::vector<float> bn_cnn_torch = {-0.1607893854379654f, 0.8125579953193665f,  -0.1584036648273468f,
+                                         -0.14870646595954895f, 0.792193591594696f, -0.12021249532699585f};
+
+TEST_CASE("load_onnx: convolutional networks give PyTorch's outputs", "[onnx]") {
+  small_cnn a(1);
+  nn::load_onnx(a, fixtures + "small_cnn.onnx");
+  check_outputs(a, {0.3494720458984375f, 0.26947760581970215f, 0.19590535759925842f, 0.1851450651884079f,
+                    0.3525294065475464f, 0.2669088840484619f, 0.19444823265075684f,
+                    0.18611346185207367f});
+  bn_cnn b(1);
+  nn::load_onnx(b, fixtures + "bn_cnn.onnx");
+  check_outputs(b, bn_cnn_torch);
+  // The first convolution has no bias in the file: nn's are 0. Batch norm's four vectors, in order.
+  for (std::size_t m = 0; m < 4; ++m) REQUIRE(b.layer_parameters<0>()[bn_cnn::layer_type<0>::bias_offset + m] == 0.0f);
+  bn_cnn_fused c(1);
+  nn::load_onnx(c, fixtures + "bn_cnn_fused.onnx");
+  check_outputs(c, bn_cnn_torch);
+  // And in double.
+  nn::basic_sequential<double, nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
+                       nn::dense<4, nn::softmax>>
+      d(1);
+  nn::load_onnx(d, fixtures + "small_cnn.onnx");
+  REQUIRE(d.layer_parameters<0>()[0] == double(a.layer_parameters<0>()[0]));
+}
+
+TEST_CASE("load_onnx: a convolution, pooling or batch norm that differs is an error naming the node", "[onnx]") {
+  const std::string bn = fixtures + "bn_cnn.onnx";
+  auto check = [](auto net, const std::string& path, const std::string& text) {
+    const auto before = net;
+    const auto e = error_of([&] { nn::load_onnx(net, path); });
+    INFO(e.what());
+    CHECK(e.problem() == text);
+    CHECK(net == before);
+  };
+  auto attribute = [](nn::onnx::node& n, const std::string& name) -> nn::onnx::attribute& {
+    for (auto& a : n.attributes)
+      if (a.name == name) return a;
+    n.attributes.push_back({});
+    n.attributes.back().name = name;
+    return n.attributes.back();
+  };
+  // Types that differ from the file.
+  using valid_first =
+      nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3>, nn::batch_norm<nn::relu>, nn::avg_pool<2>,
+                     nn::conv2d<2, 2, 2, nn::tanh>, nn::flatten, nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>;
+  check(valid_first(1), bn,
+        "node '/0/Conv' (Conv): expected pads (top, left, bottom, right) [0, 0, 0, 0] for layer 1 (conv2d), found "
+        "[1, 1, 1, 1]");
+  check(bn_cnn_of<nn::relu, nn::avg_pool<2>, 1>(1), bn,
+        "node '/4/Conv' (Conv): expected strides [1, 1] for layer 4 (conv2d), found [2, 2]");
+  check(bn_cnn_of<nn::relu, nn::max_pool<2>>(1), bn,
+        "node '/3/AveragePool' (AveragePool): expected MaxPool for layer 3 (max_pool), found AveragePool");
+  check(bn_cnn_of<nn::sigmoid>(1), bn,
+        "node '/2/Relu' (Relu): expected Sigmoid for layer 2 (batch_norm)'s activation, found Relu");
+  check(bn_cnn_fused(1), bn,
+        "node '/1/BatchNormalization' (BatchNormalization): expected Relu for layer 1 (conv2d)'s activation, found "
+        "BatchNormalization");
+  check(bn_cnn(1), fixtures + "bn_cnn_fused.onnx",
+        "node '/2/Relu' (Relu): expected BatchNormalization for layer 2 (batch_norm), found Relu");
+  using three = nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::identity, 1, nn::padding::same>,
+                               nn::batch_norm<nn::relu>, nn::avg_pool<3>, nn::flatten, nn::dense<3, nn::identity>>;
+  check(three(1), bn,
+        "node '/3/AveragePool' (AveragePool): expected kernel_shape [3, 3] for layer 3 (avg_pool), found [2, 2]");
+  // Attributes nn does not have.
+  check(bn_cnn(1), changed("group", [&](nn::onnx::model& m) { attribute(m.main.nodes[0], "group").i = 2; }, bn),
+        "node '/0/Conv' (Conv): expected group 1 (every map reads every channel), found 2");
+  check(bn_cnn(1), changed("dilations", [&](nn::onnx::model& m) { attribute(m.main.nodes[6], "dilations").ints = {2, 2}; }, bn),
+        "node '/4/Conv' (Conv): expected dilations [1, 1] for layer 4 (conv2d), found [2, 2]");
+  check(bn_cnn(1),
+        changed("unknown",
+                [&](nn::onnx::model& m) {
+                  auto& a = attribute(m.main.nodes[6], "future");
+                  a.type = nn::onnx::attr_int;
+                },
+                bn),
+        "node '/4/Conv' (Conv): expected no attributes but auto_pad, dilations, group, kernel_shape, pads, strides, "
+        "found 'future'");
+  check(bn_cnn(1), changed("valid", [&](nn::onnx::model& m) {
+          auto& n = m.main.nodes[0];
+          std::erase_if(n.attributes, [](const auto& a) { return a.name == "pads"; });
+          auto& a = attribute(n, "auto_pad");
+          a.type = nn::onnx::attr_string;
+          a.s = "VALID";
+        }, bn),
+        "node '/0/Conv' (Conv): expected pads (top, left, bottom, right) [1, 1, 1, 1] for layer 1 (conv2d), found "
+        "[0, 0, 0, 0]");
+  check(bn_cnn(1), changed("epsilon", [&](nn::onnx::model& m) { attribute(m.main.nodes[1], "epsilon").f = 1e-3f; }, bn),
+        "node '/1/BatchNormalization' (BatchNormalization): expected epsilon 1e-05 (nn's), found 0.001000");
+  check(bn_cnn(1),
+        changed("training", [&](nn::onnx::model& m) {
+          auto& a = attribute(m.main.nodes[10], "training_mode");
+          a.type = nn::onnx::attr_int;
+          a.i = 1;
+        }, bn),
+        "node '/8/BatchNormalization' (BatchNormalization): expected training_mode 0 (inference), found 1");
+  check(bn_cnn(1), changed("pad", [&](nn::onnx::model& m) { m.main.nodes[3].attributes[0].t[0].ints[3] = 1; }, bn),
+        "node '/3/Pad' (Pad): expected a Pad of zeros given as a constant (nn pads only in conv2d), found pads "
+        "[0, 0, 0, 1, 0, 0, 0, 0]");
+  check(bn_cnn(1), changed("ceil", [&](nn::onnx::model& m) { attribute(m.main.nodes[5], "strides").ints = {1, 1}; }, bn),
+        "node '/3/AveragePool' (AveragePool): expected strides [2, 2] for layer 3 (avg_pool), found [1, 1]");
+  check(bn_cnn(1),
+        changed("variance", [&](nn::onnx::model& m) { m.main.nodes[10].inputs[4] = m.main.nodes[9].outputs[0]; }, bn),
+        "node '/8/BatchNormalization' (BatchNormalization): expected the running variance of layer 7 (batch_norm) as "
+        "an initializer, found '/7/Gemm_output_0', computed by the graph");
+
+  // SAME_LOWER puts an odd padding's extra row and column first, nn's 'same' (SAME_UPPER) last.
+  using strided = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::sigmoid, 2, nn::padding::same>,
+                                 nn::max_pool<2>, nn::flatten, nn::dense<4, nn::softmax>>;
+  auto auto_pad = [&](const char* mode) {
+    return changed(mode, [&](nn::onnx::model& m) {
+      auto& n = m.main.nodes[0];
+      std::erase_if(n.attributes, [](const auto& a) { return a.name == "pads"; });
+      attribute(n, "strides").ints = {2, 2};
+      auto& a = attribute(n, "auto_pad");
+      a.type = nn::onnx::attr_string;
+      a.s = mode;
+    }, fixtures + "small_cnn.onnx");
+  };
+  check(strided(1), auto_pad("SAME_LOWER"),
+        "node '/0/Conv' (Conv): expected pads (top, left, bottom, right) [0, 0, 1, 1] for layer 1 (conv2d), found "
+        "[1, 1, 0, 0]");
+  check(strided(1), auto_pad("SAME_UPPER"),  // the convolution matches; the dense layer after it does not
+        "node '/4/Gemm' (Gemm): expected the weights of layer 4 (dense) of shape [4, 12], found [4, 27] in '4.weight'");
+
+  // What computes the same loads the same: SAME_UPPER or SAME_LOWER for symmetric padding, ceil_mode
+  // when the windows fit, a Constant's value, an Identity of an initializer.
+  bn_cnn expected(1);
+  nn::load_onnx(expected, bn);
+  const auto same = changed("same", [&](nn::onnx::model& m) {
+    int k = 0;
+    for (auto& n : m.main.nodes)
+      if (n.op_type == "Conv") {
+        std::erase_if(n.attributes, [](const auto& a) { return a.name == "pads"; });
+        auto& a = attribute(n, "auto_pad");
+        a.type = nn::onnx::attr_string;
+        a.s = k++ ? "SAME_LOWER" : "SAME_UPPER";
+      } else if (n.op_type == "AveragePool") {
+        attribute(n, "ceil_mode").i = 1;
+      }
+    // The first batch norm's running mean from an Identity of a Constant.
+    auto& n = m.main.nodes[1];
+    nn::onnx::node constant, identity;
+    constant.op_type = "Constant";
+    constant.outputs = {"mean_constant"};
+    constant.attributes.resize(1);
+    constant.attributes[0].name = "value";
+    constant.attributes[0].type = nn::onnx::attr_tensor;
+    for (const auto& t : m.main.initializers)
+      if (t.name == n.inputs[3]) constant.attributes[0].t = {t};
+    identity.op_type = "Identity";
+    identity.inputs = {"mean_constant"};
+    identity.outputs = {"mean_identity"};
+    std::erase_if(m.main.initializers, [&](const auto& t) { return t.name == n.inputs[3]; });
+    n.inputs[3] = "mean_identity";
+    m.main.nodes.insert(m.main.nodes.begin(), {constant, identity});
+    REQUIRE(k == 2);
+  }, bn);
+  bn_cnn again(2);
+  nn::load_onnx(again, same);
+  REQUIRE(again == expected);
 }

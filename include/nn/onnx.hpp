@@ -1,9 +1,13 @@
 // Networks from other tools: nn::load_onnx(net, path) reads an ONNX file (as PyTorch's torch.onnx.export
 // or Keras's tf2onnx write it) into a network whose type matches it (docs/onnx.md). The file's graph must
 // be a chain from its one input to its one output; nn walks it layer by layer of the network's type:
-//   nn::dense<N, Act>   Gemm (transB 0 or 1, alpha = beta = 1), or MatMul then Add; then Act's node:
-//                       Sigmoid, Relu, Tanh, Softmax (on the last axis), or none for nn::identity
-//   nn::flatten         Flatten (axis 1) or Reshape to (batch, −1)
+//   nn::dense<N, Act>          Gemm (transB 0 or 1, alpha = beta = 1), or MatMul then Add; then Act's node:
+//                              Sigmoid, Relu, Tanh, Softmax (on the last axis), or none for nn::identity
+//   nn::conv2d<M, KH, KW, Act, S, P>  Conv (group 1, no dilation, pads or auto_pad giving nn's padding),
+//                              then Act's node
+//   nn::max_pool<K>, avg_pool<K>  MaxPool, AveragePool (K × K, strides K, no padding)
+//   nn::batch_norm<Act>        BatchNormalization (inference, epsilon 1e-5), then Act's node
+//   nn::flatten                Flatten (axis 1) or Reshape to (batch, −1)
 // Dropout and Identity nodes are passed over (inference). Anything else — an operator, attribute or
 // element type nn does not have, a value used twice, a shape that differs from the network's — is an
 // nn::data_error that names the node (its byte offset in the file, its name and op) and what nn expected.
@@ -13,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -24,6 +29,8 @@
 #include "nn/detail/onnx_proto.hpp"
 #include "nn/detail/text.hpp"
 #include "nn/io.hpp"
+#include "nn/layers/batch_norm.hpp"
+#include "nn/simd/conv.hpp"
 
 namespace nn {
 
@@ -51,9 +58,26 @@ class chain {
     const auto& g = m.main;
     if (!m.has_graph) throw data_error(file_, data_error::no_offset, "expected an ONNX model with a graph, found none");
     for (const auto& t : g.initializers) initializers_.emplace(t.name, &t);  // the first of a name
+    // Constants: a Constant node's value, and an Identity of a constant (PyTorch writes one for equal
+    // initializers), are initializers under the node's output name. Nodes come in topological order.
+    used_.assign(g.nodes.size(), false);
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+      const auto& n = g.nodes[i];
+      if (n.outputs.size() != 1 || n.outputs.front().empty() || (n.domain != "" && n.domain != "ai.onnx")) continue;
+      const onnx::tensor* value = nullptr;
+      if (n.op_type == "Constant" && n.attributes.size() == 1 && n.attributes.front().name == "value" &&
+          n.attributes.front().t.size() == 1)
+        value = &n.attributes.front().t.front();
+      else if (n.op_type == "Identity" && n.inputs.size() == 1)
+        value = initializer_named(n.inputs.front());
+      if (value) {
+        initializers_.emplace(n.outputs.front(), value);
+        used_[i] = true;
+      }
+    }
     for (std::size_t i = 0; i < g.nodes.size(); ++i)
       for (const auto& in : g.nodes[i].inputs)
-        if (!in.empty()) {
+        if (!in.empty() && !used_[i]) {
           auto& r = readers_[in];
           if (r.empty() || r.back() != i) r.push_back(i);
         }
@@ -76,7 +100,6 @@ class chain {
     if (input_->name.empty() || g.outputs.front().name.empty())
       throw data_error(file_, input_->offset, "expected a named graph input and output, found an empty name");
     current_ = input_->name;
-    used_.assign(g.nodes.size(), false);
   }
 
   const onnx::value_info& input() const noexcept { return *input_; }
@@ -102,7 +125,7 @@ class chain {
       if (!found) return nullptr;
       if (found->domain != "" && found->domain != "ai.onnx")
         fail(*found, "an operator of ONNX's own domain, found the domain '" + shown(found->domain) + "'");
-      if (found->op_type == "Dropout" || found->op_type == "Identity") {  // inference: the value as it is
+      if (found->op_type == "Dropout" || found->op_type == "Identity" || zero_pad(*found)) {  // the value as it is
         next_index_ = at;
         (void)take_next();
         continue;
@@ -110,6 +133,17 @@ class chain {
       next_index_ = at;
       return found;
     }
+  }
+  // A Pad of zeros (PyTorch writes one before AveragePool); other padding belongs to conv2d's.
+  bool zero_pad(const onnx::node& n) const {
+    if (n.op_type != "Pad") return false;
+    const onnx::tensor* pads = n.inputs.size() > 1 ? initializer_named(n.inputs[1]) : nullptr;
+    const onnx::attribute* old = n.find("pads");  // before opset 11
+    const std::vector<std::int64_t> values = pads ? pads->ints : old ? old->ints : std::vector<std::int64_t>{};
+    if ((!pads && !old) || std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v != 0; }))
+      fail(n, "a Pad of zeros given as a constant (nn pads only in conv2d), found " +
+                  (pads || old ? "pads " + dims_text(values) : std::string("pads computed by the graph")));
+    return true;
   }
   // Takes the node peek() returned, checks it reads the current value as its first input, and moves on
   // to its first output.
@@ -144,15 +178,16 @@ class chain {
       fail(n, what + " as input " + std::to_string(i + 1) + ", found " + std::to_string(n.inputs.size()) + " inputs");
     const onnx::tensor* t = initializer_named(n.inputs[i]);
     if (!t) fail(n, what + " as an initializer, found '" + n.inputs[i] + "', computed by the graph");
+    const std::string name = shown(n.inputs[i]);
     if (t->type != onnx::float32)
-      fail(n, what + " of float32 values, found element type " + std::to_string(t->type) + " in '" + t->name + "'");
+      fail(n, what + " of float32 values, found element type " + std::to_string(t->type) + " in '" + name + "'");
     if (t->dims != dims)
-      fail(n, what + " of shape " + dims_text(dims) + ", found " + dims_text(t->dims) + " in '" + t->name + "'");
+      fail(n, what + " of shape " + dims_text(dims) + ", found " + dims_text(t->dims) + " in '" + name + "'");
     std::uint64_t count = 1;
     for (const auto d : dims) count *= static_cast<std::uint64_t>(d);
     if (t->floats.size() != count)
       fail(n, what + " with " + std::to_string(count) + " values, found " + std::to_string(t->floats.size()) + " in '" +
-                  t->name + "'");
+                  name + "'");
     return *t;
   }
   std::int64_t int_attribute(const onnx::node& n, const char* name, std::int64_t fallback) const {
@@ -168,6 +203,30 @@ class chain {
     if (a->type != onnx::attr_float)
       fail(n, std::string("the attribute ") + name + " as a float, found attribute type " + std::to_string(a->type));
     return a->f;
+  }
+  std::string string_attribute(const onnx::node& n, const char* name, const std::string& fallback) const {
+    const onnx::attribute* a = n.find(name);
+    if (!a) return fallback;
+    if (a->type != onnx::attr_string)
+      fail(n, std::string("the attribute ") + name + " as a string, found attribute type " + std::to_string(a->type));
+    return a->s;
+  }
+  std::vector<std::int64_t> ints_attribute(const onnx::node& n, const char* name,
+                                           const std::vector<std::int64_t>& fallback) const {
+    const onnx::attribute* a = n.find(name);
+    if (!a) return fallback;
+    if (a->type != onnx::attr_ints)
+      fail(n, std::string("the attribute ") + name + " as ints, found attribute type " + std::to_string(a->type));
+    return a->ints;
+  }
+  // An attribute nn does not know could change what the node computes: an error.
+  void only_attributes(const onnx::node& n, std::initializer_list<const char*> known) const {
+    for (const auto& a : n.attributes)
+      if (std::none_of(known.begin(), known.end(), [&](const char* k) { return a.name == k; })) {
+        std::string names;
+        for (const char* k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+        fail(n, "no attributes but " + (names.empty() ? std::string("none") : names) + ", found '" + shown(a.name) + "'");
+      }
   }
   // After the last layer: the chain must end at the graph's output.
   void finish() {
@@ -222,83 +281,202 @@ std::string activation_op() {
   return "?" + name;  // no ONNX operator: an error when loading
 }
 
+// The node of a layer's activation, if it has one.
+template <class Act>
+void read_activation(chain& c, const std::string& layer) {
+  const std::string op = activation_op<Act>();
+  if (!op.empty() && op.front() == '?')
+    throw data_error(c.file(), data_error::no_offset, layer + "'s activation " + op.substr(1) + " has no ONNX operator");
+  if (op.empty()) return;
+  const onnx::node& a = c.expect({op.c_str()}, layer + "'s activation");
+  c.only_attributes(a, op == "Softmax" ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{});
+  if (op == "Softmax") {
+    const std::int64_t axis = c.int_attribute(a, "axis", -1);
+    if (axis != 1 && axis != -1) c.fail(a, "Softmax over the last axis (1 or -1), found axis " + std::to_string(axis));
+  }
+}
+
+// nn::dense: w[j][k] (the file order), then b[j].
+template <class B>
+std::vector<float> read_dense(chain& c, const std::string& layer) {
+  constexpr std::size_t in = B::inputs, out = B::outputs;
+  const onnx::node& n = c.expect({"Gemm", "MatMul"}, layer);
+  std::vector<float> values(in * out + out, 0.0f);
+  float* w = values.data();
+  float* b = w + in * out;
+  if (n.op_type == "Gemm") {
+    c.only_attributes(n, {"alpha", "beta", "transA", "transB"});
+    if (const auto t = c.int_attribute(n, "transA", 0); t != 0) c.fail(n, "transA = 0, found " + std::to_string(t));
+    const float alpha = c.float_attribute(n, "alpha", 1), beta = c.float_attribute(n, "beta", 1);
+    if (alpha != 1.0f || (beta != 1.0f && n.inputs.size() > 2))
+      c.fail(n, "alpha = beta = 1, found alpha = " + std::to_string(alpha) + " and beta = " + std::to_string(beta));
+    const bool transposed = c.int_attribute(n, "transB", 0) != 0;
+    const auto& wt = c.weights(n, 1,
+                               transposed ? std::vector<std::int64_t>{std::int64_t(out), std::int64_t(in)}
+                                          : std::vector<std::int64_t>{std::int64_t(in), std::int64_t(out)},
+                               "the weights of " + layer);
+    for (std::size_t j = 0; j < out; ++j)
+      for (std::size_t k = 0; k < in; ++k) w[j * in + k] = transposed ? wt.floats[j * in + k] : wt.floats[k * out + j];
+    if (n.inputs.size() > 2 && !n.inputs[2].empty())
+      std::ranges::copy(c.weights(n, 2, {std::int64_t(out)}, "the biases of " + layer).floats, b);
+  } else {
+    c.only_attributes(n, {});
+    const auto& wt = c.weights(n, 1, {std::int64_t(in), std::int64_t(out)}, "the weights of " + layer);
+    for (std::size_t j = 0; j < out; ++j)
+      for (std::size_t k = 0; k < in; ++k) w[j * in + k] = wt.floats[k * out + j];
+    const onnx::node& add = c.expect({"Add"}, "the biases of " + layer);
+    c.only_attributes(add, {});
+    std::ranges::copy(c.weights(add, c.other_input(add), {std::int64_t(out)}, "the biases of " + layer).floats, b);
+  }
+  read_activation<typename B::activation>(c, layer);
+  return values;
+}
+
+// The zeros a node's window adds around the image, [top, left, bottom, right], from its pads or auto_pad
+// (the output size of SAME_UPPER and SAME_LOWER is ceil(size / stride)).
+inline std::vector<std::int64_t> node_pads(const chain& c, const onnx::node& n, std::int64_t h, std::int64_t w,
+                                           std::int64_t kh, std::int64_t kw, std::int64_t stride) {
+  const std::string mode = c.string_attribute(n, "auto_pad", "NOTSET");
+  if (mode == "NOTSET") {
+    auto pads = c.ints_attribute(n, "pads", {0, 0, 0, 0});
+    if (pads.size() != 4) c.fail(n, "pads of 4 values, found " + std::to_string(pads.size()));
+    return pads;
+  }
+  if (n.find("pads")) c.fail(n, "pads or auto_pad, found both");
+  if (mode == "VALID") return {0, 0, 0, 0};
+  if (mode != "SAME_UPPER" && mode != "SAME_LOWER")
+    c.fail(n, "auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, found '" + shown(mode) + "'");
+  auto total = [&](std::int64_t size, std::int64_t k) {
+    return std::max<std::int64_t>(((size + stride - 1) / stride - 1) * stride + k - size, 0);
+  };
+  const std::int64_t th = total(h, kh), tw = total(w, kw);
+  const std::int64_t top = mode == "SAME_UPPER" ? th / 2 : th - th / 2, left = mode == "SAME_UPPER" ? tw / 2 : tw - tw / 2;
+  return {top, left, th - top, tw - left};
+}
+
+// One attribute of ints that must be `want` (or absent when `fallback` is).
+inline void expect_ints(const chain& c, const onnx::node& n, const char* name, const std::vector<std::int64_t>& fallback,
+                        const std::vector<std::int64_t>& want, const std::string& layer) {
+  const auto got = c.ints_attribute(n, name, fallback);
+  if (got != want)
+    c.fail(n, std::string(name) + " " + dims_text(want) + " for " + layer + ", found " + dims_text(got));
+}
+
+// nn::conv2d: the weights map by map, [channel][row][column] (ONNX's [M, C, KH, KW]), then the biases.
+template <class B>
+std::vector<float> read_conv(chain& c, const std::string& layer) {
+  constexpr conv_geometry g = B::geometry;
+  const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+  const onnx::node& n = c.expect({"Conv"}, layer);
+  c.only_attributes(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+  if (const auto groups = c.int_attribute(n, "group", 1); groups != 1)
+    c.fail(n, "group 1 (every map reads every channel), found " + std::to_string(groups));
+  expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
+  expect_ints(c, n, "kernel_shape", {i64(g.kernel_h), i64(g.kernel_w)}, {i64(g.kernel_h), i64(g.kernel_w)}, layer);
+  expect_ints(c, n, "strides", {1, 1}, {i64(g.stride), i64(g.stride)}, layer);
+  // nn's padding: the rows and columns the last window reaches past the image, less those before it.
+  const std::int64_t reach_h = i64((g.out_h - 1) * g.stride + g.kernel_h), reach_w = i64((g.out_w - 1) * g.stride + g.kernel_w);
+  const std::vector<std::int64_t> want{i64(g.pad_top), i64(g.pad_left),
+                                       std::max<std::int64_t>(reach_h - i64(g.height) - i64(g.pad_top), 0),
+                                       std::max<std::int64_t>(reach_w - i64(g.width) - i64(g.pad_left), 0)};
+  const auto pads = node_pads(c, n, i64(g.height), i64(g.width), i64(g.kernel_h), i64(g.kernel_w), i64(g.stride));
+  if (pads != want)
+    c.fail(n, "pads (top, left, bottom, right) " + dims_text(want) + " for " + layer + ", found " + dims_text(pads));
+  const auto& wt = c.weights(n, 1, {i64(g.maps), i64(g.channels), i64(g.kernel_h), i64(g.kernel_w)},
+                             "the weights of " + layer);
+  std::vector<float> values(wt.floats);
+  values.resize(values.size() + g.maps, 0.0f);
+  if (n.inputs.size() > 2 && !n.inputs[2].empty())
+    std::ranges::copy(c.weights(n, 2, {i64(g.maps)}, "the biases of " + layer).floats, values.end() - g.maps);
+  read_activation<typename B::activation>(c, layer);
+  return values;
+}
+
+// nn::max_pool and nn::avg_pool: K × K windows with stride K, no padding.
+template <class B>
+void read_pool(chain& c, const std::string& layer) {
+  constexpr std::int64_t k = B::window;
+  const onnx::node& n = c.expect({B::is_max ? "MaxPool" : "AveragePool"}, layer);
+  if (B::is_max) c.only_attributes(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"});
+  else c.only_attributes(n, {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"});
+  if (n.outputs.size() > 1 && !n.outputs[1].empty()) c.fail(n, "one output, found the indices too");
+  expect_ints(c, n, "kernel_shape", {}, {k, k}, layer);
+  expect_ints(c, n, "strides", {1, 1}, {k, k}, layer);
+  expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
+  const std::int64_t h = B::H, w = B::W;
+  const auto pads = node_pads(c, n, h, w, k, k, k);
+  if (pads != std::vector<std::int64_t>{0, 0, 0, 0})
+    c.fail(n, "no padding for " + layer + ", found pads " + dims_text(pads));
+  // ceil_mode would add a last window over a partial row or column: the same when the size fits.
+  if (const auto ceil = c.int_attribute(n, "ceil_mode", 0); ceil != 0 && (h % k != 0 || w % k != 0))
+    c.fail(n, "ceil_mode 0 for " + layer + " (" + std::to_string(h) + " × " + std::to_string(w) +
+                  " in windows of " + std::to_string(k) + "), found " + std::to_string(ceil));
+}
+
+// nn::batch_norm: γ, β, running mean, running variance per channel (ONNX's scale, B, mean, var).
+template <class B>
+std::vector<float> read_batch_norm(chain& c, const std::string& layer) {
+  const onnx::node& n = c.expect({"BatchNormalization"}, layer);
+  c.only_attributes(n, {"epsilon", "momentum", "training_mode", "spatial"});
+  if (const auto t = c.int_attribute(n, "training_mode", 0); t != 0)
+    c.fail(n, "training_mode 0 (inference), found " + std::to_string(t));
+  if (const auto s = c.int_attribute(n, "spatial", 1); s != 1) c.fail(n, "spatial 1, found " + std::to_string(s));
+  if (n.outputs.size() > 1) c.fail(n, "one output (inference), found " + std::to_string(n.outputs.size()));
+  constexpr float epsilon = static_cast<float>(batch_norm<>::epsilon);
+  if (const float e = c.float_attribute(n, "epsilon", 1e-5f); e != epsilon)
+    c.fail(n, "epsilon 1e-05 (nn's), found " + std::to_string(e));
+  std::vector<float> values;
+  const char* names[] = {"the scale (γ) of ", "the bias (β) of ", "the running mean of ", "the running variance of "};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& t = c.weights(n, i + 1, {static_cast<std::int64_t>(B::C)}, names[i] + layer);
+    values.insert(values.end(), t.floats.begin(), t.floats.end());
+  }
+  read_activation<typename B::activation>(c, layer);
+  return values;
+}
+
+// nn::flatten: Flatten (axis 1) or Reshape to (batch, C·H·W).
+template <class B>
+void read_flatten(chain& c, const std::string& layer) {
+  const onnx::node& n = c.expect({"Flatten", "Reshape"}, layer);
+  c.only_attributes(n, {n.op_type == "Flatten" ? "axis" : "allowzero"});
+  if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1)
+    c.fail(n, "Flatten with axis 1, found axis " + std::to_string(axis));
+  if (n.op_type == "Reshape") {  // the target shape, an initializer: (batch or 0 or −1, C·H·W or −1)
+    const onnx::tensor* shape = n.inputs.size() > 1 ? c.initializer(n.inputs[1]) : nullptr;
+    if (!shape || shape->type != onnx::int64 || shape->dims != std::vector<std::int64_t>{2} || shape->ints.size() != 2)
+      c.fail(n, "Reshape to a target shape of two int64 values given as an initializer (batch, C·H·W), found " +
+                    std::string(shape ? "another tensor" : "none"));
+    if (c.int_attribute(n, "allowzero", 0) != 0 && shape->ints[0] == 0)
+      c.fail(n, "a batch dimension, found a literal 0 (allowzero = 1)");
+    const std::int64_t size = static_cast<std::int64_t>(B::output_shape::size), first = shape->ints[0],
+                       second = shape->ints[1];
+    if (!((first == 1 || first == 0 || first == -1) && (second == size || (second == -1 && first != -1))))
+      c.fail(n, "Reshape to (batch, " + std::to_string(size) + "), found (" + std::to_string(first) + ", " +
+                    std::to_string(second) + ")");
+  }
+}
+
+template <class B>
+constexpr bool is_kind(std::string_view kind) {
+  return std::string_view(B::kind) == kind;
+}
+
 // One layer: its values in the layer's file order (io.hpp's visit_parameters), read from the chain.
 template <class B, class T>
 std::vector<T> read_layer(chain& c, std::size_t index) {
   const std::string layer = "layer " + std::to_string(index + 1) + " (" + std::string(B::kind) + ")";
-  std::vector<T> values;
-  const std::string_view kind = B::kind;
-  if constexpr (requires {
-                  B::inputs;
-                  B::outputs;
-                  typename B::activation;
-                }) {
-    if (kind == "dense") {
-      constexpr std::size_t in = B::inputs, out = B::outputs;
-      const onnx::node& n = c.expect({"Gemm", "MatMul"}, layer);
-      std::vector<float> w(in * out), b(out, 0.0f);  // w[j][k] (the file order), b[j]
-      if (n.op_type == "Gemm") {
-        if (const auto t = c.int_attribute(n, "transA", 0); t != 0) c.fail(n, "transA = 0, found " + std::to_string(t));
-        const float alpha = c.float_attribute(n, "alpha", 1), beta = c.float_attribute(n, "beta", 1);
-        if (alpha != 1.0f || (beta != 1.0f && n.inputs.size() > 2))
-          c.fail(n, "alpha = beta = 1, found alpha = " + std::to_string(alpha) + " and beta = " + std::to_string(beta));
-        const bool transposed = c.int_attribute(n, "transB", 0) != 0;
-        const auto& wt = c.weights(n, 1,
-                                   transposed ? std::vector<std::int64_t>{std::int64_t(out), std::int64_t(in)}
-                                              : std::vector<std::int64_t>{std::int64_t(in), std::int64_t(out)},
-                                   "the weights of " + layer);
-        for (std::size_t j = 0; j < out; ++j)
-          for (std::size_t k = 0; k < in; ++k)
-            w[j * in + k] = transposed ? wt.floats[j * in + k] : wt.floats[k * out + j];
-        if (n.inputs.size() > 2 && !n.inputs[2].empty())
-          b = c.weights(n, 2, {std::int64_t(out)}, "the biases of " + layer).floats;
-      } else {
-        const auto& wt = c.weights(n, 1, {std::int64_t(in), std::int64_t(out)}, "the weights of " + layer);
-        for (std::size_t j = 0; j < out; ++j)
-          for (std::size_t k = 0; k < in; ++k) w[j * in + k] = wt.floats[k * out + j];
-        const onnx::node& add = c.expect({"Add"}, "the biases of " + layer);
-        b = c.weights(add, c.other_input(add), {std::int64_t(out)}, "the biases of " + layer).floats;
-      }
-      const std::string op = activation_op<typename B::activation>();
-      if (!op.empty() && op.front() == '?')
-        throw data_error(c.file(), data_error::no_offset,
-                         layer + "'s activation " + op.substr(1) + " has no ONNX operator");
-      if (!op.empty()) {
-        const onnx::node& a = c.expect({op.c_str()}, layer + "'s activation");
-        if (op == "Softmax") {
-          const std::int64_t axis = c.int_attribute(a, "axis", -1);
-          if (axis != 1 && axis != -1)
-            c.fail(a, "Softmax over the last axis (1 or -1), found axis " + std::to_string(axis));
-        }
-      }
-      values.reserve(w.size() + b.size());
-      for (const float v : w) values.push_back(static_cast<T>(v));
-      for (const float v : b) values.push_back(static_cast<T>(v));
-      return values;
-    }
-  }
-  if (kind == "flatten") {
-    const onnx::node& n = c.expect({"Flatten", "Reshape"}, layer);
-    if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1)
-      c.fail(n, "Flatten with axis 1, found axis " + std::to_string(axis));
-    if (n.op_type == "Reshape") {  // the target shape, an initializer: (batch or 0 or −1, C·H·W or −1)
-      const onnx::tensor* shape = n.inputs.size() > 1 ? c.initializer(n.inputs[1]) : nullptr;
-      if (!shape || shape->type != onnx::int64 || shape->dims != std::vector<std::int64_t>{2} ||
-          shape->ints.size() != 2)
-        c.fail(n, "Reshape to a target shape of two int64 values given as an initializer (batch, C·H·W), found " +
-                      std::string(shape ? "another tensor" : "none"));
-      if (c.int_attribute(n, "allowzero", 0) != 0 && shape->ints[0] == 0)
-        c.fail(n, "a batch dimension, found a literal 0 (allowzero = 1)");
-      const std::int64_t size = static_cast<std::int64_t>(B::output_shape::size), first = shape->ints[0],
-                         second = shape->ints[1];
-      if (!((first == 1 || first == 0 || first == -1) && (second == size || (second == -1 && first != -1))))
-        c.fail(n, "Reshape to (batch, " + std::to_string(size) + "), found (" + std::to_string(first) + ", " +
-                      std::to_string(second) + ")");
-    }
-    return values;
-  }
-  throw data_error(c.file(), data_error::no_offset,
-                   layer + ": nn::load_onnx does not read this kind of layer yet (it reads dense and flatten)");
+  std::vector<float> values;
+  if constexpr (is_kind<B>("dense")) values = read_dense<B>(c, layer);
+  else if constexpr (is_kind<B>("conv2d")) values = read_conv<B>(c, layer);
+  else if constexpr (is_kind<B>("max_pool") || is_kind<B>("avg_pool")) read_pool<B>(c, layer);
+  else if constexpr (is_kind<B>("batch_norm")) values = read_batch_norm<B>(c, layer);
+  else if constexpr (is_kind<B>("flatten")) read_flatten<B>(c, layer);
+  else
+    throw data_error(c.file(), data_error::no_offset,
+                     layer + ": nn::load_onnx reads dense, conv2d, max_pool, avg_pool, batch_norm and flatten layers, "
+                             "not this kind");
+  return std::vector<T>(values.begin(), values.end());
 }
 
 }  // namespace onnx_detail

@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   const std::string onnx = slurp(std::string(NN_TEST_DATA) + "/onnx/tiny_mlp.onnx");
   seed("onnx", onnx);
   seed("onnx", onnx.substr(0, onnx.size() / 2));
-  seed("onnx", slurp(std::string(NN_TEST_DATA) + "/onnx/flatten_mlp.onnx"));
+  for (const char* name : {"flatten_mlp", "small_cnn", "bn_cnn", "bn_cnn_fused"})
+    seed("onnx", slurp(std::string(NN_TEST_DATA) + "/onnx/" + name + ".onnx"));
   auto model = nn::onnx::read_model({reinterpret_cast<const std::uint8_t*>(onnx.data()), onnx.size()}, "seed");
   nn::onnx::node conv;
   conv.op_type = "Conv";

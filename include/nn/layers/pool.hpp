@@ -37,6 +37,7 @@ struct pool2d {
   template <class T, class In>
   struct bind {
     static constexpr std::size_t C = In::dims[0], H = In::dims[1], W = In::dims[2], OH = H / K, OW = W / K;
+    static constexpr std::size_t window = K;  // K × K, stride K
     static constexpr bool is_max = std::is_same_v<Op, detail::pool_max>;
     using value_type = T;
     using input_shape = In;
