@@ -6,6 +6,8 @@ set -euo pipefail
 # dataset-fashion-mnist: real data for the MNIST example's test and for scripts/fetch-data.sh.
 packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist)
 [ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev)
+# scripts/test.sh: PyTorch and ONNX's checker for tests/onnx_pytorch.py (the library never needs Python).
+[ "${NN_WITH_PYTORCH:-0}" = 1 ] && packages+=(python3-torch python3-onnx python3-numpy)
 # scripts/fuzz.sh and scripts/test.sh --sanitize: clang, its libFuzzer and sanitizer runtimes.
 { [ "${NN_WITH_FUZZERS:-0}" = 1 ] || [ "${NN_WITH_CLANG:-0}" = 1 ]; } && packages+=(clang-14 libclang-rt-14-dev)
 

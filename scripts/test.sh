@@ -8,7 +8,8 @@
 #                                     (real-data training through the code the short tests run)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[ "${1:-}" = "--sanitize" ] && export NN_WITH_CLANG=1
+# The sanitized suite leaves out the tests labelled long, tests/onnx_pytorch.py among them.
+[ "${1:-}" = "--sanitize" ] && export NN_WITH_CLANG=1 || export NN_WITH_PYTORCH=1
 bash "$root/scripts/install-deps.sh"
 
 jobs=$(nproc 2>/dev/null || echo 2)

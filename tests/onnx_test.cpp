@@ -414,3 +414,41 @@ TEST_CASE("load_onnx: a convolution, pooling or batch norm that differs is an er
   nn::load_onnx(again, same);
   REQUIRE(again == expected);
 }
+
+TEST_CASE("save_onnx: what nn writes loads back into the same network", "[onnx]") {
+  const auto path = [](const char* name) {
+    return temp_file((std::filesystem::temp_directory_path() /
+                      ("nn_onnx_test_" + std::to_string(::getpid()) + "_" + name + ".onnx"))
+                         .string());
+  };
+  auto round_trip = [&](const auto& net, const char* name) {
+    const auto file = path(name);
+    nn::save_onnx(net, file);
+    auto again = std::remove_cvref_t<decltype(net)>(99);
+    REQUIRE_FALSE(again == net);
+    nn::load_onnx(again, file);
+    REQUIRE(again == net);
+  };
+  bn_cnn b(1);
+  nn::load_onnx(b, fixtures + "bn_cnn.onnx");
+  round_trip(b, "bn");
+  round_trip(small_cnn(3), "small");
+  round_trip(bn_cnn_fused(4), "fused");
+  round_trip(nn::basic_network<nn::policies<float, nn::sigmoid, nn::softmax>, 784, 30, 10>(5), "course");
+  // A dense layer straight after an image: nn flattens it, and the file has a Flatten node.
+  using unflattened = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::relu>, nn::avg_pool<2>,
+                                     nn::dense<4, nn::tanh>, nn::dense<2, nn::identity>>;
+  round_trip(unflattened(6), "unflattened");
+  const auto m = nn::to_onnx(unflattened(6));
+  REQUIRE(m.main.nodes.size() == 7);
+  CHECK(m.main.nodes[3].op_type == "Flatten");
+  CHECK(m.main.nodes[3].name == "layer3/Flatten");
+  // The file loads into the type that has the flatten layer too.
+  using flattened = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::relu>, nn::avg_pool<2>, nn::flatten,
+                                   nn::dense<4, nn::tanh>, nn::dense<2, nn::identity>>;
+  const auto file = path("flattened");
+  nn::save_onnx(unflattened(6), file);
+  flattened f(7);
+  nn::load_onnx(f, file);
+  CHECK(f.layer_parameters<4>()[0] == unflattened(6).layer_parameters<3>()[0]);
+}

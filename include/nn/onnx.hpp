@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "nn/data/limits.hpp"
@@ -269,24 +271,38 @@ class chain {
   std::size_t next_index_ = 0;
 };
 
-// The ONNX operator of an nn activation ("" for none).
+// The ONNX operator of an nn activation: "" for none, nullptr for an activation ONNX has no operator for.
 template <class Act>
-std::string activation_op() {
-  const std::string name = nn::detail::activation_name<Act>();
-  if (name == "sigmoid") return "Sigmoid";
-  if (name == "relu") return "Relu";
-  if (name == "tanh") return "Tanh";
-  if (name == "softmax") return "Softmax";
-  if (name == "identity") return "";
-  return "?" + name;  // no ONNX operator: an error when loading
+constexpr const char* activation_op() {
+  if constexpr (requires { std::string_view(Act::name); }) {
+    constexpr std::string_view name = Act::name;
+    if (name == "sigmoid") return "Sigmoid";
+    if (name == "relu") return "Relu";
+    if (name == "tanh") return "Tanh";
+    if (name == "softmax") return "Softmax";
+    if (name == "identity") return "";
+  }
+  return nullptr;
+}
+// Every layer's activation has an ONNX operator.
+template <class B>
+constexpr bool has_onnx_activation() {
+  if constexpr (requires { typename B::activation; }) return activation_op<typename B::activation>() != nullptr;
+  else return true;
+}
+template <class Net, std::size_t... I>
+constexpr bool onnx_activations(std::index_sequence<I...>) {
+  return (has_onnx_activation<typename Net::template layer_type<I>>() && ...);
+}
+template <class Net>
+constexpr bool onnx_activations() {
+  return onnx_activations<Net>(std::make_index_sequence<Net::layer_count>{});
 }
 
 // The node of a layer's activation, if it has one.
 template <class Act>
 void read_activation(chain& c, const std::string& layer) {
   const std::string op = activation_op<Act>();
-  if (!op.empty() && op.front() == '?')
-    throw data_error(c.file(), data_error::no_offset, layer + "'s activation " + op.substr(1) + " has no ONNX operator");
   if (op.empty()) return;
   const onnx::node& a = c.expect({op.c_str()}, layer + "'s activation");
   c.only_attributes(a, op == "Softmax" ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{});
@@ -296,10 +312,33 @@ void read_activation(chain& c, const std::string& layer) {
   }
 }
 
+// nn::flatten (or the flattening a dense layer does to an image): Flatten (axis 1) or Reshape to
+// (batch, size).
+inline void read_flatten(chain& c, const std::string& layer, std::int64_t size) {
+  const onnx::node& n = c.expect({"Flatten", "Reshape"}, layer);
+  c.only_attributes(n, {n.op_type == "Flatten" ? "axis" : "allowzero"});
+  if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1)
+    c.fail(n, "Flatten with axis 1, found axis " + std::to_string(axis));
+  if (n.op_type == "Reshape") {  // the target shape, an initializer: (batch or 0 or −1, C·H·W or −1)
+    const onnx::tensor* shape = n.inputs.size() > 1 ? c.initializer(n.inputs[1]) : nullptr;
+    if (!shape || shape->type != onnx::int64 || shape->dims != std::vector<std::int64_t>{2} || shape->ints.size() != 2)
+      c.fail(n, "Reshape to a target shape of two int64 values given as an initializer (batch, C·H·W), found " +
+                    std::string(shape ? "another tensor" : "none"));
+    if (c.int_attribute(n, "allowzero", 0) != 0 && shape->ints[0] == 0)
+      c.fail(n, "a batch dimension, found a literal 0 (allowzero = 1)");
+    const std::int64_t first = shape->ints[0], second = shape->ints[1];
+    if (!((first == 1 || first == 0 || first == -1) && (second == size || (second == -1 && first != -1))))
+      c.fail(n, "Reshape to (batch, " + std::to_string(size) + "), found (" + std::to_string(first) + ", " +
+                    std::to_string(second) + ")");
+  }
+}
+
 // nn::dense: w[j][k] (the file order), then b[j].
 template <class B>
 std::vector<float> read_dense(chain& c, const std::string& layer) {
   constexpr std::size_t in = B::inputs, out = B::outputs;
+  // An image into a dense layer: ONNX flattens it first (Gemm and MatMul take matrices).
+  if constexpr (B::input_shape::rank > 1) read_flatten(c, layer, static_cast<std::int64_t>(in));
   const onnx::node& n = c.expect({"Gemm", "MatMul"}, layer);
   std::vector<float> values(in * out + out, 0.0f);
   float* w = values.data();
@@ -362,6 +401,15 @@ inline void expect_ints(const chain& c, const onnx::node& n, const char* name, c
     c.fail(n, std::string(name) + " " + dims_text(want) + " for " + layer + ", found " + dims_text(got));
 }
 
+// nn's padding as ONNX's pads [top, left, bottom, right]: the zeros before the image, and the rows and
+// columns the last window reaches past it.
+inline std::vector<std::int64_t> conv_pads(const conv_geometry& g) {
+  const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+  const std::int64_t reach_h = i64((g.out_h - 1) * g.stride + g.kernel_h), reach_w = i64((g.out_w - 1) * g.stride + g.kernel_w);
+  return {i64(g.pad_top), i64(g.pad_left), std::max<std::int64_t>(reach_h - i64(g.height) - i64(g.pad_top), 0),
+          std::max<std::int64_t>(reach_w - i64(g.width) - i64(g.pad_left), 0)};
+}
+
 // nn::conv2d: the weights map by map, [channel][row][column] (ONNX's [M, C, KH, KW]), then the biases.
 template <class B>
 std::vector<float> read_conv(chain& c, const std::string& layer) {
@@ -374,11 +422,7 @@ std::vector<float> read_conv(chain& c, const std::string& layer) {
   expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
   expect_ints(c, n, "kernel_shape", {i64(g.kernel_h), i64(g.kernel_w)}, {i64(g.kernel_h), i64(g.kernel_w)}, layer);
   expect_ints(c, n, "strides", {1, 1}, {i64(g.stride), i64(g.stride)}, layer);
-  // nn's padding: the rows and columns the last window reaches past the image, less those before it.
-  const std::int64_t reach_h = i64((g.out_h - 1) * g.stride + g.kernel_h), reach_w = i64((g.out_w - 1) * g.stride + g.kernel_w);
-  const std::vector<std::int64_t> want{i64(g.pad_top), i64(g.pad_left),
-                                       std::max<std::int64_t>(reach_h - i64(g.height) - i64(g.pad_top), 0),
-                                       std::max<std::int64_t>(reach_w - i64(g.width) - i64(g.pad_left), 0)};
+  const std::vector<std::int64_t> want = conv_pads(g);
   const auto pads = node_pads(c, n, i64(g.height), i64(g.width), i64(g.kernel_h), i64(g.kernel_w), i64(g.stride));
   if (pads != want)
     c.fail(n, "pads (top, left, bottom, right) " + dims_text(want) + " for " + layer + ", found " + dims_text(pads));
@@ -435,28 +479,6 @@ std::vector<float> read_batch_norm(chain& c, const std::string& layer) {
   return values;
 }
 
-// nn::flatten: Flatten (axis 1) or Reshape to (batch, C·H·W).
-template <class B>
-void read_flatten(chain& c, const std::string& layer) {
-  const onnx::node& n = c.expect({"Flatten", "Reshape"}, layer);
-  c.only_attributes(n, {n.op_type == "Flatten" ? "axis" : "allowzero"});
-  if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1)
-    c.fail(n, "Flatten with axis 1, found axis " + std::to_string(axis));
-  if (n.op_type == "Reshape") {  // the target shape, an initializer: (batch or 0 or −1, C·H·W or −1)
-    const onnx::tensor* shape = n.inputs.size() > 1 ? c.initializer(n.inputs[1]) : nullptr;
-    if (!shape || shape->type != onnx::int64 || shape->dims != std::vector<std::int64_t>{2} || shape->ints.size() != 2)
-      c.fail(n, "Reshape to a target shape of two int64 values given as an initializer (batch, C·H·W), found " +
-                    std::string(shape ? "another tensor" : "none"));
-    if (c.int_attribute(n, "allowzero", 0) != 0 && shape->ints[0] == 0)
-      c.fail(n, "a batch dimension, found a literal 0 (allowzero = 1)");
-    const std::int64_t size = static_cast<std::int64_t>(B::output_shape::size), first = shape->ints[0],
-                       second = shape->ints[1];
-    if (!((first == 1 || first == 0 || first == -1) && (second == size || (second == -1 && first != -1))))
-      c.fail(n, "Reshape to (batch, " + std::to_string(size) + "), found (" + std::to_string(first) + ", " +
-                    std::to_string(second) + ")");
-  }
-}
-
 template <class B>
 constexpr bool is_kind(std::string_view kind) {
   return std::string_view(B::kind) == kind;
@@ -471,12 +493,135 @@ std::vector<T> read_layer(chain& c, std::size_t index) {
   else if constexpr (is_kind<B>("conv2d")) values = read_conv<B>(c, layer);
   else if constexpr (is_kind<B>("max_pool") || is_kind<B>("avg_pool")) read_pool<B>(c, layer);
   else if constexpr (is_kind<B>("batch_norm")) values = read_batch_norm<B>(c, layer);
-  else if constexpr (is_kind<B>("flatten")) read_flatten<B>(c, layer);
+  else if constexpr (is_kind<B>("flatten")) read_flatten(c, layer, static_cast<std::int64_t>(B::output_shape::size));
   else
     throw data_error(c.file(), data_error::no_offset,
                      layer + ": nn::load_onnx reads dense, conv2d, max_pool, avg_pool, batch_norm and flatten layers, "
                              "not this kind");
   return std::vector<T>(values.begin(), values.end());
+}
+
+
+// The graph save_onnx writes, a node at a time: layer k's nodes are "layerk/Op", each node's output is
+// named after it, and its initializers "layerk.what".
+class graph_writer {
+ public:
+  graph_writer() {
+    m_.ir_version = 7;  // ONNX 1.8's, which opset 13 needs; read by onnxruntime and PyTorch's tools since 2020
+    m_.opset = 13;
+    m_.producer_name = "nn";
+    m_.main.name = "nn";
+    m_.has_graph = true;
+  }
+  void begin_layer(std::size_t index) { layer_ = "layer" + std::to_string(index + 1); }
+  // A node reading the current value (and these initializers or other inputs); its output becomes current.
+  onnx::node& add(const std::string& op, std::vector<std::string> more = {}) {
+    onnx::node n;
+    n.op_type = op;
+    n.name = layer_ + "/" + op;
+    n.inputs = {current_};
+    n.inputs.insert(n.inputs.end(), more.begin(), more.end());
+    n.outputs = {n.name};
+    current_ = n.name;
+    m_.main.nodes.push_back(std::move(n));
+    return m_.main.nodes.back();
+  }
+  std::string initializer(const std::string& what, std::vector<std::int64_t> dims, const float* values) {
+    onnx::tensor t;
+    t.name = layer_ + "." + what;
+    t.type = onnx::float32;
+    std::size_t count = 1;
+    for (const auto d : dims) count *= static_cast<std::size_t>(d);
+    t.dims = std::move(dims);
+    t.floats.assign(values, values + count);
+    m_.main.initializers.push_back(std::move(t));
+    return m_.main.initializers.back().name;
+  }
+  static onnx::attribute ints(const char* name, std::vector<std::int64_t> v) {
+    onnx::attribute a;
+    a.name = name;
+    a.type = onnx::attr_ints;
+    a.ints = std::move(v);
+    return a;
+  }
+  static onnx::attribute integer(const char* name, std::int64_t v) {
+    onnx::attribute a;
+    a.name = name;
+    a.type = onnx::attr_int;
+    a.i = v;
+    return a;
+  }
+  static onnx::attribute real(const char* name, float v) {
+    onnx::attribute a;
+    a.name = name;
+    a.type = onnx::attr_float;
+    a.f = v;
+    return a;
+  }
+  template <class Act>
+  void activation() {
+    constexpr const char* op = activation_op<Act>();
+    if constexpr (op[0] != '\0') {
+      auto& n = add(op);
+      if (std::string_view(op) == "Softmax") n.attributes = {integer("axis", 1)};
+    }
+  }
+  // The graph's input and output (batch dimension free), the last node's output renamed to "output".
+  onnx::model finish(std::vector<std::int64_t> in, std::vector<std::int64_t> out) {
+    in.insert(in.begin(), -1);
+    out.insert(out.begin(), -1);
+    if (m_.main.nodes.empty()) add("Identity");
+    m_.main.nodes.back().outputs = {"output"};
+    m_.main.inputs = {{"input", onnx::float32, std::move(in), 0}};
+    m_.main.outputs = {{"output", onnx::float32, std::move(out), 0}};
+    return std::move(m_);
+  }
+
+ private:
+  onnx::model m_;
+  std::string layer_, current_ = "input";
+};
+
+// One layer's nodes and initializers; `v` holds its parameters in file order (io.hpp's visit_parameters).
+template <class B>
+void write_layer(graph_writer& w, const std::vector<float>& v) {
+  const auto i64 = [](std::size_t x) { return static_cast<std::int64_t>(x); };
+  if constexpr (is_kind<B>("dense")) {
+    constexpr std::size_t in = B::inputs, out = B::outputs;
+    if constexpr (B::input_shape::rank > 1) w.add("Flatten").attributes = {graph_writer::integer("axis", 1)};
+    const auto weights = w.initializer("weight", {i64(out), i64(in)}, v.data());
+    const auto biases = w.initializer("bias", {i64(out)}, v.data() + in * out);
+    w.add("Gemm", {weights, biases}).attributes = {graph_writer::integer("transB", 1)};
+    w.template activation<typename B::activation>();
+  } else if constexpr (is_kind<B>("conv2d")) {
+    constexpr conv_geometry g = B::geometry;
+    const auto weights =
+        w.initializer("weight", {i64(g.maps), i64(g.channels), i64(g.kernel_h), i64(g.kernel_w)}, v.data());
+    const auto biases = w.initializer("bias", {i64(g.maps)}, v.data() + g.maps * g.taps());
+    w.add("Conv", {weights, biases}).attributes = {graph_writer::ints("kernel_shape", {i64(g.kernel_h), i64(g.kernel_w)}),
+                                                   graph_writer::ints("pads", conv_pads(g)),
+                                                   graph_writer::ints("strides", {i64(g.stride), i64(g.stride)})};
+    w.template activation<typename B::activation>();
+  } else if constexpr (is_kind<B>("max_pool") || is_kind<B>("avg_pool")) {
+    constexpr std::int64_t k = B::window;
+    w.add(B::is_max ? "MaxPool" : "AveragePool").attributes = {graph_writer::ints("kernel_shape", {k, k}),
+                                                                graph_writer::ints("strides", {k, k})};
+  } else if constexpr (is_kind<B>("batch_norm")) {
+    constexpr std::size_t C = B::C;
+    std::vector<std::string> inputs;
+    for (std::size_t i = 0; i < 4; ++i)
+      inputs.push_back(w.initializer(std::array{"scale", "bias", "mean", "var"}[i], {i64(C)}, v.data() + i * C));
+    // ONNX's momentum is the share of the old running value (PyTorch's 0.1 is ONNX's 0.9).
+    w.add("BatchNormalization", inputs).attributes = {
+        graph_writer::real("epsilon", static_cast<float>(batch_norm<>::epsilon)),
+        graph_writer::real("momentum", static_cast<float>(1 - batch_norm<>::momentum))};
+    w.template activation<typename B::activation>();
+  } else if constexpr (is_kind<B>("flatten")) {
+    w.add("Flatten").attributes = {graph_writer::integer("axis", 1)};
+  } else {
+    static_assert(is_kind<B>("dense"),
+                  "nn::save_onnx writes dense, conv2d, max_pool, avg_pool, batch_norm and flatten layers, not this kind");
+  }
 }
 
 }  // namespace onnx_detail
@@ -509,6 +654,9 @@ void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}
     throw data_error(path, c.input().offset,
                      "expected a float32 input, found element type " + std::to_string(c.input().type));
 
+  static_assert(onnx_detail::onnx_activations<Net>(),
+                "nn::load_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
+                "identity)");
   Net loaded(net);
   simd::detail::static_for<Net::layer_count>([&](auto i) {
     using B = typename Net::template layer_type<i>;
@@ -518,6 +666,38 @@ void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}
   });
   c.finish();
   net = std::move(loaded);
+}
+
+}  // namespace nn
+
+namespace nn {
+
+// The ONNX model of `net` (opset 13, float32, the batch dimension free): what save_onnx writes.
+template <class Net>
+onnx::model to_onnx(const Net& net) {
+  static_assert(onnx_detail::onnx_activations<Net>(),
+                "nn::save_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
+                "identity)");
+  using T = typename Net::value_type;
+  onnx_detail::graph_writer w;
+  simd::detail::static_for<Net::layer_count>([&](auto i) {
+    using B = typename Net::template layer_type<i>;
+    std::vector<float> values;
+    detail::visit_parameters<B>(const_cast<Net&>(net).template layer_parameters<i>(),
+                                [&](T& v) { values.push_back(static_cast<float>(v)); });
+    w.begin_layer(i);
+    onnx_detail::write_layer<B>(w, values);
+  });
+  const auto dims = [](const auto& d) { return std::vector<std::int64_t>(d.begin(), d.end()); };
+  return w.finish(dims(Net::input_shape::dims), dims(Net::output_shape::dims));
+}
+
+// Writes `net` as an ONNX file that PyTorch, onnxruntime and nn::load_onnx read (a double network's
+// parameters rounded to float). The file is written under a temporary name and renamed.
+template <class Net>
+void save_onnx(const Net& net, const std::string& path) {
+  const std::string bytes = onnx::write_model(to_onnx(net));
+  detail::write_atomically(path, std::vector<std::uint8_t>(bytes.begin(), bytes.end()));
 }
 
 }  // namespace nn

@@ -1,0 +1,74 @@
+// nn's side of tests/onnx_pytorch.py, for the three networks the issue names (course, wide, ch6a):
+//   onnx_check run  NET model.onnx inputs.f32 outputs.f32   load_onnx, then every sample's outputs
+//   onnx_check save NET model.onnx out.onnx                 load_onnx, then save_onnx
+//   onnx_check make NET SEED out.onnx                       nn's own initial weights (N(0, 1/fan-in)), written
+//                                                           by save_onnx
+// .f32 files are raw little-endian float32 values, sample after sample.
+#include <nn/network.hpp>
+#include <nn/onnx.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace {
+
+using course = nn::network<784, 30, 10>;  // the book's chapter 1: sigmoid, sigmoid
+using wide = nn::sequential<nn::input<784>, nn::dense<512, nn::relu>, nn::dense<256, nn::relu>, nn::dense<10, nn::softmax>>;
+using ch6a = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
+                            nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>;
+
+template <class Net>
+int run(const std::vector<std::string>& a) {
+  if (a[0] == "make") {
+    nn::save_onnx(Net(static_cast<std::uint64_t>(std::stoull(a[2])), nn::scaled_normal_init{}), a[3]);
+    return 0;
+  }
+  Net net(1);
+  nn::load_onnx(net, a[2]);
+  if (a[0] == "save") {
+    nn::save_onnx(net, a[3]);
+    return 0;
+  }
+  std::ifstream in(a[3], std::ios::binary);
+  const std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
+  constexpr std::size_t n_in = Net::input_shape::size;
+  if (!in || bytes.size() % (n_in * 4) != 0) {
+    std::fprintf(stderr, "%s: expected whole samples of %zu float32 values\n", a[3].c_str(), n_in);
+    return 1;
+  }
+  std::vector<float> x(bytes.size() / 4), y;
+  std::memcpy(x.data(), bytes.data(), bytes.size());
+  for (std::size_t s = 0; s < x.size() / n_in; ++s) {
+    const auto out = net.feedforward(std::span<const float>(x.data() + s * n_in, n_in));
+    y.insert(y.end(), out.begin(), out.end());
+  }
+  std::ofstream(a[4], std::ios::binary).write(reinterpret_cast<const char*>(y.data()), std::streamsize(y.size() * 4));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  if (a.size() < 4 || (a[0] == "run" && a.size() < 5) || (a[0] != "run" && a[0] != "save" && a[0] != "make")) {
+    std::fprintf(stderr, "usage: onnx_check {run NET model in.f32 out.f32 | save NET model out | make NET SEED out}\n");
+    return 2;
+  }
+  try {
+    if (a[1] == "course") return run<course>(a);
+    if (a[1] == "wide") return run<wide>(a);
+    if (a[1] == "ch6a") return run<ch6a>(a);
+    std::fprintf(stderr, "onnx_check: no network '%s' (course, wide, ch6a)\n", a[1].c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "onnx_check: %s\n", e.what());
+    return 1;
+  }
+}
