@@ -15,6 +15,7 @@
 
 #include "nn/activation.hpp"
 #include "nn/detail/param_file.hpp"
+#include "nn/layer.hpp"
 #include "nn/simd/kernels.hpp"
 
 namespace nn {
@@ -31,14 +32,6 @@ template <class B>
 std::string layer_activation() {
   if constexpr (requires { typename B::activation; }) return activation_name<typename B::activation>();
   else return "";
-}
-// Visits a layer's parameters in its file order (nn::dense: the course's w[j][k], then b[j]); a layer that
-// does not say has its whole block, padding included.
-template <class B, class T, class F>
-void visit_parameters(T* p, F&& f) {
-  if constexpr (requires { B::visit_parameters(p, f); }) B::visit_parameters(p, f);
-  else
-    for (std::size_t i = 0; i < B::parameter_storage; ++i) f(p[i]);
 }
 // How many values a layer's record holds: its parameter_count when it visits them, else its whole block.
 template <class B, class T>

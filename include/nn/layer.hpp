@@ -138,4 +138,15 @@ concept batch_coupled_layer =
       B::update_state(q, static_cast<const double*>(sums), std::size_t{1});
     };
 
+namespace detail {
+// Visits a layer's parameters in its file order (nn::dense: the course's w[j][k], then b[j]); a layer that
+// does not say has its whole block, padding included. Files, ONNX and nn::parameter_storage_of use it.
+template <class B, class T, class F>
+constexpr void visit_parameters(T* p, F&& f) {
+  if constexpr (requires { B::visit_parameters(p, f); }) B::visit_parameters(p, f);
+  else
+    for (std::size_t i = 0; i < B::parameter_storage; ++i) f(p[i]);
+}
+}  // namespace detail
+
 }  // namespace nn

@@ -240,14 +240,23 @@ class basic_sequential {
     if constexpr (detail::static_extent<Range>() != dynamic) detail::check_input_size<inputs, detail::static_extent<Range>()>();
     const std::span<const T> in(std::data(x), std::size(x));
     if (in.size() != inputs) detail::check_inputs(in.size(), inputs, name() + "::feedforward: the sample");
+    infer_one(params_.data(), std::span<const T, inputs>(in.data(), inputs), out);
+  }
+
+  // One sample's inference from a block of parameters in this model's layout (its own, or those an
+  // nn::network_view shows): no heap, no exceptions; the stack holds the sample's padded rows of the
+  // input, the output and every hidden layer.
+  static void infer_one(const T* params, std::span<const T, inputs> in, std::span<T, outputs> out) noexcept {
     detail::scratch<T, strides[0] + strides[layer_count]> rows;
     T* const x0 = rows.get();
     T* const y = x0 + strides[0];
     std::copy(in.begin(), in.end(), x0);
     std::fill(x0 + inputs, x0 + strides[0], T(0));
-    run_inference(x0, 1, y);
+    run_inference<1>(params, x0, 1, y);
     std::copy_n(y, outputs, out.begin());
   }
+  // m padded rows of inputs at x into m padded rows at out, likewise (predict's work).
+  static void infer_rows(const T* params, const T* x, std::size_t m, T* out) { run_inference(params, x, m, out); }
 
   // Outputs for a batch of inputs (one sample per row): an nn::matrix or nn::matrix_ref of rows of
   // `inputs` values. The second form writes into the caller's matrix (x.rows() rows of `outputs`) and
@@ -273,7 +282,7 @@ class basic_sequential {
     if (out.rows() != x.rows())
       throw std::invalid_argument("nn: predict: " + std::to_string(x.rows()) + " rows of inputs but " +
                                   std::to_string(out.rows()) + " rows for the outputs");
-    run_inference(x.data(), x.rows(), out.data());
+    run_inference(params_.data(), x.data(), x.rows(), out.data());
   }
 
   // Forward pass over ws.input(); the result is in ws.output(). With Keep, what each layer keeps for
@@ -485,20 +494,21 @@ class basic_sequential {
     return n;
   }();
   static constexpr std::size_t chunk = std::max<std::size_t>(48, 65536 / sizeof(T) / std::max<std::size_t>(hidden_stride, 1) / 48 * 48);
-  void run_inference(const T* x, std::size_t m, T* out) const {
+  template <std::size_t Chunk = chunk>
+  static void run_inference(const T* params, const T* x, std::size_t m, T* out) noexcept(Chunk == 1) {
     constexpr std::array<std::size_t, layer_count + 1> hidden_off = [] {
       std::array<std::size_t, layer_count + 1> o{};
-      for (std::size_t k = 1; k < layer_count; ++k) o[k + 1] = o[k] + chunk * strides[k];
+      for (std::size_t k = 1; k < layer_count; ++k) o[k + 1] = o[k] + Chunk * strides[k];
       return o;
     }();
     detail::scratch<T, hidden_off[layer_count]> hidden;
-    for (std::size_t s0 = 0; s0 < m; s0 += chunk) {
-      const std::size_t n = std::min(chunk, m - s0);
+    for (std::size_t s0 = 0; s0 < m; s0 += Chunk) {
+      const std::size_t n = std::min(Chunk, m - s0);
       for_layers([&](auto i) {
         constexpr std::size_t I = i;
         const rows_of<const T, slot_shape<I>> in(I == 0 ? x + s0 * strides[0] : hidden.get() + hidden_off[I], n);
         const rows_of<T, slot_shape<I + 1>> to(I + 1 == layer_count ? out + s0 * strides[layer_count] : hidden.get() + hidden_off[I + 1], n);
-        layer_type<I>::forward(layer_parameters<I>(), in, to);
+        layer_type<I>::forward(params + offsets[I], in, to);
       });
     }
   }

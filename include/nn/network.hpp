@@ -31,6 +31,7 @@
 #include "nn/layers/input.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/model.hpp"
+#include "nn/network_view.hpp"
 #include "nn/simd/kernels.hpp"
 #include "nn/train.hpp"
 

@@ -299,10 +299,87 @@ constexpr bool onnx_activations() {
   return onnx_activations<Net>(std::make_index_sequence<Net::layer_count>{});
 }
 
-// The node of a layer's activation, if it has one.
-template <class Act>
-void read_activation(chain& c, const std::string& layer) {
-  const std::string op = activation_op<Act>();
+template <class B>
+constexpr bool is_kind(std::string_view kind) {
+  return std::string_view(B::kind) == kind;
+}
+
+// A layer as nn's types name it and as ONNX's nodes hold it. load_onnx fills one from each layer's type
+// and reads the file against it; describe_onnx (nn-onnx) starts from the file's nodes and fills in what
+// they say. Either way the same code below reads the nodes, checks them and takes the values.
+struct layer_spec {
+  std::string kind;                    // dense, conv2d, max_pool, avg_pool, batch_norm, flatten
+  std::vector<std::size_t> in;         // the input's dims: (values) or (channels, height, width)
+  std::size_t units = 0;               // dense: outputs; conv2d: maps; pooling: the window (0: from the file)
+  std::size_t kernel_h = 0, kernel_w = 0, stride = 0;  // conv2d (0: from the file)
+  padding pad = padding::valid;        // conv2d (from the file when its kernel is)
+  std::string activation;              // nn's name: sigmoid, relu, tanh, softmax, identity ("": from the file)
+
+  std::size_t in_size() const noexcept {
+    std::size_t n = 1;
+    for (const auto d : in) n *= d;
+    return n;
+  }
+  conv_geometry geometry() const noexcept {
+    return make_conv_geometry(in[0], in[1], in[2], units, kernel_h, kernel_w, stride, pad);
+  }
+  std::vector<std::size_t> out() const {
+    if (kind == "dense") return {units};
+    if (kind == "flatten") return {in_size()};
+    if (kind == "conv2d") return {units, geometry().out_h, geometry().out_w};
+    if (kind == "max_pool" || kind == "avg_pool") return {in[0], in[1] / units, in[2] / units};
+    return in;  // batch_norm
+  }
+  // The layer's type in nn: "nn::conv2d<20, 5, 5, nn::sigmoid>".
+  std::string type_text() const {
+    const std::string act = "nn::" + activation;
+    if (kind == "dense") return "nn::dense<" + std::to_string(units) + ", " + act + ">";
+    if (kind == "conv2d")
+      return "nn::conv2d<" + std::to_string(units) + ", " + std::to_string(kernel_h) + ", " + std::to_string(kernel_w) +
+             ", " + act + (stride != 1 || pad != padding::valid ? ", " + std::to_string(stride) : "") +
+             (pad == padding::same ? ", nn::padding::same>" : ">");
+    if (kind == "max_pool" || kind == "avg_pool") return "nn::" + kind + "<" + std::to_string(units) + ">";
+    if (kind == "batch_norm") return activation == "identity" ? "nn::batch_norm<>" : "nn::batch_norm<" + act + ">";
+    return "nn::" + kind;
+  }
+};
+
+// What a layer type B says of itself.
+template <class B>
+layer_spec spec_of() {
+  layer_spec s;
+  s.kind = B::kind;
+  s.in.assign(B::input_shape::dims.begin(), B::input_shape::dims.end());
+  if constexpr (requires { typename B::activation; }) s.activation = nn::detail::activation_name<typename B::activation>();
+  if constexpr (is_kind<B>("dense")) s.units = B::outputs;
+  if constexpr (is_kind<B>("conv2d")) {
+    s.units = B::geometry.maps;
+    s.kernel_h = B::geometry.kernel_h;
+    s.kernel_w = B::geometry.kernel_w;
+    s.stride = B::geometry.stride;
+    s.pad = B::padding_mode;
+  }
+  if constexpr (is_kind<B>("max_pool") || is_kind<B>("avg_pool")) s.units = B::window;
+  return s;
+}
+
+inline std::string onnx_op_of(const std::string& activation) {
+  if (activation == "sigmoid") return "Sigmoid";
+  if (activation == "relu") return "Relu";
+  if (activation == "tanh") return "Tanh";
+  if (activation == "softmax") return "Softmax";
+  return "";
+}
+
+// The node of a layer's activation: the one s names, or (s.activation empty) whichever comes next, if any.
+inline void read_activation(chain& c, layer_spec& s, const std::string& layer) {
+  if (s.activation.empty()) {
+    const onnx::node* n = c.peek();
+    s.activation = "identity";
+    for (const char* name : {"sigmoid", "relu", "tanh", "softmax"})
+      if (n && n->op_type == onnx_op_of(name)) s.activation = name;
+  }
+  const std::string op = onnx_op_of(s.activation);
   if (op.empty()) return;
   const onnx::node& a = c.expect({op.c_str()}, layer + "'s activation");
   c.only_attributes(a, op == "Softmax" ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{});
@@ -333,41 +410,59 @@ inline void read_flatten(chain& c, const std::string& layer, std::int64_t size) 
   }
 }
 
+inline std::int64_t i64(std::size_t v) noexcept { return static_cast<std::int64_t>(v); }
+
+// The shape of input i's initializer, for a layer whose sizes come from the file: `rank` dimensions
+// from 1 to 2^24.
+inline std::vector<std::int64_t> initializer_dims(const chain& c, const onnx::node& n, std::size_t i, std::size_t rank,
+                                                  const std::string& what) {
+  const onnx::tensor* t = n.inputs.size() > i ? c.initializer(n.inputs[i]) : nullptr;
+  if (!t) (void)c.weights(n, i, {}, what);  // says what is missing
+  if (t->dims.size() != rank ||
+      std::any_of(t->dims.begin(), t->dims.end(), [](std::int64_t d) { return d < 1 || d > (1 << 24); }))
+    c.fail(n, what + " of " + std::to_string(rank) + " dimensions from 1 to 2^24, found " + dims_text(t->dims) + " in '" +
+                  shown(n.inputs[i]) + "'");
+  return t->dims;
+}
+
 // nn::dense: w[j][k] (the file order), then b[j].
-template <class B>
-std::vector<float> read_dense(chain& c, const std::string& layer) {
-  constexpr std::size_t in = B::inputs, out = B::outputs;
+inline std::vector<float> read_dense(chain& c, layer_spec& s, const std::string& layer) {
+  const std::size_t in = s.in_size();
   // An image into a dense layer: ONNX flattens it first (Gemm and MatMul take matrices).
-  if constexpr (B::input_shape::rank > 1) read_flatten(c, layer, static_cast<std::int64_t>(in));
+  if (s.in.size() > 1) read_flatten(c, layer, i64(in));
   const onnx::node& n = c.expect({"Gemm", "MatMul"}, layer);
-  std::vector<float> values(in * out + out, 0.0f);
-  float* w = values.data();
-  float* b = w + in * out;
-  if (n.op_type == "Gemm") {
+  const bool gemm = n.op_type == "Gemm";
+  const bool transposed = gemm && c.int_attribute(n, "transB", 0) != 0;
+  if (s.units == 0) s.units = static_cast<std::size_t>(initializer_dims(c, n, 1, 2, "the weights of " + layer)[transposed ? 0 : 1]);
+  const std::size_t out = s.units;
+  if (gemm) {
     c.only_attributes(n, {"alpha", "beta", "transA", "transB"});
     if (const auto t = c.int_attribute(n, "transA", 0); t != 0) c.fail(n, "transA = 0, found " + std::to_string(t));
     const float alpha = c.float_attribute(n, "alpha", 1), beta = c.float_attribute(n, "beta", 1);
     if (alpha != 1.0f || (beta != 1.0f && n.inputs.size() > 2))
       c.fail(n, "alpha = beta = 1, found alpha = " + std::to_string(alpha) + " and beta = " + std::to_string(beta));
-    const bool transposed = c.int_attribute(n, "transB", 0) != 0;
-    const auto& wt = c.weights(n, 1,
-                               transposed ? std::vector<std::int64_t>{std::int64_t(out), std::int64_t(in)}
-                                          : std::vector<std::int64_t>{std::int64_t(in), std::int64_t(out)},
-                               "the weights of " + layer);
-    for (std::size_t j = 0; j < out; ++j)
-      for (std::size_t k = 0; k < in; ++k) w[j * in + k] = transposed ? wt.floats[j * in + k] : wt.floats[k * out + j];
-    if (n.inputs.size() > 2 && !n.inputs[2].empty())
-      std::ranges::copy(c.weights(n, 2, {std::int64_t(out)}, "the biases of " + layer).floats, b);
   } else {
     c.only_attributes(n, {});
-    const auto& wt = c.weights(n, 1, {std::int64_t(in), std::int64_t(out)}, "the weights of " + layer);
-    for (std::size_t j = 0; j < out; ++j)
-      for (std::size_t k = 0; k < in; ++k) w[j * in + k] = wt.floats[k * out + j];
+  }
+  // The weights are checked (their count is the file's) before anything is allocated.
+  const auto& wt = c.weights(n, 1,
+                             transposed ? std::vector<std::int64_t>{i64(out), i64(in)}
+                                        : std::vector<std::int64_t>{i64(in), i64(out)},
+                             "the weights of " + layer);
+  std::vector<float> values(in * out + out, 0.0f);
+  float* w = values.data();
+  float* b = w + in * out;
+  for (std::size_t j = 0; j < out; ++j)
+    for (std::size_t k = 0; k < in; ++k) w[j * in + k] = transposed ? wt.floats[j * in + k] : wt.floats[k * out + j];
+  if (gemm) {
+    if (n.inputs.size() > 2 && !n.inputs[2].empty())
+      std::ranges::copy(c.weights(n, 2, {i64(out)}, "the biases of " + layer).floats, b);
+  } else {
     const onnx::node& add = c.expect({"Add"}, "the biases of " + layer);
     c.only_attributes(add, {});
-    std::ranges::copy(c.weights(add, c.other_input(add), {std::int64_t(out)}, "the biases of " + layer).floats, b);
+    std::ranges::copy(c.weights(add, c.other_input(add), {i64(out)}, "the biases of " + layer).floats, b);
   }
-  read_activation<typename B::activation>(c, layer);
+  read_activation(c, s, layer);
   return values;
 }
 
@@ -404,24 +499,45 @@ inline void expect_ints(const chain& c, const onnx::node& n, const char* name, c
 // nn's padding as ONNX's pads [top, left, bottom, right]: the zeros before the image, and the rows and
 // columns the last window reaches past it.
 inline std::vector<std::int64_t> conv_pads(const conv_geometry& g) {
-  const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
   const std::int64_t reach_h = i64((g.out_h - 1) * g.stride + g.kernel_h), reach_w = i64((g.out_w - 1) * g.stride + g.kernel_w);
   return {i64(g.pad_top), i64(g.pad_left), std::max<std::int64_t>(reach_h - i64(g.height) - i64(g.pad_top), 0),
           std::max<std::int64_t>(reach_w - i64(g.width) - i64(g.pad_left), 0)};
 }
 
+// The node's window size or stride, the same along both axes (for a layer read from the file).
+inline std::size_t square(const chain& c, const onnx::node& n, const char* name, std::size_t fallback) {
+  const auto v = c.ints_attribute(n, name, {i64(fallback), i64(fallback)});
+  if (v.size() != 2 || v[0] != v[1] || v[0] < 1 || v[0] > 4096)
+    c.fail(n, std::string(name) + " of two equal sizes from 1 to 4096 (nn's layers are square), found " + dims_text(v));
+  return static_cast<std::size_t>(v[0]);
+}
+
 // nn::conv2d: the weights map by map, [channel][row][column] (ONNX's [M, C, KH, KW]), then the biases.
-template <class B>
-std::vector<float> read_conv(chain& c, const std::string& layer) {
-  constexpr conv_geometry g = B::geometry;
-  const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+inline std::vector<float> read_conv(chain& c, layer_spec& s, const std::string& layer) {
   const onnx::node& n = c.expect({"Conv"}, layer);
   c.only_attributes(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+  if (s.in.size() != 3) c.fail(n, "an image (channels, height, width) into " + layer + ", found " + std::to_string(s.in.size()) + " dimensions");
+  if (s.units == 0) {  // from the file: the weights' shape, the strides, and the padding that is nn's
+    const auto dims = initializer_dims(c, n, 1, 4, "the weights of " + layer);
+    s.units = static_cast<std::size_t>(dims[0]);
+    s.kernel_h = static_cast<std::size_t>(dims[2]);
+    s.kernel_w = static_cast<std::size_t>(dims[3]);
+    s.stride = square(c, n, "strides", 1);
+    const auto pads = node_pads(c, n, i64(s.in[1]), i64(s.in[2]), i64(s.kernel_h), i64(s.kernel_w), i64(s.stride));
+    s.pad = pads == conv_pads(make_conv_geometry(s.in[0], s.in[1], s.in[2], s.units, s.kernel_h, s.kernel_w, s.stride,
+                                                 padding::same)) && pads != std::vector<std::int64_t>{0, 0, 0, 0}
+                ? padding::same
+                : padding::valid;
+  }
+  const conv_geometry g = s.geometry();
   if (const auto groups = c.int_attribute(n, "group", 1); groups != 1)
     c.fail(n, "group 1 (every map reads every channel), found " + std::to_string(groups));
   expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
   expect_ints(c, n, "kernel_shape", {i64(g.kernel_h), i64(g.kernel_w)}, {i64(g.kernel_h), i64(g.kernel_w)}, layer);
   expect_ints(c, n, "strides", {1, 1}, {i64(g.stride), i64(g.stride)}, layer);
+  if (g.out_h == 0 || g.out_w == 0)
+    c.fail(n, "a kernel that fits the image for " + layer + ", found " + std::to_string(g.kernel_h) + " × " +
+                  std::to_string(g.kernel_w) + " on " + std::to_string(g.height) + " × " + std::to_string(g.width));
   const std::vector<std::int64_t> want = conv_pads(g);
   const auto pads = node_pads(c, n, i64(g.height), i64(g.width), i64(g.kernel_h), i64(g.kernel_w), i64(g.stride));
   if (pads != want)
@@ -431,23 +547,27 @@ std::vector<float> read_conv(chain& c, const std::string& layer) {
   std::vector<float> values(wt.floats);
   values.resize(values.size() + g.maps, 0.0f);
   if (n.inputs.size() > 2 && !n.inputs[2].empty())
-    std::ranges::copy(c.weights(n, 2, {i64(g.maps)}, "the biases of " + layer).floats, values.end() - g.maps);
-  read_activation<typename B::activation>(c, layer);
+    std::ranges::copy(c.weights(n, 2, {i64(g.maps)}, "the biases of " + layer).floats, values.end() - i64(g.maps));
+  read_activation(c, s, layer);
   return values;
 }
 
 // nn::max_pool and nn::avg_pool: K × K windows with stride K, no padding.
-template <class B>
-void read_pool(chain& c, const std::string& layer) {
-  constexpr std::int64_t k = B::window;
-  const onnx::node& n = c.expect({B::is_max ? "MaxPool" : "AveragePool"}, layer);
-  if (B::is_max) c.only_attributes(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"});
+inline void read_pool(chain& c, layer_spec& s, const std::string& layer) {
+  const bool is_max = s.kind == "max_pool";
+  const onnx::node& n = c.expect({is_max ? "MaxPool" : "AveragePool"}, layer);
+  if (is_max) c.only_attributes(n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"});
   else c.only_attributes(n, {"auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides"});
+  if (s.in.size() != 3) c.fail(n, "an image (channels, height, width) into " + layer + ", found " + std::to_string(s.in.size()) + " dimensions");
+  if (s.units == 0) s.units = square(c, n, "kernel_shape", 0);
+  const std::int64_t k = i64(s.units), h = i64(s.in[1]), w = i64(s.in[2]);
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) c.fail(n, "one output, found the indices too");
   expect_ints(c, n, "kernel_shape", {}, {k, k}, layer);
   expect_ints(c, n, "strides", {1, 1}, {k, k}, layer);
   expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
-  const std::int64_t h = B::H, w = B::W;
+  if (k > h || k > w)
+    c.fail(n, "a window that fits the image for " + layer + ", found " + std::to_string(k) + " on " + std::to_string(h) +
+                  " × " + std::to_string(w));
   const auto pads = node_pads(c, n, h, w, k, k, k);
   if (pads != std::vector<std::int64_t>{0, 0, 0, 0})
     c.fail(n, "no padding for " + layer + ", found pads " + dims_text(pads));
@@ -458,49 +578,42 @@ void read_pool(chain& c, const std::string& layer) {
 }
 
 // nn::batch_norm: γ, β, running mean, running variance per channel (ONNX's scale, B, mean, var).
-template <class B>
-std::vector<float> read_batch_norm(chain& c, const std::string& layer) {
+inline std::vector<float> read_batch_norm(chain& c, layer_spec& s, const std::string& layer) {
   const onnx::node& n = c.expect({"BatchNormalization"}, layer);
   c.only_attributes(n, {"epsilon", "momentum", "training_mode", "spatial"});
   if (const auto t = c.int_attribute(n, "training_mode", 0); t != 0)
     c.fail(n, "training_mode 0 (inference), found " + std::to_string(t));
-  if (const auto s = c.int_attribute(n, "spatial", 1); s != 1) c.fail(n, "spatial 1, found " + std::to_string(s));
+  if (const auto sp = c.int_attribute(n, "spatial", 1); sp != 1) c.fail(n, "spatial 1, found " + std::to_string(sp));
   if (n.outputs.size() > 1) c.fail(n, "one output (inference), found " + std::to_string(n.outputs.size()));
   constexpr float epsilon = static_cast<float>(batch_norm<>::epsilon);
   if (const float e = c.float_attribute(n, "epsilon", 1e-5f); e != epsilon)
     c.fail(n, "epsilon 1e-05 (nn's), found " + std::to_string(e));
+  const std::size_t channels = s.in.size() == 1 ? s.in[0] : s.in.front();
   std::vector<float> values;
   const char* names[] = {"the scale (γ) of ", "the bias (β) of ", "the running mean of ", "the running variance of "};
   for (std::size_t i = 0; i < 4; ++i) {
-    const auto& t = c.weights(n, i + 1, {static_cast<std::int64_t>(B::C)}, names[i] + layer);
+    const auto& t = c.weights(n, i + 1, {i64(channels)}, names[i] + layer);
     values.insert(values.end(), t.floats.begin(), t.floats.end());
   }
-  read_activation<typename B::activation>(c, layer);
+  read_activation(c, s, layer);
   return values;
 }
 
-template <class B>
-constexpr bool is_kind(std::string_view kind) {
-  return std::string_view(B::kind) == kind;
-}
-
-// One layer: its values in the layer's file order (io.hpp's visit_parameters), read from the chain.
-template <class B, class T>
-std::vector<T> read_layer(chain& c, std::size_t index) {
-  const std::string layer = "layer " + std::to_string(index + 1) + " (" + std::string(B::kind) + ")";
-  std::vector<float> values;
-  if constexpr (is_kind<B>("dense")) values = read_dense<B>(c, layer);
-  else if constexpr (is_kind<B>("conv2d")) values = read_conv<B>(c, layer);
-  else if constexpr (is_kind<B>("max_pool") || is_kind<B>("avg_pool")) read_pool<B>(c, layer);
-  else if constexpr (is_kind<B>("batch_norm")) values = read_batch_norm<B>(c, layer);
-  else if constexpr (is_kind<B>("flatten")) read_flatten(c, layer, static_cast<std::int64_t>(B::output_shape::size));
+// One layer: its values in file order (io.hpp's visit_parameters), read from the chain as s says, and
+// what s left open (0 or empty) filled in from the file.
+inline std::vector<float> read_layer(chain& c, layer_spec& s, std::size_t index) {
+  const std::string layer = "layer " + std::to_string(index + 1) + " (" + s.kind + ")";
+  if (s.kind == "dense") return read_dense(c, s, layer);
+  if (s.kind == "conv2d") return read_conv(c, s, layer);
+  if (s.kind == "batch_norm") return read_batch_norm(c, s, layer);
+  if (s.kind == "max_pool" || s.kind == "avg_pool") read_pool(c, s, layer);
+  else if (s.kind == "flatten") read_flatten(c, layer, i64(s.in_size()));
   else
     throw data_error(c.file(), data_error::no_offset,
                      layer + ": nn::load_onnx reads dense, conv2d, max_pool, avg_pool, batch_norm and flatten layers, "
                              "not this kind");
-  return std::vector<T>(values.begin(), values.end());
+  return {};
 }
-
 
 // The graph save_onnx writes, a node at a time: layer k's nodes are "layerk/Op", each node's output is
 // named after it, and its initializers "layerk.what".
@@ -660,9 +773,10 @@ void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}
   Net loaded(net);
   simd::detail::static_for<Net::layer_count>([&](auto i) {
     using B = typename Net::template layer_type<i>;
-    const auto values = onnx_detail::read_layer<B, T>(c, i);
+    auto spec = onnx_detail::spec_of<B>();
+    const auto values = onnx_detail::read_layer(c, spec, i);
     std::size_t at = 0;
-    detail::visit_parameters<B>(loaded.template layer_parameters<i>(), [&](T& v) { v = values[at++]; });
+    detail::visit_parameters<B>(loaded.template layer_parameters<i>(), [&](T& v) { v = static_cast<T>(values[at++]); });
   });
   c.finish();
   net = std::move(loaded);

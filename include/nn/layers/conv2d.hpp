@@ -48,6 +48,7 @@ struct conv2d {
   struct bind {
     static constexpr conv_geometry geometry =
         make_conv_geometry(In::dims[0], In::dims[1], In::dims[2], Maps, KH, KW, Stride, Padding);
+    static constexpr nn::padding padding_mode = Padding;
     using value_type = T;
     using input_shape = In;
     using output_shape = shape<Maps, geometry.out_h, geometry.out_w>;
@@ -75,7 +76,7 @@ struct conv2d {
 
     // Every parameter in file order: the weights map by map without the padding, then the biases.
     template <class F>
-    static void visit_parameters(T* p, F&& f) {
+    static constexpr void visit_parameters(T* p, F&& f) {
       for (std::size_t m = 0; m < Maps; ++m)
         for (std::size_t i = 0; i < taps; ++i) f(p[m * row + i]);
       for (std::size_t m = 0; m < Maps; ++m) f(p[bias_offset + m]);

@@ -65,7 +65,7 @@ struct dense {
 
     // Every parameter in the course's order (w[j][k] neuron by neuron, then b[j]): files use it.
     template <class F>
-    static void visit_parameters(T* p, F&& f) {
+    static constexpr void visit_parameters(T* p, F&& f) {
       for (std::size_t j = 0; j < N; ++j)
         for (std::size_t k = 0; k < inputs; ++k) f(p[k * stride + j]);
       for (std::size_t j = 0; j < N; ++j) f(p[bias_offset + j]);
