@@ -3,12 +3,13 @@
 course's 784-30-10 sigmoid network, a 784-512-256-10 relu/softmax network and the book's chapter-6
 convolutional network (tests/onnx_check.cpp holds their nn types):
   1. PyTorch exports each model; nn loads it (nn::load_onnx) and its outputs on 1,000 Fashion-MNIST test
-     images equal PyTorch's to 1e-5 relative.
+     images equal PyTorch's to 1e-5 relative. nn-onnx writes a header of it, which compiles (with the
+     compiler command given after --) into a program whose outputs are load_onnx's, bit for bit.
   2. nn writes the network it loaded (nn::save_onnx): the file passes onnx.checker.check_model, and loads
      back into nn with the very same outputs.
   3. nn writes a network of its own (nn::scaled_normal_init, seed 7): PyTorch, given that file's weights,
      computes nn's outputs to 1e-5 relative.
-usage: onnx_pytorch.py ONNX_CHECK IMAGES.gz WORK_DIR"""
+usage: onnx_pytorch.py ONNX_CHECK NN_ONNX IMAGES.gz WORK_DIR -- COMPILER [FLAGS...]"""
 import gzip
 import os
 import subprocess
@@ -50,6 +51,18 @@ def nn_outputs(tool, net, model, x, work):
     return numpy.fromfile(outputs, "<f4").reshape(len(x), -1)
 
 
+def header_outputs(nn_onnx, compiler, net, model, x, work):
+    """The outputs through a header nn-onnx wrote: the weights compiled in."""
+    header, program = os.path.join(work, net + ".hpp"), os.path.join(work, net + "_header_run")
+    subprocess.run([nn_onnx, "header", model, "--namespace", "model", "--output", header], check=True)
+    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_header_run.cpp")
+    subprocess.run(compiler + [f'-DNN_MODEL_HEADER="{header}"', runner, "-o", program], check=True)
+    inputs, outputs = os.path.join(work, "inputs.f32"), os.path.join(work, net + ".header.out.f32")
+    x.astype("<f4").tofile(inputs)
+    subprocess.run([program, inputs, outputs], check=True)
+    return numpy.fromfile(outputs, "<f4").reshape(len(x), -1)
+
+
 def compare(what, nn_y, torch_y):
     worst = float(numpy.max(numpy.abs(nn_y - torch_y) / numpy.maximum(numpy.abs(torch_y), 1e-30)))
     ok = worst <= TOLERANCE
@@ -76,9 +89,10 @@ def set_weights(model, path):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 7 or sys.argv[5] != "--":
         sys.exit(__doc__)
-    tool, image_file, work = sys.argv[1:]
+    tool, nn_onnx, image_file, work = sys.argv[1:5]
+    compiler = sys.argv[6:]
     os.makedirs(work, exist_ok=True)
     pixels = images(image_file)
     ok = True
@@ -92,6 +106,9 @@ def main():
             torch_y = model(torch.from_numpy(x)).numpy()
         nn_y = nn_outputs(tool, net, exported, x, work)
         ok &= compare(f"{net}: nn's load_onnx beside PyTorch", nn_y, torch_y)
+        same = numpy.array_equal(header_outputs(nn_onnx, compiler, net, exported, x, work), nn_y)
+        print(f"{net}: through nn-onnx's header, {'the same outputs' if same else 'OUTPUTS DIFFER'}")
+        ok &= same
 
         written = os.path.join(work, net + ".nn.onnx")
         subprocess.run([tool, "save", net, exported, written], check=True)

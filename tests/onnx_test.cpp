@@ -452,3 +452,49 @@ TEST_CASE("save_onnx: what nn writes loads back into the same network", "[onnx]"
   nn::load_onnx(f, file);
   CHECK(f.layer_parameters<4>()[0] == unflattened(6).layer_parameters<3>()[0]);
 }
+
+TEST_CASE("describe_onnx: the nn type of a file, and its values as load_onnx reads them", "[onnx]") {
+  const auto d = nn::describe_onnx(fixtures + "bn_cnn.onnx");
+  REQUIRE(d.type_text() ==
+          "nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::identity, 1, nn::padding::same>, "
+          "nn::batch_norm<nn::relu>, nn::avg_pool<2>, nn::conv2d<2, 3, 3, nn::tanh, 2, nn::padding::same>, nn::flatten, "
+          "nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>");
+  REQUIRE(d.parameter_count() == 205);
+  bn_cnn net;
+  nn::load_onnx(net, fixtures + "bn_cnn.onnx");
+  std::vector<float> all;
+  for (const auto& v : d.values) all.insert(all.end(), v.begin(), v.end());
+  std::size_t at = 0;
+  nn::detail::for_each_parameter(net, [&](float& v) { REQUIRE(v == all[at++]); });
+  REQUIRE(at == all.size());
+  REQUIRE(nn::describe_onnx(fixtures + "tiny_mlp.onnx").type_text() ==
+          "nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>>");
+  REQUIRE(nn::describe_onnx(fixtures + "small_cnn.onnx").type_text() ==
+          "nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::sigmoid>, nn::max_pool<2>, nn::flatten, "
+          "nn::dense<4, nn::softmax>>");
+
+  // What the file must say when nothing else does.
+  auto problem = [](const std::string& path) {
+    return error_of([&] { (void)nn::describe_onnx(path); }).problem();
+  };
+  CHECK(problem(changed("elu", [](nn::onnx::model& m) { m.main.nodes[0].op_type = "Elu"; })) ==
+        "node '/0/Gemm' (Elu): expected a node that begins one of nn's layers (Gemm, MatMul, Conv, MaxPool, "
+        "AveragePool, BatchNormalization, Flatten or Reshape), found Elu");
+  CHECK(problem(changed("named", [](nn::onnx::model& m) { m.main.inputs[0].dims = {-1, -1}; })) ==
+        "expected the graph input 'x' of a batch and known sizes from 1 to 2^24 ([N, values] or [N, C, H, W]), found "
+        "[N, N]");
+  CHECK(problem(changed("rank", [](nn::onnx::model& m) { m.main.initializers[0].dims = {3, 4, 1}; })) ==
+        "node '/0/Gemm' (Gemm): expected the weights of layer 1 (dense) of 2 dimensions from 1 to 2^24, found [3, 4, 1] "
+        "in '0.weight'");
+  CHECK(problem(changed("nan", [](nn::onnx::model& m) { m.main.initializers[0].floats[5] = std::nanf(""); })) ==
+        "node '/0/Gemm' (Gemm): expected the weights of layer 1 (dense) of finite values, found nan at index 5 of "
+        "'0.weight'");
+  CHECK(problem(changed("pads", [](nn::onnx::model& m) { m.main.nodes[0].attributes[3].ints = {1, 0, 1, 0}; },
+                        fixtures + "bn_cnn.onnx")) ==
+        "node '/0/Conv' (Conv): expected pads (top, left, bottom, right) [0, 0, 0, 0] for layer 1 (conv2d), found "
+        "[1, 0, 1, 0]");
+  CHECK(problem(changed("wide_pool", [](nn::onnx::model& m) { m.main.nodes[5].attributes[1].ints = m.main.nodes[5].attributes[3].ints = {7, 7}; },
+                        fixtures + "bn_cnn.onnx")) ==
+        "node '/3/AveragePool' (AveragePool): expected a window that fits the image for layer 3 (avg_pool), found 7 on 6 "
+        "× 6");
+}

@@ -52,10 +52,10 @@ constexpr parameter_array<Net> parameter_storage_of(const Values& values) {
   static_assert(decltype(in)::extent == Net::parameter_count,
                 "nn::parameter_storage_of<Net>: give exactly Net::parameter_count values (file order)");
   parameter_array<Net> storage{};
-  std::size_t at = 0;
+  const auto* from = in.data();  // a pointer, not in[at]: fewer steps for the compiler's evaluator
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (detail::visit_parameters<typename Net::template layer_type<I>>(storage.data() + Net::parameter_offset(I),
-                                                                     [&](T& v) { v = static_cast<T>(in[at++]); }),
+                                                                     [&from](T& v) { v = static_cast<T>(*from++); }),
      ...);
   }(std::make_index_sequence<Net::layer_count>{});
   return storage;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -190,6 +191,10 @@ class chain {
     if (t->floats.size() != count)
       fail(n, what + " with " + std::to_string(count) + " values, found " + std::to_string(t->floats.size()) + " in '" +
                   name + "'");
+    for (std::size_t k = 0; k < t->floats.size(); ++k)
+      if (!std::isfinite(t->floats[k]))
+        fail(n, what + " of finite values, found " + std::to_string(t->floats[k]) + " at index " + std::to_string(k) +
+                    " of '" + name + "'");
     return *t;
   }
   std::int64_t int_attribute(const onnx::node& n, const char* name, std::int64_t fallback) const {
@@ -737,6 +742,108 @@ void write_layer(graph_writer& w, const std::vector<float>& v) {
   }
 }
 
+// The layer whose first node this is ("" for none).
+inline std::string layer_kind_of(const std::string& op) {
+  if (op == "Gemm" || op == "MatMul") return "dense";
+  if (op == "Conv") return "conv2d";
+  if (op == "MaxPool") return "max_pool";
+  if (op == "AveragePool") return "avg_pool";
+  if (op == "BatchNormalization") return "batch_norm";
+  if (op == "Flatten" || op == "Reshape") return "flatten";
+  return "";
+}
+
+}  // namespace onnx_detail
+
+// An ONNX file's network as nn's layers: the input's dims (without the batch), each layer, and its values
+// in file order (io.hpp's visit_parameters).
+struct onnx_layers {
+  std::vector<std::size_t> input;
+  std::vector<onnx_detail::layer_spec> layers;
+  std::vector<std::vector<float>> values;
+
+  // "nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, ...>"
+  std::string type_text() const {
+    std::string s = "nn::sequential<nn::input<";
+    for (std::size_t i = 0; i < input.size(); ++i) s += (i ? ", " : "") + std::to_string(input[i]);
+    s += ">";
+    for (const auto& l : layers) s += ", " + l.type_text();
+    return s + ">";
+  }
+  std::size_t parameter_count() const noexcept {
+    std::size_t n = 0;
+    for (const auto& v : values) n += v.size();
+    return n;
+  }
+};
+
+namespace onnx_detail {
+
+// The file at `path` read as a chain of layers: those in `expected` (load_onnx: the network's, whose
+// input has the dims `input` and whose type is `type_name`), or, with `expected` empty, whatever layers
+// its nodes begin (describe_onnx). `model_bytes` sizes the limit on the file (0: 1 GiB).
+inline onnx_layers read_onnx(const std::string& path, const read_limits& limits, std::uint64_t model_bytes,
+                             std::vector<layer_spec> expected, std::vector<std::size_t> input,
+                             const std::string& type_name) {
+  std::string what_limit;
+  const std::uint64_t limit = detail::parameter_file_limit(limits, model_bytes, what_limit);
+  detail::input_file file(path, "an ONNX model", limits.fifo_writer_seconds);
+  std::vector<std::uint8_t> bytes;
+  file.read_to(bytes, std::numeric_limits<std::uint64_t>::max(), limit, what_limit);
+  const onnx::model model = onnx::read_model(bytes, path);
+  chain c(model, path);
+
+  // The input: (batch, C, H, W) or (batch, values), the batch free or 1.
+  const bool from_file = expected.empty();
+  const auto& in = c.input();
+  auto got = in.dims;
+  if (!got.empty() && got.front() == 1) got.front() = -1;
+  if (from_file) {
+    if (got.size() < 2 || got.front() != -1 ||
+        std::any_of(got.begin() + 1, got.end(), [](std::int64_t d) { return d < 1 || d > (1 << 24); }))
+      throw data_error(path, in.offset,
+                       "expected the graph input '" + shown(in.name) +
+                           "' of a batch and known sizes from 1 to 2^24 ([N, values] or [N, C, H, W]), found " +
+                           dims_text(in.dims));
+    input.assign(got.begin() + 1, got.end());
+  } else {
+    std::vector<std::int64_t> want{-1};
+    for (const auto d : input) want.push_back(static_cast<std::int64_t>(d));
+    if (got != want)
+      throw data_error(path, in.offset,
+                       "expected the graph input '" + shown(in.name) + "' of shape " + dims_text(want) + " (" +
+                           type_name + "), found " + dims_text(in.dims));
+  }
+  if (in.type != onnx::float32)
+    throw data_error(path, in.offset, "expected a float32 input, found element type " + std::to_string(in.type));
+
+  onnx_layers r;
+  r.input = input;
+  std::vector<std::size_t> dims = input;
+  for (std::size_t i = 0; !from_file || i < onnx::limits::nodes; ++i) {
+    if (!from_file && i == expected.size()) break;
+    layer_spec s;
+    if (from_file) {
+      const onnx::node* n = c.peek();
+      if (!n) break;
+      s.kind = layer_kind_of(n->op_type);
+      if (s.kind.empty())
+        c.fail(*n, "a node that begins one of nn's layers (Gemm, MatMul, Conv, MaxPool, AveragePool, "
+                   "BatchNormalization, Flatten or Reshape)");
+      s.in = dims;
+    } else {
+      s = std::move(expected[i]);
+    }
+    r.values.push_back(read_layer(c, s, i));
+    dims = s.out();
+    r.layers.push_back(std::move(s));
+  }
+  c.finish();
+  if (r.layers.empty())
+    throw data_error(path, data_error::no_offset, "expected at least one layer, found none: the graph is empty");
+  return r;
+}
+
 }  // namespace onnx_detail
 
 // Reads the ONNX file at `path` into `net`, whose layers must match the file's graph (see the top of this
@@ -744,42 +851,31 @@ void write_layer(graph_writer& w, const std::vector<float>& v) {
 // nn::read_limits::parameter_file_bytes for a bigger file).
 template <class Net>
 void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}) {
-  using T = typename Net::value_type;
-  std::string what_limit;
-  const std::uint64_t limit = detail::parameter_file_limit(
-      limits, std::max<std::uint64_t>(Net::parameter_count * sizeof(float), 1), what_limit);
-  detail::input_file file(path, "an ONNX model", limits.fifo_writer_seconds);
-  std::vector<std::uint8_t> bytes;
-  file.read_to(bytes, std::numeric_limits<std::uint64_t>::max(), limit, what_limit);
-  const onnx::model model = onnx::read_model(bytes, path);
-  onnx_detail::chain c(model, path);
-
-  // The input: (batch, C, H, W) or (batch, values), the batch free or 1.
-  std::vector<std::int64_t> want{-1};
-  for (const auto d : Net::input_shape::dims) want.push_back(static_cast<std::int64_t>(d));
-  auto got = c.input().dims;
-  if (!got.empty() && got.front() == 1) got.front() = -1;
-  if (got != want)
-    throw data_error(path, c.input().offset,
-                     "expected the graph input '" + c.input().name + "' of shape " + onnx_detail::dims_text(want) +
-                         " (" + Net::name() + "), found " + onnx_detail::dims_text(c.input().dims));
-  if (c.input().type != onnx::float32)
-    throw data_error(path, c.input().offset,
-                     "expected a float32 input, found element type " + std::to_string(c.input().type));
-
   static_assert(onnx_detail::onnx_activations<Net>(),
                 "nn::load_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
                 "identity)");
+  using T = typename Net::value_type;
+  std::vector<onnx_detail::layer_spec> specs;
+  simd::detail::static_for<Net::layer_count>(
+      [&](auto i) { specs.push_back(onnx_detail::spec_of<typename Net::template layer_type<i>>()); });
+  const onnx_layers file = onnx_detail::read_onnx(
+      path, limits, std::max<std::uint64_t>(Net::parameter_count * sizeof(float), 1), std::move(specs),
+      {Net::input_shape::dims.begin(), Net::input_shape::dims.end()}, Net::name());
   Net loaded(net);
   simd::detail::static_for<Net::layer_count>([&](auto i) {
-    using B = typename Net::template layer_type<i>;
-    auto spec = onnx_detail::spec_of<B>();
-    const auto values = onnx_detail::read_layer(c, spec, i);
     std::size_t at = 0;
-    detail::visit_parameters<B>(loaded.template layer_parameters<i>(), [&](T& v) { v = static_cast<T>(values[at++]); });
+    detail::visit_parameters<typename Net::template layer_type<i>>(
+        loaded.template layer_parameters<i>(), [&](T& v) { v = static_cast<T>(file.values[i][at++]); });
   });
-  c.finish();
   net = std::move(loaded);
+}
+
+// The network an ONNX file holds, as nn's layers (what nn-onnx describe prints): its type, e.g.
+// "nn::sequential<nn::input<784>, nn::dense<30, nn::sigmoid>, nn::dense<10, nn::sigmoid>>", and each
+// layer's values in file order. Every node is checked as load_onnx checks it. The file is read up to
+// 1 GiB (nn::read_limits::parameter_file_bytes).
+inline onnx_layers describe_onnx(const std::string& path, const read_limits& limits = {}) {
+  return onnx_detail::read_onnx(path, limits, 0, {}, {}, "");
 }
 
 }  // namespace nn
