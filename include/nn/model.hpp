@@ -247,11 +247,17 @@ class basic_sequential {
   // nn::network_view shows): no heap, no exceptions; the stack holds the sample's padded rows of the
   // input, the output and every hidden layer.
   static void infer_one(const T* params, std::span<const T, inputs> in, std::span<T, outputs> out) noexcept {
-    detail::scratch<T, strides[0] + strides[layer_count]> rows;
-    T* const x0 = rows.get();
-    T* const y = x0 + strides[0];
-    std::copy(in.begin(), in.end(), x0);
-    std::fill(x0 + inputs, x0 + strides[0], T(0));
+    // A first layer that never reads its input row's padding (nn::dense) reads the caller's values as they
+    // are; others get a padded, aligned copy.
+    constexpr bool copy = !requires { requires !layer_type<0>::reads_input_padding; };
+    detail::scratch<T, (copy ? strides[0] : 0) + strides[layer_count]> rows;
+    T* const y = rows.get() + (copy ? strides[0] : 0);
+    const T* x0 = in.data();
+    if constexpr (copy) {
+      std::copy(in.begin(), in.end(), rows.get());
+      std::fill(rows.get() + inputs, rows.get() + strides[0], T(0));
+      x0 = rows.get();
+    }
     run_inference<1>(params, x0, 1, y);
     std::copy_n(y, outputs, out.begin());
   }

@@ -1,5 +1,6 @@
 // libFuzzer target: any bytes as an ONNX file, for nn::onnx::read_model (nn/detail/onnx_proto.hpp) and
-// nn::load_onnx (into the networks of tests/data/onnx: tiny_mlp, flatten_mlp and bn_cnn). Every input must give a model
+// nn::load_onnx (into the networks of tests/data/onnx: tiny_mlp, flatten_mlp and bn_cnn), and
+// nn::describe_onnx (nn-onnx's reader, where the file gives every size). Every input must give a model
 // or an nn::data_error. A model read from it, written by nn, must read back, and writing that again must
 // give the same bytes: what nn writes is a fixed point of reading and writing. A file that fails to load
 // leaves the network as it was.
@@ -32,6 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
     if (!loaded.ok()) fuzz::check(net == before, "a file that failed to load changed the network", loaded.error);
   };
+  const auto described = fuzz::run([&] { return nn::describe_onnx(path); });
+  if (described.ok()) {
+    const auto& d = *described.value;
+    fuzz::check(d.layers.size() == d.values.size() && !d.type_text().empty(), "describe_onnx: layers without values");
+  }
   load(nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>>(1));
   load(nn::sequential<nn::input<1, 2, 3>, nn::flatten, nn::dense<3, nn::relu>, nn::dense<2, nn::identity>>(1));
   load(nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::identity, 1, nn::padding::same>,

@@ -62,6 +62,9 @@ struct dense {
     static constexpr std::size_t kept_count = 3;
 
     static constexpr const char* kind = "dense";  // in files
+    // It reads each input row's `inputs` values one at a time, never its padding or alignment: a single
+    // sample's inference can hand it the caller's values as they are (model.hpp's infer_one).
+    static constexpr bool reads_input_padding = false;
 
     // Every parameter in the course's order (w[j][k] neuron by neuron, then b[j]): files use it.
     template <class F>
