@@ -498,3 +498,80 @@ TEST_CASE("describe_onnx: the nn type of a file, and its values as load_onnx rea
         "node '/3/AveragePool' (AveragePool): expected a window that fits the image for layer 3 (avg_pool), found 7 on 6 "
         "× 6");
 }
+
+TEST_CASE("load_onnx: other spellings of the same layers, and nodes with inputs or outputs nn does not have", "[onnx]") {
+  mlp expected(1);
+  nn::load_onnx(expected, tiny);
+  // Gemm's bias as a row (1, out), as some exporters write it.
+  mlp a(2);
+  nn::load_onnx(a, changed("row_bias", [](nn::onnx::model& m) {
+    for (auto& t : m.main.initializers)
+      if (t.dims.size() == 1) t.dims = {1, t.dims[0]};
+  }));
+  REQUIRE(a == expected);
+  // MatMul with no Add after it: a layer without biases (PyTorch's Linear(bias=False)).
+  mlp b(3);
+  nn::load_onnx(b, changed("no_bias", [](nn::onnx::model& m) {
+    auto& n = m.main.nodes[0];
+    n.op_type = "MatMul";
+    n.attributes.clear();
+    for (auto& t : m.main.initializers)
+      if (t.name == n.inputs[1]) {  // MatMul's weights are (in, out)
+        std::vector<float> w(t.floats.size());
+        for (std::size_t j = 0; j < 3; ++j)
+          for (std::size_t k = 0; k < 4; ++k) w[k * 3 + j] = t.floats[j * 4 + k];
+        t.floats = w;
+        t.dims = {4, 3};
+      }
+    n.inputs.resize(2);
+  }));
+  for (std::size_t j = 0; j < 3; ++j) {
+    CHECK(b.layer_parameters<0>()[mlp::layer_type<0>::bias_offset + j] == 0.0f);
+    for (std::size_t k = 0; k < 4; ++k)
+      CHECK(b.layer_parameters<0>()[k * mlp::layer_type<0>::stride + j] ==
+            expected.layer_parameters<0>()[k * mlp::layer_type<0>::stride + j]);
+  }
+  // Flatten's axis 1 of (batch, 1, 2, 3) written as −3.
+  using flat = nn::sequential<nn::input<1, 2, 3>, nn::flatten, nn::dense<3, nn::relu>, nn::dense<2, nn::identity>>;
+  flat f(1), g(2);
+  nn::load_onnx(f, fixtures + "flatten_mlp.onnx");
+  nn::load_onnx(g, changed("axis", [](nn::onnx::model& m) { m.main.nodes[0].attributes[0].i = -3; },
+                           fixtures + "flatten_mlp.onnx"));
+  REQUIRE(f == g);
+  CHECK(error_of([&] {
+          nn::load_onnx(g, changed("axis2", [](nn::onnx::model& m) { m.main.nodes[0].attributes[0].i = -2; },
+                                   fixtures + "flatten_mlp.onnx"));
+        }).problem() == "node '/0/Flatten' (Flatten): expected Flatten with axis 1 (or -3), found axis -2");
+
+  auto problem = [](auto net, const std::string& path) { return error_of([&] { nn::load_onnx(net, path); }).problem(); };
+  CHECK(problem(mlp(1), changed("relu2", [](nn::onnx::model& m) { m.main.nodes[1].inputs.push_back("0.bias"); })) ==
+        "node '/1/Sigmoid' (Sigmoid): expected 1 inputs, found 2");
+  CHECK(problem(mlp(1), changed("gemm4", [](nn::onnx::model& m) { m.main.nodes[0].inputs.push_back("0.bias"); })) ==
+        "node '/0/Gemm' (Gemm): expected 2 to 3 inputs, found 4");
+  CHECK(problem(small_cnn(1), changed("indices", [](nn::onnx::model& m) { m.main.nodes[2].outputs.push_back("where"); },
+                                      fixtures + "small_cnn.onnx")) ==
+        "node '/2/MaxPool' (MaxPool): expected one output, found 2");
+  // Dropout passes only for inference: its training_mode, when given, a constant false.
+  auto dropout = [&](bool training) {
+    return changed(training ? "train" : "infer", [&](nn::onnx::model& m) {
+      nn::onnx::node drop;
+      drop.op_type = "Dropout";
+      drop.name = "drop";
+      drop.inputs = {m.main.nodes[1].outputs[0], "", "mode"};
+      drop.outputs = {"dropped"};
+      m.main.nodes[2].inputs[0] = "dropped";
+      m.main.nodes.insert(m.main.nodes.begin() + 2, drop);
+      nn::onnx::tensor mode;
+      mode.name = "mode";
+      mode.type = nn::onnx::boolean;
+      mode.ints = {training ? 1 : 0};
+      m.main.initializers.push_back(mode);
+    });
+  };
+  mlp c(4);
+  nn::load_onnx(c, dropout(false));
+  REQUIRE(c == expected);
+  CHECK(problem(mlp(1), dropout(true)) ==
+        "node 'drop' (Dropout): expected Dropout for inference (training_mode a constant false), found training_mode "
+        "'mode'");
+}

@@ -128,6 +128,12 @@ class chain {
       if (!found) return nullptr;
       if (found->domain != "" && found->domain != "ai.onnx")
         fail(*found, "an operator of ONNX's own domain, found the domain '" + shown(found->domain) + "'");
+      if (found->op_type == "Dropout" && found->inputs.size() > 2 && !found->inputs[2].empty()) {
+        const onnx::tensor* mode = initializer_named(found->inputs[2]);
+        if (!mode || mode->ints.size() != 1 || mode->ints[0] != 0)
+          fail(*found, "Dropout for inference (training_mode a constant false), found training_mode '" +
+                           shown(found->inputs[2]) + "'");
+      }
       if (found->op_type == "Dropout" || found->op_type == "Identity" || zero_pad(*found)) {  // the value as it is
         next_index_ = at;
         (void)take_next();
@@ -197,6 +203,14 @@ class chain {
                     " of '" + name + "'");
     return *t;
   }
+  // From lo to hi inputs (an empty name is an optional input left out, as ONNX writes them).
+  void input_count(const onnx::node& n, std::size_t lo, std::size_t hi) const {
+    std::size_t k = n.inputs.size();
+    while (k > lo && n.inputs[k - 1].empty()) --k;
+    if (k < lo || k > hi)
+      fail(n, (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) + " inputs, found " +
+                  std::to_string(n.inputs.size()));
+  }
   std::int64_t int_attribute(const onnx::node& n, const char* name, std::int64_t fallback) const {
     const onnx::attribute* a = n.find(name);
     if (!a) return fallback;
@@ -262,6 +276,10 @@ class chain {
   void take(const onnx::node& n, std::size_t i) {
     used_[i] = true;
     if (n.outputs.empty() || n.outputs.front().empty()) fail(n, "a named output, found none");
+    // A second output (MaxPool's indices, BatchNormalization's training statistics) is something nn does not
+    // compute; only Dropout's mask may be asked for, as nothing on the chain reads it.
+    if (n.op_type != "Dropout" && std::any_of(n.outputs.begin() + 1, n.outputs.end(), [](const std::string& o) { return !o.empty(); }))
+      fail(n, "one output, found " + std::to_string(n.outputs.size()));
     previous_ = current_;
     current_ = n.outputs.front();
   }
@@ -387,6 +405,7 @@ inline void read_activation(chain& c, layer_spec& s, const std::string& layer) {
   const std::string op = onnx_op_of(s.activation);
   if (op.empty()) return;
   const onnx::node& a = c.expect({op.c_str()}, layer + "'s activation");
+  c.input_count(a, 1, 1);
   c.only_attributes(a, op == "Softmax" ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{});
   if (op == "Softmax") {
     const std::int64_t axis = c.int_attribute(a, "axis", -1);
@@ -394,13 +413,17 @@ inline void read_activation(chain& c, layer_spec& s, const std::string& layer) {
   }
 }
 
+inline std::int64_t i64(std::size_t v) noexcept { return static_cast<std::int64_t>(v); }
+
 // nn::flatten (or the flattening a dense layer does to an image): Flatten (axis 1) or Reshape to
 // (batch, size).
-inline void read_flatten(chain& c, const std::string& layer, std::int64_t size) {
+inline void read_flatten(chain& c, const std::string& layer, std::int64_t size, std::size_t rank) {
   const onnx::node& n = c.expect({"Flatten", "Reshape"}, layer);
   c.only_attributes(n, {n.op_type == "Flatten" ? "axis" : "allowzero"});
-  if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1)
-    c.fail(n, "Flatten with axis 1, found axis " + std::to_string(axis));
+  c.input_count(n, n.op_type == "Flatten" ? 1 : 2, n.op_type == "Flatten" ? 1 : 2);
+  // Axis 1 of (batch, …), also written as −rank.
+  if (const auto axis = c.int_attribute(n, "axis", 1); n.op_type == "Flatten" && axis != 1 && axis != -i64(rank))
+    c.fail(n, "Flatten with axis 1 (or " + std::to_string(-i64(rank)) + "), found axis " + std::to_string(axis));
   if (n.op_type == "Reshape") {  // the target shape, an initializer: (batch or 0 or −1, C·H·W or −1)
     const onnx::tensor* shape = n.inputs.size() > 1 ? c.initializer(n.inputs[1]) : nullptr;
     if (!shape || shape->type != onnx::int64 || shape->dims != std::vector<std::int64_t>{2} || shape->ints.size() != 2)
@@ -414,8 +437,6 @@ inline void read_flatten(chain& c, const std::string& layer, std::int64_t size) 
                     std::to_string(second) + ")");
   }
 }
-
-inline std::int64_t i64(std::size_t v) noexcept { return static_cast<std::int64_t>(v); }
 
 // The shape of input i's initializer, for a layer whose sizes come from the file: `rank` dimensions
 // from 1 to 2^24.
@@ -434,7 +455,7 @@ inline std::vector<std::int64_t> initializer_dims(const chain& c, const onnx::no
 inline std::vector<float> read_dense(chain& c, layer_spec& s, const std::string& layer) {
   const std::size_t in = s.in_size();
   // An image into a dense layer: ONNX flattens it first (Gemm and MatMul take matrices).
-  if (s.in.size() > 1) read_flatten(c, layer, i64(in));
+  if (s.in.size() > 1) read_flatten(c, layer, i64(in), s.in.size());
   const onnx::node& n = c.expect({"Gemm", "MatMul"}, layer);
   const bool gemm = n.op_type == "Gemm";
   const bool transposed = gemm && c.int_attribute(n, "transB", 0) != 0;
@@ -460,12 +481,21 @@ inline std::vector<float> read_dense(chain& c, layer_spec& s, const std::string&
   for (std::size_t j = 0; j < out; ++j)
     for (std::size_t k = 0; k < in; ++k) w[j * in + k] = transposed ? wt.floats[j * in + k] : wt.floats[k * out + j];
   if (gemm) {
-    if (n.inputs.size() > 2 && !n.inputs[2].empty())
-      std::ranges::copy(c.weights(n, 2, {i64(out)}, "the biases of " + layer).floats, b);
+    c.input_count(n, 2, 3);
+    if (n.inputs.size() > 2 && !n.inputs[2].empty()) {  // C: (out) or (1, out)
+      const onnx::tensor* t = c.initializer(n.inputs[2]);
+      const bool row = t && t->dims == std::vector<std::int64_t>{1, i64(out)};
+      std::ranges::copy(c.weights(n, 2, row ? t->dims : std::vector<std::int64_t>{i64(out)}, "the biases of " + layer).floats, b);
+    }
   } else {
-    const onnx::node& add = c.expect({"Add"}, "the biases of " + layer);
-    c.only_attributes(add, {});
-    std::ranges::copy(c.weights(add, c.other_input(add), {i64(out)}, "the biases of " + layer).floats, b);
+    c.input_count(n, 2, 2);
+    // Then Add with the biases (either side), unless the layer has none (PyTorch's Linear(bias=False)).
+    if (const onnx::node* next = c.peek(); next && next->op_type == "Add") {
+      const onnx::node& add = c.expect({"Add"}, "the biases of " + layer);
+      c.only_attributes(add, {});
+      c.input_count(add, 2, 2);
+      std::ranges::copy(c.weights(add, c.other_input(add), {i64(out)}, "the biases of " + layer).floats, b);
+    }
   }
   read_activation(c, s, layer);
   return values;
@@ -521,6 +551,7 @@ inline std::size_t square(const chain& c, const onnx::node& n, const char* name,
 inline std::vector<float> read_conv(chain& c, layer_spec& s, const std::string& layer) {
   const onnx::node& n = c.expect({"Conv"}, layer);
   c.only_attributes(n, {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"});
+  c.input_count(n, 2, 3);
   if (s.in.size() != 3) c.fail(n, "an image (channels, height, width) into " + layer + ", found " + std::to_string(s.in.size()) + " dimensions");
   if (s.units == 0) {  // from the file: the weights' shape, the strides, and the padding that is nn's
     const auto dims = initializer_dims(c, n, 1, 4, "the weights of " + layer);
@@ -566,7 +597,7 @@ inline void read_pool(chain& c, layer_spec& s, const std::string& layer) {
   if (s.in.size() != 3) c.fail(n, "an image (channels, height, width) into " + layer + ", found " + std::to_string(s.in.size()) + " dimensions");
   if (s.units == 0) s.units = square(c, n, "kernel_shape", 0);
   const std::int64_t k = i64(s.units), h = i64(s.in[1]), w = i64(s.in[2]);
-  if (n.outputs.size() > 1 && !n.outputs[1].empty()) c.fail(n, "one output, found the indices too");
+  c.input_count(n, 1, 1);
   expect_ints(c, n, "kernel_shape", {}, {k, k}, layer);
   expect_ints(c, n, "strides", {1, 1}, {k, k}, layer);
   expect_ints(c, n, "dilations", {1, 1}, {1, 1}, layer);
@@ -589,7 +620,7 @@ inline std::vector<float> read_batch_norm(chain& c, layer_spec& s, const std::st
   if (const auto t = c.int_attribute(n, "training_mode", 0); t != 0)
     c.fail(n, "training_mode 0 (inference), found " + std::to_string(t));
   if (const auto sp = c.int_attribute(n, "spatial", 1); sp != 1) c.fail(n, "spatial 1, found " + std::to_string(sp));
-  if (n.outputs.size() > 1) c.fail(n, "one output (inference), found " + std::to_string(n.outputs.size()));
+  c.input_count(n, 5, 5);
   constexpr float epsilon = static_cast<float>(batch_norm<>::epsilon);
   if (const float e = c.float_attribute(n, "epsilon", 1e-5f); e != epsilon)
     c.fail(n, "epsilon 1e-05 (nn's), found " + std::to_string(e));
@@ -612,7 +643,7 @@ inline std::vector<float> read_layer(chain& c, layer_spec& s, std::size_t index)
   if (s.kind == "conv2d") return read_conv(c, s, layer);
   if (s.kind == "batch_norm") return read_batch_norm(c, s, layer);
   if (s.kind == "max_pool" || s.kind == "avg_pool") read_pool(c, s, layer);
-  else if (s.kind == "flatten") read_flatten(c, layer, i64(s.in_size()));
+  else if (s.kind == "flatten") read_flatten(c, layer, i64(s.in_size()), s.in.size());
   else
     throw data_error(c.file(), data_error::no_offset,
                      layer + ": nn::load_onnx reads dense, conv2d, max_pool, avg_pool, batch_norm and flatten layers, "

@@ -21,7 +21,7 @@
 namespace nn::onnx {
 
 // TensorProto.DataType values nn meets.
-enum data_type : std::int32_t { undefined = 0, float32 = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7, float64 = 11 };
+enum data_type : std::int32_t { undefined = 0, float32 = 1, uint8 = 2, int8 = 3, int32 = 6, int64 = 7, boolean = 9, float64 = 11 };
 // AttributeProto.AttributeType values.
 enum attribute_type : std::int32_t {
   attr_undefined = 0,
@@ -40,7 +40,7 @@ struct tensor {
   std::vector<std::int64_t> dims;
   std::int32_t type = undefined;
   std::vector<float> floats;       // FLOAT values, from float_data or raw_data
-  std::vector<std::int64_t> ints;  // INT64 and INT32 values (Reshape's shape, a Constant)
+  std::vector<std::int64_t> ints;  // INT64, INT32 and BOOL values (Reshape's shape, a Constant, Dropout's mode)
   bool external = false;           // data_location EXTERNAL: the values are in another file
   std::size_t offset = 0;          // of the TensorProto in the file
 };
@@ -220,6 +220,8 @@ inline tensor read_tensor(pb::reader r, std::size_t offset) {
         }
         t.ints.push_back(v);
       }
+    } else if (t.type == boolean && raw.size() <= 64) {  // a flag (Dropout's mode), not data: kept when small
+      for (const std::uint8_t v : raw) t.ints.push_back(v);
     }
     // Other element types keep no values: nn names the type in its error.
   }
@@ -418,6 +420,11 @@ inline std::string write_model(const model& m) {
       w.field_bytes(9, std::string_view(reinterpret_cast<const char*>(t.floats.data()), t.floats.size() * 4));
     else if (t.type == int64)
       w.field_bytes(9, std::string_view(reinterpret_cast<const char*>(t.ints.data()), t.ints.size() * 8));
+    else if (t.type == boolean) {
+      std::string flags;
+      for (const auto v : t.ints) flags += static_cast<char>(v != 0);
+      w.field_bytes(9, flags);
+    }
     return w;
   };
   auto value_info_bytes = [](const value_info& v) {
