@@ -7,6 +7,8 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "catch.hpp"
 #include "counting_new.hpp"
@@ -97,7 +99,29 @@ TEST_CASE("network_view: chapter 6's network in double and float, no heap", "[vi
                                            nn::max_pool<2>, nn::flatten, nn::dense<100, nn::sigmoid>,
                                            nn::dense<10, nn::softmax>>;
   static const auto wide = nn::parameter_storage_of<ch6a_double>(std::span<const float, ch6a::parameter_count>(values));
-  const auto yd = nn::network_view<ch6a_double>(wide).feedforward(
-      std::span<const double, 784>(std::array<double, 784>{}.data(), 784));
-  REQUIRE(yd[0] > 0);
+  ch6a_double owner;
+  std::size_t at = 0;
+  nn::detail::for_each_parameter(owner, [&](double& v) { v = values[at++]; });
+  std::array<double, 784> xd{};
+  for (std::size_t i = 0; i < 784; ++i) xd[i] = x[i];
+  const auto yd = nn::network_view<ch6a_double>(wide).feedforward(std::span<const double, 784>(xd));
+  const auto expected_d = owner.feedforward(xd);
+  for (std::size_t o = 0; o < 10; ++o) REQUIRE(yd[o] == expected_d[o]);
+}
+
+TEST_CASE("network_view: a sample whose rows outgrow the stack's 256 KB says so in its type", "[view]") {
+  using small = nn::network<784, 30, 10>;
+  using big = nn::sequential<nn::input<1, 256, 256>, nn::max_pool<2>, nn::flatten, nn::dense<2>>;
+  static_assert(small::one_sample_on_stack && noexcept(nn::network_view<small>(nullptr).feedforward(
+                                                  std::declval<std::span<const float, 784>>())));
+  static_assert(!big::one_sample_on_stack && !noexcept(nn::network_view<big>(nullptr).feedforward(
+                                                 std::declval<std::span<const float, 65536>>())));
+  // It still gives the owning network's outputs.
+  const big net(1);
+  std::vector<float> x(65536);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 97) / 97;
+  const auto y = nn::network_view<big>(net).feedforward(std::span<const float, 65536>(x.data(), 65536));
+  const auto expected = net.feedforward(x);
+  REQUIRE(y[0] == expected[0]);
+  REQUIRE(y[1] == expected[1]);
 }

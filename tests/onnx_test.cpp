@@ -493,6 +493,42 @@ TEST_CASE("describe_onnx: the nn type of a file, and its values as load_onnx rea
                         fixtures + "bn_cnn.onnx")) ==
         "node '/0/Conv' (Conv): expected pads (top, left, bottom, right) [0, 0, 0, 0] for layer 1 (conv2d), found "
         "[1, 0, 1, 0]");
+  // Sizes the file gives are bounded: a shape of more than 2^31 values, weights shared by many layers.
+  CHECK(problem(changed("huge", [](nn::onnx::model& m) { m.main.inputs[0].dims = {-1, 10584714, 460321, 3785993}; })) ==
+        "expected the graph input 'x' of at most 2^31 values, found [10584714, 460321, 3785993]");
+  CHECK(problem(changed("shared", [](nn::onnx::model& m) {
+          m.main.inputs[0].dims = {-1, 512};
+          m.main.outputs[0].name = "v10";
+          m.main.initializers.resize(2);
+          m.main.initializers[0].dims = {512, 512};
+          m.main.initializers[0].floats.assign(512 * 512, 0.5f);
+          m.main.initializers[1].dims = {512};
+          m.main.initializers[1].floats.assign(512, 0.5f);
+          m.main.nodes.assign(10, nn::onnx::node(m.main.nodes[0]));
+          const auto value = [](int k) { return k ? std::string("v").append(std::to_string(k)) : std::string("x"); };
+          for (int k = 0; k < 10; ++k) {
+            m.main.nodes[k].inputs = {value(k), m.main.initializers[0].name, m.main.initializers[1].name};
+            m.main.nodes[k].outputs = {value(k + 1)};
+          }
+        })).starts_with("expected layers with weights of their own, found layer 8 bringing them to 2101248 values"));
+  // nn's softmax of an image normalises all of its values: ONNX's Softmax(axis 1) before opset 13, never after.
+  auto softmax_image = [](std::int64_t opset) {
+    return changed("softmax" + std::to_string(opset), [&](nn::onnx::model& m) {
+      m.opset = opset;
+      m.main.nodes[1].op_type = "Softmax";
+      nn::onnx::attribute axis;
+      axis.name = "axis";
+      axis.type = nn::onnx::attr_int;
+      axis.i = 1;
+      m.main.nodes[1].attributes = {axis};
+    }, fixtures + "small_cnn.onnx");
+  };
+  CHECK(problem(softmax_image(13)) ==
+        "node '/1/Sigmoid' (Softmax): expected a node that begins one of nn's layers (Gemm, MatMul, Conv, MaxPool, "
+        "AveragePool, BatchNormalization, Flatten or Reshape), found Softmax");
+  CHECK(nn::describe_onnx(softmax_image(11)).type_text() ==
+        "nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::softmax>, nn::max_pool<2>, nn::flatten, "
+        "nn::dense<4, nn::softmax>>");
   CHECK(problem(changed("wide_pool", [](nn::onnx::model& m) { m.main.nodes[5].attributes[1].ints = m.main.nodes[5].attributes[3].ints = {7, 7}; },
                         fixtures + "bn_cnn.onnx")) ==
         "node '/3/AveragePool' (AveragePool): expected a window that fits the image for layer 3 (avg_pool), found 7 on 6 "

@@ -246,10 +246,20 @@ class basic_sequential {
   // One sample's inference from a block of parameters in this model's layout (its own, or those an
   // nn::network_view shows): no heap, no exceptions; the stack holds the sample's padded rows of the
   // input, the output and every hidden layer.
-  static void infer_one(const T* params, std::span<const T, inputs> in, std::span<T, outputs> out) noexcept {
-    // A first layer that never reads its input row's padding (nn::dense) reads the caller's values as they
-    // are; others get a padded, aligned copy.
-    constexpr bool copy = !requires { requires !layer_type<0>::reads_input_padding; };
+  // A first layer that never reads its input row's padding (nn::dense) reads the caller's values as they
+  // are; others get a padded, aligned copy.
+  static constexpr bool copies_input = !requires { requires !layer_type<0>::reads_input_padding; };
+  // Whether one sample's rows fit the 256 KB nn keeps on the stack (else that scratch is on the heap, and
+  // infer_one may throw std::bad_alloc): true for every network of nn's examples and docs.
+  static constexpr bool one_sample_on_stack =
+      ((copies_input ? strides[0] : 0) + strides[layer_count]) * sizeof(T) <= 262144 && [] {
+        std::size_t n = 0;
+        for (std::size_t k = 1; k < layer_count; ++k) n += strides[k];
+        return n * sizeof(T) <= 262144;
+      }();
+
+  static void infer_one(const T* params, std::span<const T, inputs> in, std::span<T, outputs> out) noexcept(one_sample_on_stack) {
+    constexpr bool copy = copies_input;
     detail::scratch<T, (copy ? strides[0] : 0) + strides[layer_count]> rows;
     T* const y = rows.get() + (copy ? strides[0] : 0);
     const T* x0 = in.data();

@@ -80,13 +80,16 @@ class network_view {
     return std::span<const value_type, Net::parameter_storage>(p_, Net::parameter_storage);
   }
 
-  // The output for one sample: no heap allocation, no exception.
-  std::array<value_type, outputs> feedforward(std::span<const value_type, inputs> x) const noexcept {
+  // The output for one sample: no heap allocation, no exception (when Net::one_sample_on_stack: the
+  // sample's rows fit 256 KB, as in every network of nn's docs).
+  std::array<value_type, outputs> feedforward(std::span<const value_type, inputs> x) const
+      noexcept(Net::one_sample_on_stack) {
     std::array<value_type, outputs> out;
     Net::infer_one(p_, x, std::span<value_type, outputs>(out));
     return out;
   }
-  void feedforward(std::span<const value_type, inputs> x, std::span<value_type, outputs> out) const noexcept {
+  void feedforward(std::span<const value_type, inputs> x, std::span<value_type, outputs> out) const
+      noexcept(Net::one_sample_on_stack) {
     Net::infer_one(p_, x, out);
   }
   // Outputs for rows of samples into the caller's rows (as Net::predict; its scratch is on the stack up to

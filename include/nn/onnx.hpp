@@ -106,6 +106,7 @@ class chain {
   }
 
   const onnx::value_info& input() const noexcept { return *input_; }
+  std::int64_t opset() const noexcept { return m_.opset; }
   const std::string& file() const noexcept { return file_; }
 
   // The next node: the one that reads the current value, passing over Dropout and Identity; nullptr at
@@ -148,8 +149,10 @@ class chain {
     if (n.op_type != "Pad") return false;
     const onnx::tensor* pads = n.inputs.size() > 1 ? initializer_named(n.inputs[1]) : nullptr;
     const onnx::attribute* old = n.find("pads");  // before opset 11
+    if (pads && (pads->type != onnx::int64 || pads->ints.empty() || pads->ints.size() % 2 != 0))
+      fail(n, "Pad's pads as an even number of int64 values, found another tensor");
     const std::vector<std::int64_t> values = pads ? pads->ints : old ? old->ints : std::vector<std::int64_t>{};
-    if ((!pads && !old) || std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v != 0; }))
+    if ((!pads && !old) || values.empty() || std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v != 0; }))
       fail(n, "a Pad of zeros given as a constant (nn pads only in conv2d), found " +
                   (pads || old ? "pads " + dims_text(values) : std::string("pads computed by the graph")));
     return true;
@@ -193,7 +196,9 @@ class chain {
     if (t->dims != dims)
       fail(n, what + " of shape " + dims_text(dims) + ", found " + dims_text(t->dims) + " in '" + name + "'");
     std::uint64_t count = 1;
-    for (const auto d : dims) count *= static_cast<std::uint64_t>(d);
+    for (const auto d : dims)
+      if (d < 0 || __builtin_mul_overflow(count, static_cast<std::uint64_t>(d), &count))
+        fail(n, what + " of a size that fits 64 bits, found " + dims_text(dims));
     if (t->floats.size() != count)
       fail(n, what + " with " + std::to_string(count) + " values, found " + std::to_string(t->floats.size()) + " in '" +
                   name + "'");
@@ -308,10 +313,16 @@ constexpr const char* activation_op() {
   return nullptr;
 }
 // Every layer's activation has an ONNX operator.
+// (nn's softmax of an image layer normalises all C·H·W values together: ONNX's Softmax, from opset 13 on,
+// normalises along one axis.)
 template <class B>
 constexpr bool has_onnx_activation() {
-  if constexpr (requires { typename B::activation; }) return activation_op<typename B::activation>() != nullptr;
-  else return true;
+  if constexpr (requires { typename B::activation; }) {
+    constexpr const char* op = activation_op<typename B::activation>();
+    return op != nullptr && !(std::string_view(op) == "Softmax" && B::output_shape::rank > 1);
+  } else {
+    return true;
+  }
 }
 template <class Net, std::size_t... I>
 constexpr bool onnx_activations(std::index_sequence<I...>) {
@@ -396,11 +407,14 @@ inline std::string onnx_op_of(const std::string& activation) {
 
 // The node of a layer's activation: the one s names, or (s.activation empty) whichever comes next, if any.
 inline void read_activation(chain& c, layer_spec& s, const std::string& layer) {
+  // nn's softmax of an image normalises all its values; ONNX's Softmax from opset 13 on, one axis.
+  const bool image = s.out().size() > 1;
   if (s.activation.empty()) {
     const onnx::node* n = c.peek();
     s.activation = "identity";
+    const bool whole = !image || (c.opset() < 13 && n && n->op_type == "Softmax" && c.int_attribute(*n, "axis", 1) == 1);
     for (const char* name : {"sigmoid", "relu", "tanh", "softmax"})
-      if (n && n->op_type == onnx_op_of(name)) s.activation = name;
+      if (n && n->op_type == onnx_op_of(name) && (whole || std::string_view(name) != "softmax")) s.activation = name;
   }
   const std::string op = onnx_op_of(s.activation);
   if (op.empty()) return;
@@ -408,7 +422,12 @@ inline void read_activation(chain& c, layer_spec& s, const std::string& layer) {
   c.input_count(a, 1, 1);
   c.only_attributes(a, op == "Softmax" ? std::initializer_list<const char*>{"axis"} : std::initializer_list<const char*>{});
   if (op == "Softmax") {
-    const std::int64_t axis = c.int_attribute(a, "axis", -1);
+    // Before opset 13, Softmax(axis 1) normalised everything after the batch together, as nn does.
+    const bool old = c.opset() < 13;
+    const std::int64_t axis = c.int_attribute(a, "axis", old ? 1 : -1);
+    if (image && !(old && axis == 1))
+      c.fail(a, "a Softmax over all of " + layer + "'s values (nn's; ONNX's before opset 13, axis 1), found axis " +
+                    std::to_string(axis) + " in opset " + std::to_string(c.opset()));
     if (axis != 1 && axis != -1) c.fail(a, "Softmax over the last axis (1 or -1), found axis " + std::to_string(axis));
   }
 }
@@ -810,6 +829,16 @@ struct onnx_layers {
 
 namespace onnx_detail {
 
+// A shape's values when the file gives the sizes: at most 2^31 (nn's layers index them with 32 bits to spare).
+inline void check_size(const std::string& path, std::size_t offset, const std::vector<std::size_t>& dims,
+                       const std::string& what) {
+  std::uint64_t n = 1;
+  for (const auto d : dims)
+    if (__builtin_mul_overflow(n, static_cast<std::uint64_t>(d), &n) || n > (std::uint64_t{1} << 31))
+      throw data_error(path, offset,
+                       "expected " + what + " of at most 2^31 values, found " + dims_text(std::vector<std::int64_t>(dims.begin(), dims.end())));
+}
+
 // The file at `path` read as a chain of layers: those in `expected` (load_onnx: the network's, whose
 // input has the dims `input` and whose type is `type_name`), or, with `expected` empty, whatever layers
 // its nodes begin (describe_onnx). `model_bytes` sizes the limit on the file (0: 1 GiB).
@@ -837,6 +866,7 @@ inline onnx_layers read_onnx(const std::string& path, const read_limits& limits,
                            "' of a batch and known sizes from 1 to 2^24 ([N, values] or [N, C, H, W]), found " +
                            dims_text(in.dims));
     input.assign(got.begin() + 1, got.end());
+    check_size(path, in.offset, input, "the graph input '" + shown(in.name) + "'");
   } else {
     std::vector<std::int64_t> want{-1};
     for (const auto d : input) want.push_back(static_cast<std::int64_t>(d));
@@ -851,6 +881,11 @@ inline onnx_layers read_onnx(const std::string& path, const read_limits& limits,
   onnx_layers r;
   r.input = input;
   std::vector<std::size_t> dims = input;
+  std::uint64_t values = 0, file_values = 0;
+  for (const auto& t : model.main.initializers) file_values += t.floats.size();
+  for (const auto& n : model.main.nodes)
+    for (const auto& a : n.attributes)
+      for (const auto& t : a.t) file_values += t.floats.size();
   for (std::size_t i = 0; !from_file || i < onnx::limits::nodes; ++i) {
     if (!from_file && i == expected.size()) break;
     layer_spec s;
@@ -867,6 +902,17 @@ inline onnx_layers read_onnx(const std::string& path, const read_limits& limits,
     }
     r.values.push_back(read_layer(c, s, i));
     dims = s.out();
+    if (from_file) {
+      check_size(path, data_error::no_offset, dims, "layer " + std::to_string(i + 1) + "'s output");
+      // Layers may name the same weights (PyTorch writes one tensor for equal ones): what they take together
+      // stays within a multiple of what the file holds.
+      values += r.values.back().size();
+      if (values > 4 * file_values + (1u << 20))
+        throw data_error(path, data_error::no_offset,
+                         "expected layers with weights of their own, found layer " + std::to_string(i + 1) +
+                             " bringing them to " + std::to_string(values) + " values from the file's " +
+                             std::to_string(file_values));
+    }
     r.layers.push_back(std::move(s));
   }
   c.finish();
@@ -884,7 +930,7 @@ template <class Net>
 void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}) {
   static_assert(onnx_detail::onnx_activations<Net>(),
                 "nn::load_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
-                "identity)");
+                "identity; softmax only on a layer of one dimension)");
   using T = typename Net::value_type;
   std::vector<onnx_detail::layer_spec> specs;
   simd::detail::static_for<Net::layer_count>(
@@ -918,7 +964,7 @@ template <class Net>
 onnx::model to_onnx(const Net& net) {
   static_assert(onnx_detail::onnx_activations<Net>(),
                 "nn::save_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
-                "identity)");
+                "identity; softmax only on a layer of one dimension)");
   using T = typename Net::value_type;
   onnx_detail::graph_writer w;
   simd::detail::static_for<Net::layer_count>([&](auto i) {

@@ -10,6 +10,7 @@ bn_cnn.onnx: a 2x6x6 image, conv 4 maps 3x3 padding 1 without bias, batch norm w
   statistics drawn (not 0 and 1); seed 3; exported with training=PRESERVE, which keeps batch norm a node.
 bn_cnn_fused.onnx: the same model exported as torch.onnx.export does by default, the first batch norm folded
   into the convolution before it (which gains a bias).
+pool_only.onnx: a 1x4x4 image and max pooling 2, nothing else (a network without parameters).
 The inputs of the printed outputs are exact in float: sample s, value i is ((7 i + 3 s) mod 17 - 8) / 8."""
 import torch
 
@@ -62,3 +63,5 @@ model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1, bias=False), bn2
                             torch.nn.Linear(8, 3), bn1, torch.nn.Tanh())
 export(model, (2, 6, 6), "bn_cnn.onnx", training=torch.onnx.TrainingMode.PRESERVE)
 export(model, (2, 6, 6), "bn_cnn_fused.onnx")
+
+export(torch.nn.Sequential(torch.nn.MaxPool2d(2)), (1, 4, 4), "pool_only.onnx")
