@@ -1,4 +1,5 @@
-// nn's side of tests/onnx_pytorch.py, for the three networks the issue names (course, wide, ch6a):
+// nn's side of tests/onnx_pytorch.py, for the three networks the issue names (course, wide, ch6a) and one
+// with padding, stride, batch norm and average pooling (padded):
 //   onnx_check run  NET model.onnx inputs.f32 outputs.f32   load_onnx, then every sample's outputs
 //   onnx_check save NET model.onnx out.onnx                 load_onnx, then save_onnx
 //   onnx_check make NET SEED out.onnx                       nn's own initial weights (N(0, 1/fan-in)), written
@@ -23,6 +24,8 @@ using course = nn::network<784, 30, 10>;  // the book's chapter 1: sigmoid, sigm
 using wide = nn::sequential<nn::input<784>, nn::dense<512, nn::relu>, nn::dense<256, nn::relu>, nn::dense<10, nn::softmax>>;
 using ch6a = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
                             nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>;
+using padded = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<8, 3, 3>, nn::batch_norm<nn::relu>, nn::avg_pool<2>,
+                              nn::conv2d<8, 3, 3, nn::tanh, 2, nn::padding::same>, nn::flatten, nn::dense<10, nn::softmax>>;
 
 template <class Net>
 int run(const std::vector<std::string>& a) {
@@ -65,7 +68,8 @@ int main(int argc, char** argv) {
     if (a[1] == "course") return run<course>(a);
     if (a[1] == "wide") return run<wide>(a);
     if (a[1] == "ch6a") return run<ch6a>(a);
-    std::fprintf(stderr, "onnx_check: no network '%s' (course, wide, ch6a)\n", a[1].c_str());
+    if (a[1] == "padded") return run<padded>(a);
+    std::fprintf(stderr, "onnx_check: no network '%s' (course, wide, ch6a, padded)\n", a[1].c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "onnx_check: %s\n", e.what());

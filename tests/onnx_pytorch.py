@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """nn's ONNX import and export checked against PyTorch (Debian's python3-torch and python3-onnx), for the
-course's 784-30-10 sigmoid network, a 784-512-256-10 relu/softmax network and the book's chapter-6
-convolutional network (tests/onnx_check.cpp holds their nn types):
+course's 784-30-10 sigmoid network, a 784-512-256-10 relu/softmax network, the book's chapter-6
+convolutional network, and one with padding, a strided convolution, batch norm and average pooling
+(tests/onnx_check.cpp holds their nn types):
   1. PyTorch exports each model; nn loads it (nn::load_onnx) and its outputs on 1,000 Fashion-MNIST test
      images equal PyTorch's to 1e-5 relative. nn-onnx writes a header of it, which compiles (with the
      compiler command given after --) into a program whose outputs are load_onnx's, bit for bit.
   2. nn writes the network it loaded (nn::save_onnx): the file passes onnx.checker.check_model, and loads
      back into nn with the very same outputs.
-  3. nn writes a network of its own (nn::scaled_normal_init, seed 7): PyTorch, given that file's weights,
-     computes nn's outputs to 1e-5 relative.
+  3. nn writes a network of its own (nn::scaled_normal_init, seed 7): that file's graph, run node by node
+     with PyTorch's functions as ONNX defines each operator (Debian has no ONNX runtime), computes nn's
+     outputs to 1e-5 relative.
 usage: onnx_pytorch.py ONNX_CHECK NN_ONNX IMAGES.gz WORK_DIR -- COMPILER [FLAGS...]"""
 import gzip
 import os
@@ -34,6 +36,16 @@ def models():
     yield "ch6a", (1, 28, 28), nn.Sequential(nn.Conv2d(1, 20, 5), nn.Sigmoid(), nn.MaxPool2d(2), nn.Flatten(),
                                              nn.Linear(20 * 12 * 12, 100), nn.Sigmoid(), nn.Linear(100, 10),
                                              nn.Softmax(dim=1))
+    norm = nn.BatchNorm2d(8)
+    with torch.no_grad():  # running statistics that are not 0 and 1
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.5, 0.5)
+        norm.running_mean.uniform_(-0.2, 0.2)
+        norm.running_var.uniform_(0.5, 2.0)
+    # 26 x 26 pooled to 13 x 13: a stride-2 convolution of an odd size pads as nn's 'same' does (1 and 1).
+    yield "padded", (1, 28, 28), nn.Sequential(nn.Conv2d(1, 8, 3, bias=False), norm, nn.ReLU(), nn.AvgPool2d(2),
+                                               nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.Tanh(), nn.Flatten(),
+                                               nn.Linear(8 * 7 * 7, 10), nn.Softmax(dim=1))
 
 
 def images(path):
@@ -70,22 +82,41 @@ def compare(what, nn_y, torch_y):
     return ok
 
 
-def set_weights(model, path):
-    """The weights of an ONNX file nn wrote, into the PyTorch model's layers in order."""
+def run_graph(path, x):
+    """The outputs of the ONNX graph at `path` on x, each node computed with PyTorch's functions as ONNX
+    defines its operator (opset 13): what another runtime would compute from the file nn wrote."""
     m = onnx.load(path)
     values = {t.name: torch.from_numpy(onnx.numpy_helper.to_array(t).copy()) for t in m.graph.initializer}
-    layers = [l for l in model if isinstance(l, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.BatchNorm2d))]
-    nodes = [n for n in m.graph.node if n.op_type in ("Gemm", "Conv", "BatchNormalization")]
-    if len(layers) != len(nodes):
-        sys.exit(f"{path}: {len(nodes)} layers with weights, PyTorch's model has {len(layers)}")
-    with torch.no_grad():
-        for layer, node in zip(layers, nodes):
-            names = ("weight", "bias", "running_mean", "running_var")
-            for name, value in zip(names, node.input[1:]):
-                target = getattr(layer, name)
-                if target.shape != values[value].shape:
-                    sys.exit(f"{path}: {value} has shape {list(values[value].shape)}, PyTorch's {name} {list(target.shape)}")
-                target.copy_(values[value])
+    values[m.graph.input[0].name] = torch.from_numpy(x)
+    f = torch.nn.functional
+    for node in m.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in node.attribute}
+        i = [values[name] for name in node.input if name]
+        op = node.op_type
+        if op == "Gemm":
+            y = i[0] @ (i[1].t() if a.get("transB", 0) else i[1]) + (i[2] if len(i) > 2 else 0)
+        elif op == "Conv":
+            top, left, bottom, right = a.get("pads", [0, 0, 0, 0])
+            y = f.conv2d(f.pad(i[0], (left, right, top, bottom)), i[1], i[2] if len(i) > 2 else None,
+                         stride=a.get("strides", [1, 1]))
+        elif op in ("MaxPool", "AveragePool"):
+            if any(a.get("pads", [0])):
+                sys.exit(f"{path}: {node.name} pads, which nn never writes")
+            pool = f.max_pool2d if op == "MaxPool" else f.avg_pool2d
+            y = pool(i[0], a["kernel_shape"], a.get("strides", [1, 1]))
+        elif op == "BatchNormalization":
+            y = f.batch_norm(i[0], i[3], i[4], i[1], i[2], training=False, eps=a.get("epsilon", 1e-5))
+        elif op == "Flatten":
+            axis = a.get("axis", 1)
+            y = i[0].reshape(int(numpy.prod(i[0].shape[:axis])), -1)
+        elif op == "Softmax":
+            y = torch.softmax(i[0], dim=a.get("axis", -1))
+        elif op in ("Sigmoid", "Relu", "Tanh"):
+            y = {"Sigmoid": torch.sigmoid, "Relu": torch.relu, "Tanh": torch.tanh}[op](i[0])
+        else:
+            sys.exit(f"{path}: no rule for the operator {op}")
+        values[node.output[0]] = y
+    return values[m.graph.output[0].name].numpy()
 
 
 def main():
@@ -101,7 +132,8 @@ def main():
         x = pixels.reshape(SAMPLES, *shape)
         exported = os.path.join(work, net + ".onnx")
         torch.onnx.export(model, torch.zeros(1, *shape), exported, input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=13)
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}}, opset_version=13,
+                          training=torch.onnx.TrainingMode.PRESERVE)  # (keeps batch norm a node)
         with torch.no_grad():
             torch_y = model(torch.from_numpy(x)).numpy()
         nn_y = nn_outputs(tool, net, exported, x, work)
@@ -121,10 +153,9 @@ def main():
         own = os.path.join(work, net + ".seed7.onnx")
         subprocess.run([tool, "make", net, "7", own], check=True)
         onnx.checker.check_model(onnx.load(own), full_check=True)
-        set_weights(model, own)
         with torch.no_grad():
-            torch_y = model(torch.from_numpy(x)).numpy()
-        ok &= compare(f"{net}: PyTorch on nn's save_onnx beside nn", nn_outputs(tool, net, own, x, work), torch_y)
+            torch_y = run_graph(own, x)
+        ok &= compare(f"{net}: nn's save_onnx run by PyTorch beside nn", nn_outputs(tool, net, own, x, work), torch_y)
     sys.exit(0 if ok else 1)
 
 
