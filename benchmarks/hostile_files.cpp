@@ -6,6 +6,7 @@
 #include <nn/data/idx.hpp>
 #include <nn/io.hpp>
 #include <nn/network.hpp>
+#include <nn/onnx.hpp>
 
 #include <sys/resource.h>
 #include <zlib.h>
@@ -65,6 +66,41 @@ std::string params_file(const std::string& path, std::uint64_t count, std::uint6
   return path;
 }
 
+// An ONNX file of a 512-512 dense layer's weights that `layers` Gemm nodes all name, after `identities`
+// Identity nodes: a small file that describes a huge network, or a long chain of nothing.
+std::string onnx_file(const std::string& path, int layers, int identities, std::int64_t rows = 512) {
+  nn::onnx::model m;
+  m.ir_version = 7;
+  m.opset = 13;
+  m.has_graph = true;
+  auto& g = m.main;
+  g.inputs = {{"v0", nn::onnx::float32, {-1, 512}, 0}};
+  nn::onnx::tensor w, b;
+  w.name = "w";
+  w.type = b.type = nn::onnx::float32;
+  w.dims = {rows, 512};
+  if (rows == 512) w.floats.assign(512 * 512, 0.5f);  // else: dims that promise more than the file holds
+  b.name = "b";
+  b.dims = {512};
+  b.floats.assign(512, 0.5f);
+  g.initializers = {w, b};
+  int v = 0;
+  const auto next = [&](const char* op, std::vector<std::string> more) {
+    nn::onnx::node n;
+    n.op_type = op;
+    n.name = op + std::to_string(v);
+    n.inputs = {"v" + std::to_string(v)};
+    n.inputs.insert(n.inputs.end(), more.begin(), more.end());
+    n.outputs = {"v" + std::to_string(++v)};
+    g.nodes.push_back(n);
+  };
+  for (int i = 0; i < identities; ++i) next("Identity", {});
+  for (int i = 0; i < layers; ++i) next("Gemm", {"w", "b"});
+  g.outputs = {{"v" + std::to_string(v), nn::onnx::float32, {-1, 512}, 0}};
+  std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
+  return path;
+}
+
 struct hostile_case {
   std::function<std::string()> make;             // the file (not timed)
   std::function<void(const std::string&)> read;  // what reads it (timed)
@@ -80,6 +116,11 @@ int main(int argc, char** argv) {
     nn::load_parameters(net, p);
   };
   const std::uint64_t gib = std::uint64_t{1} << 30;
+  const auto load_onnx = [](const std::string& p) {
+    nn::sequential<nn::input<512>, nn::dense<512, nn::identity>> net;
+    nn::load_onnx(net, p);
+  };
+  const auto describe = [](const std::string& p) { (void)nn::describe_onnx(p); };
   const std::map<std::string, hostile_case> cases = {
       {"csv-dev-zero", {device("/dev/zero"), [](const std::string& p) { (void)nn::read_csv(p); }}},
       {"csv-stream-dev-zero", {device("/dev/zero"), [](const std::string& p) { nn::csv_stream<float> s(p, {"x"}, {"y"}); }}},
@@ -91,6 +132,12 @@ int main(int argc, char** argv) {
                           [](const std::string& p) { (void)nn::read_csv(p); }}},
       {"idx-dev-zero", {device("/dev/zero"), [](const std::string& p) { (void)nn::read_idx(p); }}},
       {"idx-gzip-bomb-4GiB", {[&] { return gzip_bomb(dir); }, [](const std::string& p) { (void)nn::read_idx(p); }}},
+      {"onnx-dev-zero", {device("/dev/zero"), load_onnx}},
+      {"onnx-describe-dev-zero", {device("/dev/zero"), describe}},
+      {"onnx-describe-4000-layers-sharing-1MB", {[&] { return onnx_file(dir + "/nn_hostile.onnx", 4000, 0); }, describe}},
+      {"onnx-describe-99000-identities-then-a-layer", {[&] { return onnx_file(dir + "/nn_hostile.onnx", 1, 99'000); }, describe}},
+      {"onnx-describe-weights-promising-2^48-values",
+       {[&] { return onnx_file(dir + "/nn_hostile.onnx", 1, 0, std::int64_t{1} << 39); }, describe}},
       {"params-dev-zero", {device("/dev/zero"), load}},
       {"params-1GiB-of-zeros-after-magic",
        {[&] { return make(dir + "/nn_hostile_params", "nnparams", std::string(1, '\0'), gib, ""); }, load}},

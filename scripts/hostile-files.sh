@@ -15,4 +15,5 @@ echo "|---|---|---|---|"
 for c in $("$build/benchmarks/hostile_files" --list); do
   "$build/benchmarks/hostile_files" "$c" "$dir" | sed 's/^/| /; s/$/ |/'
 done
-rm -f "$dir"/nn_hostile_commas.csv "$dir"/nn_hostile_row.csv "$dir"/nn_hostile_cell.csv "$dir"/nn_hostile_params
+rm -f "$dir"/nn_hostile_commas.csv "$dir"/nn_hostile_row.csv "$dir"/nn_hostile_cell.csv "$dir"/nn_hostile_params \
+  "$dir"/nn_hostile.onnx

@@ -841,12 +841,16 @@ inline void check_size(const std::string& path, std::size_t offset, const std::v
 
 // The file at `path` read as a chain of layers: those in `expected` (load_onnx: the network's, whose
 // input has the dims `input` and whose type is `type_name`), or, with `expected` empty, whatever layers
-// its nodes begin (describe_onnx). `model_bytes` sizes the limit on the file (0: 1 GiB).
+// its nodes begin (describe_onnx). `model_bytes` sizes the limit on the file (0: 256 MiB).
 inline onnx_layers read_onnx(const std::string& path, const read_limits& limits, std::uint64_t model_bytes,
                              std::vector<layer_spec> expected, std::vector<std::size_t> input,
                              const std::string& type_name) {
   std::string what_limit;
-  const std::uint64_t limit = detail::parameter_file_limit(limits, model_bytes, what_limit);
+  std::uint64_t limit = detail::parameter_file_limit(limits, model_bytes, what_limit);
+  if (model_bytes == 0 && limits.parameter_file_bytes == 0) {  // describe: 64 million parameters and more
+    limit = std::uint64_t{256} << 20;
+    what_limit = "describe_onnx reads at most 256 MiB by default; raise nn::read_limits::parameter_file_bytes";
+  }
   detail::input_file file(path, "an ONNX model", limits.fifo_writer_seconds);
   std::vector<std::uint8_t> bytes;
   file.read_to(bytes, std::numeric_limits<std::uint64_t>::max(), limit, what_limit);
@@ -950,7 +954,7 @@ void load_onnx(Net& net, const std::string& path, const read_limits& limits = {}
 // The network an ONNX file holds, as nn's layers (what nn-onnx describe prints): its type, e.g.
 // "nn::sequential<nn::input<784>, nn::dense<30, nn::sigmoid>, nn::dense<10, nn::sigmoid>>", and each
 // layer's values in file order. Every node is checked as load_onnx checks it. The file is read up to
-// 1 GiB (nn::read_limits::parameter_file_bytes).
+// 256 MiB (nn::read_limits::parameter_file_bytes).
 inline onnx_layers describe_onnx(const std::string& path, const read_limits& limits = {}) {
   return onnx_detail::read_onnx(path, limits, 0, {}, {}, "");
 }
