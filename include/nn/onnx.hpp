@@ -675,7 +675,7 @@ inline std::vector<float> read_layer(chain& c, layer_spec& s, std::size_t index)
 class graph_writer {
  public:
   graph_writer() {
-    m_.ir_version = 7;  // ONNX 1.8's, which opset 13 needs; read by onnxruntime and PyTorch's tools since 2020
+    m_.ir_version = 7;  // the IR version of ONNX 1.8, which introduced opset 13
     m_.opset = 13;
     m_.producer_name = "nn";
     m_.main.name = "nn";
@@ -983,7 +983,7 @@ onnx::model to_onnx(const Net& net) {
   return w.finish(dims(Net::input_shape::dims), dims(Net::output_shape::dims));
 }
 
-// Writes `net` as an ONNX file that PyTorch, onnxruntime and nn::load_onnx read (a double network's
+// Writes `net` as an ONNX file that onnx.checker accepts and nn::load_onnx reads (a double network's
 // parameters rounded to float). The file is written under a temporary name and renamed.
 template <class Net>
 void save_onnx(const Net& net, const std::string& path) {
