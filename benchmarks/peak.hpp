@@ -1,5 +1,6 @@
 // One core's fp32/fp64 FMA peak, measured in the run that quotes a share of it (train_bench,
 // convnet_bench): the figures of docs/benchmarks.md are ratios to it, never to a number from elsewhere.
+// And the median, the figure the benchmarks quote of their rounds.
 #pragma once
 
 #include <nn/simd/kernels.hpp>
@@ -8,8 +9,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <vector>
 
 namespace bench {
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 // One core's FMA peak in GFLOP/s for T: K independent accumulator chains (more than FMA latency x
 // FMA ports, so the ports never wait) and nothing but register FMAs in the loop. Without -ffast-math the

@@ -10,13 +10,11 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <fstream>
-#include <iterator>
-#include <span>
 #include <string>
 #include <vector>
+
+#include "f32_samples.hpp"
 
 namespace {
 
@@ -39,21 +37,7 @@ int run(const std::vector<std::string>& a) {
     nn::save_onnx(net, a[3]);
     return 0;
   }
-  std::ifstream in(a[3], std::ios::binary);
-  const std::vector<char> bytes{std::istreambuf_iterator<char>(in), {}};
-  constexpr std::size_t n_in = Net::input_shape::size;
-  if (!in || bytes.size() % (n_in * 4) != 0) {
-    std::fprintf(stderr, "%s: expected whole samples of %zu float32 values\n", a[3].c_str(), n_in);
-    return 1;
-  }
-  std::vector<float> x(bytes.size() / 4), y;
-  std::memcpy(x.data(), bytes.data(), bytes.size());
-  for (std::size_t s = 0; s < x.size() / n_in; ++s) {
-    const auto out = net.feedforward(std::span<const float>(x.data() + s * n_in, n_in));
-    y.insert(y.end(), out.begin(), out.end());
-  }
-  std::ofstream(a[4], std::ios::binary).write(reinterpret_cast<const char*>(y.data()), std::streamsize(y.size() * 4));
-  return 0;
+  return run_samples(net, a[3], a[4]);
 }
 
 }  // namespace

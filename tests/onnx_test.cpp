@@ -16,13 +16,15 @@
 
 #include "catch.hpp"
 #include "data_error_of.hpp"
+#include "onnx_fixtures.hpp"
 
 namespace {
 
 const std::string tiny = std::string(NN_TEST_DATA) + "/onnx/tiny_mlp.onnx";
 using mlp = nn::sequential<nn::input<4>, nn::dense<3, nn::sigmoid>, nn::dense<2, nn::softmax>>;
 
-const std::string fixtures = std::string(NN_TEST_DATA) + "/onnx/";
+using namespace onnx_fixtures;
+const std::string& fixtures = onnx_fixtures::dir;
 
 // A file in the temporary folder, removed at the end of the test.
 struct temp_file {
@@ -50,13 +52,6 @@ temp_file changed(const std::string& name, F&& f, const std::string& source = ti
           .string();
   std::ofstream(path, std::ios::binary) << nn::onnx::write_model(m);
   return temp_file{path};
-}
-
-// Sample s of the fixtures' inputs, exact in float: value i is ((7 i + 3 s) mod 17 − 8) / 8.
-std::vector<float> exact_input(std::size_t size, int s) {
-  std::vector<float> x(size);
-  for (std::size_t i = 0; i < size; ++i) x[i] = static_cast<float>((7 * static_cast<int>(i) + 3 * s) % 17 - 8) / 8;
-  return x;
 }
 
 // The network's outputs on the two exact inputs are PyTorch's (printed by make_fixtures.py).
@@ -241,27 +236,10 @@ TEST_CASE("load_onnx: Flatten after an image input, and a dense layer with no ac
   REQUIRE(e.problem() == "node '/0/Flatten' (Reshape): expected Reshape to (batch, 6), found (-1, 5)");
 }
 
-// Chapter 6 in small, and convolutions with padding and stride, batch norm and average pooling.
-using small_cnn = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
-                                 nn::dense<4, nn::softmax>>;
-template <class Act, class Pool = nn::avg_pool<2>, std::size_t Stride2 = 2>
-using bn_cnn_of = nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::identity, 1, nn::padding::same>,
-                                 nn::batch_norm<Act>, Pool, nn::conv2d<2, 3, 3, nn::tanh, Stride2, nn::padding::same>,
-                                 nn::flatten, nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>;
-using bn_cnn = bn_cnn_of<nn::relu>;
-// PyTorch's default export folds the first batch norm into the convolution, which gains a bias.
-using bn_cnn_fused = nn::sequential<nn::input<2, 6, 6>, nn::conv2d<4, 3, 3, nn::relu, 1, nn::padding::same>,
-                                    nn::avg_pool<2>, nn::conv2d<2, 3, 3, nn::tanh, 2, nn::padding::same>, nn::flatten,
-                                    nn::dense<3, nn::identity>, nn::batch_norm<nn::tanh>>;
-const std::vector<float> bn_cnn_torch = {-0.1607893854379654f, 0.8125579953193665f,  -0.1584036648273468f,
-                                         -0.14870646595954895f, 0.792193591594696f, -0.12021249532699585f};
-
 TEST_CASE("load_onnx: convolutional networks give PyTorch's outputs", "[onnx]") {
   small_cnn a(1);
   nn::load_onnx(a, fixtures + "small_cnn.onnx");
-  check_outputs(a, {0.3494720458984375f, 0.26947760581970215f, 0.19590535759925842f, 0.1851450651884079f,
-                    0.3525294065475464f, 0.2669088840484619f, 0.19444823265075684f,
-                    0.18611346185207367f});
+  check_outputs(a, small_cnn_torch);
   bn_cnn b(1);
   nn::load_onnx(b, fixtures + "bn_cnn.onnx");
   check_outputs(b, bn_cnn_torch);

@@ -216,34 +216,28 @@ class chain {
       fail(n, (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) + " inputs, found " +
                   std::to_string(n.inputs.size()));
   }
-  std::int64_t int_attribute(const onnx::node& n, const char* name, std::int64_t fallback) const {
+  // An attribute's value of the type ONNX gives it, or `fallback` when the node has none.
+  template <class V>
+  V attribute_value(const onnx::node& n, const char* name, V fallback, std::int32_t type, V onnx::attribute::*value,
+                    const char* as) const {
     const onnx::attribute* a = n.find(name);
     if (!a) return fallback;
-    if (a->type != onnx::attr_int)
-      fail(n, std::string("the attribute ") + name + " as an int, found attribute type " + std::to_string(a->type));
-    return a->i;
+    if (a->type != type)
+      fail(n, std::string("the attribute ") + name + " as " + as + ", found attribute type " + std::to_string(a->type));
+    return a->*value;
+  }
+  std::int64_t int_attribute(const onnx::node& n, const char* name, std::int64_t fallback) const {
+    return attribute_value(n, name, fallback, onnx::attr_int, &onnx::attribute::i, "an int");
   }
   float float_attribute(const onnx::node& n, const char* name, float fallback) const {
-    const onnx::attribute* a = n.find(name);
-    if (!a) return fallback;
-    if (a->type != onnx::attr_float)
-      fail(n, std::string("the attribute ") + name + " as a float, found attribute type " + std::to_string(a->type));
-    return a->f;
+    return attribute_value(n, name, fallback, onnx::attr_float, &onnx::attribute::f, "a float");
   }
   std::string string_attribute(const onnx::node& n, const char* name, const std::string& fallback) const {
-    const onnx::attribute* a = n.find(name);
-    if (!a) return fallback;
-    if (a->type != onnx::attr_string)
-      fail(n, std::string("the attribute ") + name + " as a string, found attribute type " + std::to_string(a->type));
-    return a->s;
+    return attribute_value(n, name, fallback, onnx::attr_string, &onnx::attribute::s, "a string");
   }
   std::vector<std::int64_t> ints_attribute(const onnx::node& n, const char* name,
                                            const std::vector<std::int64_t>& fallback) const {
-    const onnx::attribute* a = n.find(name);
-    if (!a) return fallback;
-    if (a->type != onnx::attr_ints)
-      fail(n, std::string("the attribute ") + name + " as ints, found attribute type " + std::to_string(a->type));
-    return a->ints;
+    return attribute_value(n, name, fallback, onnx::attr_ints, &onnx::attribute::ints, "ints");
   }
   // An attribute nn does not know could change what the node computes: an error.
   void only_attributes(const onnx::node& n, std::initializer_list<const char*> known) const {
