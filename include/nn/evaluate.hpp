@@ -157,12 +157,15 @@ std::vector<typename Net::workspace> evaluation_workspaces(std::size_t members) 
   return std::vector<typename Net::workspace>(members, typename Net::workspace(chunk));
 }
 
-// The same over all of data, the team's members taking one contiguous part each.
+// The same over samples [first, last) of data (all by default), the team's members taking one contiguous
+// part each.
 template <class Net, class Data>
-std::size_t evaluate_on(thread_team& team, const Net& net, const Data& data, std::vector<typename Net::workspace>& ws) {
+std::size_t evaluate_on(thread_team& team, const Net& net, const Data& data, std::vector<typename Net::workspace>& ws,
+                        std::size_t first = 0, std::size_t last = static_cast<std::size_t>(-1)) {
   std::vector<std::size_t> correct(team.size());
-  const std::size_t n = data.size(), parts = team.size();
-  team.run([&](std::size_t t) { correct[t] = count_correct(net, data, n * t / parts, n * (t + 1) / parts, ws[t]); });
+  last = std::min(last, data.size());
+  const std::size_t n = last - first, parts = team.size();
+  team.run([&](std::size_t t) { correct[t] = count_correct(net, data, first + n * t / parts, first + n * (t + 1) / parts, ws[t]); });
   return std::accumulate(correct.begin(), correct.end(), std::size_t{0});
 }
 

@@ -6,7 +6,10 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
+#include <string>
+#include <vector>
 
 namespace nn {
 
@@ -25,6 +28,34 @@ concept executor = requires(E& e, const E& ce, std::span<float> f, std::span<dou
   e.sum(f);
   e.sum(d);
   { E::shares_parameters } -> std::convertible_to<bool>;
+};
+
+// True for an executor whose members see only part of the mini-batch and add their gradients up over
+// processes (nn::process_member): the update cannot be fused into the gradient kernels.
+template <class E>
+constexpr bool exchanges_gradients() {
+  if constexpr (requires { E::exchanges_gradients; }) return E::exchanges_gradients;
+  else return false;
+}
+
+// Processes that train one network together, data parallel (docs/distributed.md): what the trainer
+// needs of the library that connects them. nn::mpi::group (nn/mpi.hpp, the nn::mpi component) is one
+// over MPI; nn itself needs none. Every process calls every function in the same order (collectives).
+// A failure to communicate never returns: the implementation stops every process with a message that
+// says which process and which exchange (abort), so that no process waits for ever.
+class process_group {
+ public:
+  virtual ~process_group() = default;
+  virtual std::size_t size() const noexcept = 0;
+  virtual std::size_t rank() const noexcept = 0;
+  // Adds `values` up over every process, in place; every process gets the same sums. `what` names the
+  // exchange in messages ("the gradient of epoch 3, step 120").
+  virtual void sum(std::span<float> values, const char* what) = 0;
+  virtual void sum(std::span<double> values, const char* what) = 0;
+  // Rank 0's bytes to every process (the others' vectors are resized and overwritten).
+  virtual void broadcast(std::vector<std::uint8_t>& bytes, const char* what) = 0;
+  // Stops every process of the group because this one failed; `why` goes to standard error first.
+  [[noreturn]] virtual void abort(const std::string& why) noexcept = 0;
 };
 
 // Everything on the calling thread.

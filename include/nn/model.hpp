@@ -450,7 +450,7 @@ class basic_sequential {
  private:
   template <std::size_t I, class Exec>
   static train_context context(workspace& ws, std::size_t m, std::size_t first, const dropout& d, const Exec& ex) noexcept {
-    train_context c{I + 1 < layer_count ? d : dropout{}, first, I + 1};
+    train_context c{I + 1 < layer_count ? d : dropout{}, first + d.row_offset, I + 1};
     if constexpr (couples_rows<I>) {
       c.batch = ws.template batch<I>();
       c.batch_rows = ex.total_rows(m);

@@ -48,6 +48,9 @@ struct sgd {
     simd::axpy(static_cast<T>(-learning_rate), grads, params);
   }
   double fused_learning_rate() const noexcept { return learning_rate; }
+  // Its state for a checkpoint (trainer::checkpoint): none.
+  template <class Archive>
+  void checkpoint(Archive&) {}
 };
 
 // The course's step-size rule (chapter 1): every move has the same length ε in parameter space,
@@ -73,6 +76,9 @@ struct normalized_sgd {
         params[i] -= static_cast<T>(static_cast<long double>(grads[i]) * c);
     }
   }
+  // Its state for a checkpoint (trainer::checkpoint): none.
+  template <class Archive>
+  void checkpoint(Archive&) {}
 };
 
 namespace detail {
@@ -91,6 +97,12 @@ class state_buffers {
   void clear() {
     f_.clear();
     d_.clear();
+  }
+  // Saved to or loaded from a checkpoint (nn/checkpoint.hpp: the same calls do both).
+  template <class Archive>
+  void checkpoint(Archive& a) {
+    a(f_);
+    a(d_);
   }
 
  private:
@@ -143,6 +155,9 @@ struct momentum {
   }
   // Forget the velocity (a new training run).
   void reset() { state_.clear(); }
+  // Its state for a checkpoint (trainer::checkpoint): the velocity.
+  template <class Archive>
+  void checkpoint(Archive& a) { state_.checkpoint(a); }
 
  private:
   detail::state_buffers state_;
@@ -193,6 +208,12 @@ struct adam {
   void reset() {
     state_.clear();
     t_ = 0;
+  }
+  // Its state for a checkpoint (trainer::checkpoint): the step count and both moments.
+  template <class Archive>
+  void checkpoint(Archive& a) {
+    a(t_);
+    state_.checkpoint(a);
   }
 
  private:

@@ -80,6 +80,14 @@ class rng {
     return u * k;
   }
 
+  // Its state for a checkpoint (nn/checkpoint.hpp: the same calls save and load it).
+  template <class Archive>
+  void checkpoint(Archive& a) {
+    for (auto& w : s_) a(w);
+    a(spare_);
+    a(has_spare_);
+  }
+
   // Fisher-Yates shuffle.
   template <class U>
   void shuffle(std::span<U> v) noexcept {

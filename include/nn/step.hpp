@@ -22,8 +22,9 @@
 //   run(f)                    runs f, and if it throws, keeps the exception for the team (one thread: rethrows)
 //   sum(span)                 adds a gradient up over all workers, in place (threads share one buffer: nothing)
 //   shares_parameters         static: members update one copy of the parameters (threads) or each its own
-// nn::one_thread (the default) and nn::team_member (the threads of trainer::threads) are here; training
-// over processes that exchange gradients (MPI) is a third executor, with no change to layers or optimizers.
+// nn::one_thread (the default), nn::team_member (the threads of trainer::threads) and nn::process_member
+// (those threads in one of several processes that exchange gradients: trainer::processes, over MPI with
+// nn/mpi.hpp) are here; layers and optimizers never know which one runs them.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +33,7 @@
 #include <cstddef>
 #include <exception>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "nn/detail/aligned_buffer.hpp"
@@ -81,6 +83,42 @@ class team_member {
   failure* failure_;
 };
 
+// Member `rank` of the thread team of one process in training over several (trainer::processes,
+// docs/distributed.md): the process holds its part of every mini-batch (rows [0, m) of its workspace),
+// which its threads split as team_member does; the gradient, and the statistics of layers that couple
+// the rows, are added up over the processes by member 0 (process_group::sum) once every thread's part is
+// in. total_rows is the whole mini-batch's, over all processes (the mean gradient divides by it).
+class process_member {
+ public:
+  static constexpr bool shares_parameters = true;  // within the process
+  static constexpr bool exchanges_gradients = true;
+  // `what` names the exchanges in messages (the caller keeps it up to date: "step 12 of epoch 3").
+  process_member(team_member member, process_group& group, const std::string& what) noexcept
+      : member_(member), group_(&group), what_(&what) {}
+  // This step's mini-batch: its rows over all processes.
+  void batch_rows(std::size_t rows) noexcept { batch_rows_ = rows; }
+  std::size_t size() const noexcept { return member_.size(); }
+  std::size_t rank() const noexcept { return member_.rank(); }
+  row_range rows(std::size_t m) const noexcept { return member_.rows(m); }
+  std::size_t total_rows(std::size_t) const noexcept { return batch_rows_; }
+  bool barrier() noexcept { return member_.barrier(); }
+  template <class F>
+  void run(F&& f) noexcept {
+    member_.run(std::forward<F>(f));
+  }
+  template <class T>
+  void sum(std::span<T> values) noexcept {
+    (void)member_.barrier();  // every thread's part is in
+    if (member_.rank() == 0) group_->sum(values, what_->c_str());
+  }
+
+ private:
+  team_member member_;
+  process_group* group_;
+  std::size_t batch_rows_ = 0;
+  const std::string* what_;
+};
+
 // What a step needs besides the model, the workspace and the executor.
 template <class T>
 struct step_settings {
@@ -110,7 +148,7 @@ bool train_step(Net& net, typename Net::workspace& ws, std::size_t m, Optimizer&
   const std::size_t part = Exec::shares_parameters ? ex.rank() : 0, parts = Exec::shares_parameters ? ex.size() : 1;
   const std::size_t total = ex.total_rows(m);
   const T rows = static_cast<T>(total);
-  if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters) {
+  if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters && !exchanges_gradients<Exec>()) {
     const T eta = static_cast<T>(optimizer.fused_learning_rate());
     net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts, 0, nullptr, total});
   } else {

@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "nn/checkpoint.hpp"
 #include "nn/cost.hpp"
 #include "nn/data/dataset.hpp"
 #include "nn/detail/aligned_buffer.hpp"
@@ -72,6 +73,21 @@ class trainer {
   // predict use the whole network. The masks depend on seed, epoch, mini-batch and row only, so results
   // are the same on any number of threads. 0: off.
   double dropout = 0;
+  // Training over several processes, data parallel (docs/distributed.md): every process runs fit with
+  // the same settings and data source; each takes its part of every mini-batch, the gradients are added
+  // up over all, and every one applies the same update. nn::mpi::group (nn/mpi.hpp) connects processes
+  // over MPI. The reports are the whole run's; on_epoch and on_progress are called on process 0 only.
+  process_group* processes = nullptr;
+  // Checkpoints (docs/distributed.md): with a path, fit writes the whole state of the run there (the
+  // network, the optimizer's state, the shuffle, the schedule's epoch, early stopping, the reports)
+  // when it starts, after every checkpoint_epochs epochs and, with checkpoint_minutes > 0, after the
+  // first step that ends that long after the last one. Each write replaces the last atomically. With
+  // resume, fit goes on from the file: the network it leaves is the one of a run never interrupted,
+  // bit for bit.
+  std::string checkpoint;
+  std::size_t checkpoint_epochs = 1;
+  double checkpoint_minutes = 0;
+  bool resume = false;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
   std::function<void(std::size_t, std::size_t)> on_progress;
@@ -136,6 +152,132 @@ class trainer {
     double base_ = 0;
   };
 
+  // Everything of a run that a checkpoint holds besides the network and the optimizer: where it is (the
+  // next step is the mini-batch at order[next] of epoch `epoch`), the shuffle, the epoch's sums so far,
+  // the divergence check's reference, the reports and early stopping's best epoch.
+  template <class T>
+  struct run_state {
+    std::uint64_t epoch = 0, next = 0;
+    rng shuffle;
+    std::vector<std::uint64_t> order;
+    double total = 0, seconds = 0;
+    std::uint64_t train_correct = 0, next_progress = 0;
+    std::uint64_t batches_seen = 0, reference_samples = 0;
+    double reference_sum = 0, batch_limit = std::numeric_limits<double>::infinity();
+    std::vector<epoch_report> history;
+    std::uint64_t best_epoch = 0;
+    std::vector<T> best_params;
+  };
+
+  // The whole state of a run, saved or loaded by the same calls (nn/checkpoint.hpp). The run's settings
+  // must match the checkpoint's; epochs may differ (a run can be made longer), and so may threads and
+  // processes (their results differ only by rounding: docs/distributed.md).
+  template <class Archive, class Net, class T>
+  void state(Archive& a, Net& net, Optimizer& opt, run_state<T>& s, std::size_t n, double base_rate) {
+    a.expect("network", Net::name());
+    a.expect("bytes per value", static_cast<std::uint32_t>(sizeof(T)));
+    a.expect("training samples", static_cast<std::uint64_t>(n));
+    a.expect("batch_size", static_cast<std::uint64_t>(batch_size));
+    a.expect("seed", seed);
+    a.expect("dropout", dropout);
+    a.expect("weight_decay", weight_decay);
+    a.expect("patience", static_cast<std::uint64_t>(patience));
+    a.expect("starting learning rate", base_rate);
+    if constexpr (Archive::loading) {
+      std::vector<T> p;
+      a(p);
+      if (p.size() != net.parameters().size())
+        throw data_error(a.path(), a.offset(), "expected " + std::to_string(net.parameters().size()) + " parameters, found " +
+                                                   std::to_string(p.size()));
+      std::copy(p.begin(), p.end(), net.parameters().begin());
+    } else {
+      a(std::vector<T>(net.parameters().begin(), net.parameters().end()));
+    }
+    opt.checkpoint(a);
+    a(steps_);
+    a(s.epoch), a(s.next);
+    s.shuffle.checkpoint(a);
+    a(s.order);
+    a(s.total), a(s.seconds), a(s.train_correct), a(s.next_progress);
+    a(s.batches_seen), a(s.reference_samples), a(s.reference_sum), a(s.batch_limit);
+    std::uint64_t reports = s.history.size();
+    a(reports);
+    if constexpr (Archive::loading) {
+      if (reports > s.order.size() + 1000000)
+        throw data_error(a.path(), a.offset(), "expected at most one report per epoch, found a count of " + std::to_string(reports));
+      s.history.assign(static_cast<std::size_t>(reports), epoch_report{});
+    }
+    for (auto& r : s.history) {
+      std::uint64_t u[8] = {r.epoch, r.epochs, r.samples, r.train_correct, r.correct, r.tested, r.threads, r.best_epoch};
+      double d[4] = {r.seconds, r.mean_cost, r.eval_seconds, r.learning_rate};
+      bool stopped = r.stopped_early;
+      for (auto& v : u) a(v);
+      for (auto& v : d) a(v);
+      a(stopped);
+      r = {static_cast<std::size_t>(u[0]), static_cast<std::size_t>(u[1]), static_cast<std::size_t>(u[2]), d[0], d[1],
+           static_cast<std::size_t>(u[3]), static_cast<std::size_t>(u[4]), static_cast<std::size_t>(u[5]), d[2],
+           static_cast<std::size_t>(u[6]), d[3], static_cast<std::size_t>(u[7]), stopped};
+    }
+    a(s.best_epoch), a(s.best_params);
+    if constexpr (Archive::loading) {
+      if (s.order.size() != n || s.next > n || (!s.history.empty() && s.history.size() != s.epoch) ||
+          (!s.best_params.empty() && s.best_params.size() != net.parameters().size()))
+        throw data_error(a.path(), a.offset(), "the state does not fit together (its order, position, reports or best "
+                                               "parameters do not match " + std::to_string(n) + " samples)");
+      for (const auto i : s.order)
+        if (i >= n) throw data_error(a.path(), a.offset(), "the shuffled order holds sample " + std::to_string(i) + " of " + std::to_string(n));
+      a.finish();
+    }
+  }
+
+  // Writes a checkpoint of the run (by process 0 alone when there are several).
+  template <class Net, class T>
+  void save_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+    if (processes && processes->rank() != 0) return;
+    detail::state_writer w;
+    state(w, net, optimizer, s, n, base_rate);
+    detail::write_durably(checkpoint, w.file());
+  }
+
+  // Loads the checkpoint into net, the optimizer and s, all or nothing. Process 0 reads the file and sends
+  // its bytes to the others.
+  template <class Net, class T>
+  void load_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+    std::vector<std::uint8_t> bytes;
+    std::string failure;
+    if (!processes || processes->rank() == 0) {
+      try {
+        // At most: the parameters four times over (optimizer state), the order, a report per epoch.
+        const std::uint64_t limit = (1u << 20) + 8ull * n * 2 + 8 * Net::parameter_storage * sizeof(T) + 256ull * (epochs + n);
+        bytes = detail::read_checkpoint_bytes(checkpoint, limit);
+      } catch (const std::exception& e) {
+        if (!processes) throw;
+        failure = e.what();
+        bytes.clear();
+      }
+    }
+    if (processes) {
+      processes->broadcast(bytes, "the checkpoint's bytes");
+      if (bytes.empty())
+        throw data_error(checkpoint, data_error::no_offset,
+                         processes->rank() == 0 ? failure : "process 0 could not read the checkpoint (its message says why)");
+    }
+    detail::state_reader r(checkpoint, std::move(bytes));
+    Net loaded(net);
+    Optimizer opt(optimizer);
+    run_state<T> got;
+    const auto steps = steps_;
+    try {
+      state(r, loaded, opt, got, n, base_rate);
+    } catch (...) {
+      steps_ = steps;
+      throw;
+    }
+    net = std::move(loaded);
+    optimizer = std::move(opt);
+    s = std::move(got);
+  }
+
   template <class Net, class Train, class Test>
   std::vector<epoch_report> run(Net& net, const Train& train, const Test* test) {
     detail::check_shapes<Net>(train, "training");
@@ -147,136 +289,235 @@ class trainer {
     static_assert(optimizer_for<Optimizer, T>,
                   "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                   "with std::span<T> and std::span<const T> (see docs/policies.md)");
-    rng r(seed);
-    std::vector<std::size_t> order(train.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    typename Net::workspace ws(std::min(batch_size, train.size()));
-    std::vector<epoch_report> history;
-    history.reserve(epochs);
+    constexpr bool checkpointable = requires(Optimizer& o, detail::state_writer& w) { o.checkpoint(w); };
+    if (!checkpoint.empty() && !checkpointable)
+      throw std::invalid_argument("nn::trainer: checkpoints hold the optimizer's state: give the optimizer a member template "
+                                  "checkpoint(archive&) that passes each of its values to the archive (docs/policies.md)");
+    if (resume && checkpoint.empty()) throw std::invalid_argument("nn::trainer: resume needs the checkpoint file's path (checkpoint)");
+    if (!(checkpoint_minutes >= 0)) throw std::invalid_argument("nn::trainer: checkpoint_minutes must be ≥ 0");
+    const std::size_t n = train.size();
+    const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
+    const bool distributed = procs > 1;
+    run_state<T> st;
+    st.shuffle = rng(seed);
+    st.order.resize(n);
+    std::iota(st.order.begin(), st.order.end(), std::uint64_t{0});
+    // A process's part of a mini-batch of m rows: the same split as a thread's part (team_member::rows).
+    const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
+    const std::size_t local_rows = (std::min(batch_size, n) + procs - 1) / procs;
+    typename Net::workspace ws(std::max<std::size_t>(1, local_rows));
     if constexpr (!has_fused_learning_rate<Optimizer>)
       if (grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
+    if (distributed && grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
     if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
       throw std::invalid_argument("nn::trainer: weight_decay must be a finite λ ≥ 0, not " + std::to_string(weight_decay));
-    const T l2 = l2_of<T>(train.size());
+    const T l2 = l2_of<T>(n);
     if (!(dropout >= 0 && dropout < 1))
       throw std::invalid_argument("nn::trainer: dropout must be a probability in [0, 1), not " + std::to_string(dropout));
     if (patience && !test)
       throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
-    std::vector<T> best_params;  // early stopping: the parameters after the best epoch so far
-    std::size_t best_epoch = 0;
     rate_keeper keep(optimizer, static_cast<bool>(schedule));
-    const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, batch_size / min_rows_per_thread));
+    const double base_rate = detail::learning_rate_of(optimizer);
+    if constexpr (checkpointable) {
+      if (resume) load_checkpoint(net, st, n, base_rate);
+      else if (!checkpoint.empty()) save_checkpoint(net, st, n, base_rate);  // the start: a path that works
+    }
+    const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, local_rows / min_rows_per_thread));
     detail::thread_team team(team_size);
     std::unique_ptr<detail::thread_team> eval_team;
     if (test && threads > 1) eval_team = team_size == threads ? nullptr : std::make_unique<detail::thread_team>(threads);
     auto eval_ws = detail::evaluation_workspaces<Net>(test ? std::max<std::size_t>(threads, 1) : 0);
+    // This process's part of the test data; a source that reads files reads only it.
+    const std::size_t test_first = test ? test->size() * me / procs : 0, test_last = test ? test->size() * (me + 1) / procs : 0;
+    if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); }) {
+      if (test) {
+        std::vector<std::size_t> mine(test_last - test_first);
+        std::iota(mine.begin(), mine.end(), test_first);
+        test->prepare(mine);
+      }
+    }
 
     // Divergence is checked after every mini-batch, so that a blow-up inside the first epoch stops at
     // once: a cost that is not finite, or a mini-batch's mean cost divergence_factor times the mean over
     // the run's first few mini-batches (the run's natural scale; the lowest cost so far may be a near-exact
     // fit, where noise alone is a large factor). Each epoch's mean is compared with the first epoch's.
-    const std::size_t batches = (order.size() + batch_size - 1) / batch_size;
+    const std::size_t batches = (n + batch_size - 1) / batch_size;
     const std::size_t reference_batches = std::min<std::size_t>(8, batches);
-    std::size_t batches_seen = 0, reference_samples = 0;
-    double reference_sum = 0, batch_limit = std::numeric_limits<double>::infinity();
+    const std::size_t progress_every = std::max<std::size_t>(1, n / 100);
+    auto last_checkpoint = clock::now();
+    const bool by_time = !checkpoint.empty() && checkpoint_minutes > 0;
 
-    for (std::size_t e = 0; e < epochs; ++e) {
-      if (schedule) keep.apply(optimizer, schedule(e), e);
-      const auto t0 = clock::now();
-      r.shuffle(std::span<std::size_t>(order));
-      double total = 0;
-      const std::size_t progress_every = std::max<std::size_t>(1, order.size() / 100);
-      std::size_t next_progress = progress_every;
-      // After every mini-batch's step, on member 0 only.
-      std::size_t train_correct = 0;
-      const auto after_step = [&](std::size_t s0, std::size_t m, double cost, std::size_t correct) {
-        total += cost;
-        train_correct += correct;
-        if (!std::isfinite(cost) || cost > batch_limit * static_cast<double>(m))
-          throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
-                                  .batches = batches, .cost = cost / static_cast<double>(m),
-                                  .reference = reference_sum / static_cast<double>(std::max<std::size_t>(1, reference_samples)),
-                                  .reference_batches = reference_batches, .learning_rate = detail::learning_rate_of(optimizer)});
-        if (batches_seen < reference_batches) {
-          reference_sum += cost;
-          reference_samples += m;
-          if (++batches_seen == reference_batches && reference_sum > 0)
-            batch_limit = divergence_factor * reference_sum / static_cast<double>(reference_samples);
+    try {
+      for (; st.epoch < epochs; ++st.epoch) {
+        const std::size_t e = static_cast<std::size_t>(st.epoch);
+        if (schedule) keep.apply(optimizer, schedule(e), e);
+        if (st.next == 0) {  // a new epoch (not one a checkpoint left halfway)
+          st.shuffle.shuffle(std::span<std::uint64_t>(st.order));
+          st.total = st.seconds = 0;
+          st.train_correct = 0;
+          st.next_progress = progress_every;
         }
-        if (on_progress && s0 + m >= next_progress) {
-          on_progress(s0 + m, order.size());
-          next_progress = s0 + m + progress_every;
+        // A source that reads files reads this process's samples of the epoch (docs/distributed.md).
+        if constexpr (requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); }) {
+          std::vector<std::size_t> mine;
+          mine.reserve(n / procs + batches);
+          for (std::size_t s0 = static_cast<std::size_t>(st.next); s0 < n; s0 += batch_size) {
+            const row_range r = part_of(std::min(batch_size, n - s0));
+            mine.insert(mine.end(), st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first),
+                        st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first + r.count));
+          }
+          train.prepare(mine);
         }
-      };
-      run_epoch(team, net, train, order, ws, after_step, l2,
-                detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
-      if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
-
-      epoch_report rep;
-      rep.epoch = e;
-      rep.epochs = epochs;
-      rep.samples = order.size();
-      rep.threads = team.size();
-      rep.learning_rate = detail::learning_rate_of(optimizer);
-      rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
-      rep.mean_cost = total / static_cast<double>(order.size());
-      rep.train_correct = train_correct;
-      const double first_cost = history.empty() ? rep.mean_cost : history.front().mean_cost;
-      if (!std::isfinite(rep.mean_cost) || (first_cost > 0 && rep.mean_cost > divergence_factor * first_cost))
-        throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
-                                .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
-      if (test) {
-        const auto t1 = clock::now();
-        rep.correct = threads <= 1 ? detail::count_correct(net, *test, 0, test->size(), eval_ws[0])
-                                   : detail::evaluate_on(eval_team ? *eval_team : team, net, *test, eval_ws);
-        rep.tested = test->size();
-        rep.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
-      }
-      if (patience) {
-        if (best_params.empty() || rep.correct > history[best_epoch].correct) {
-          best_epoch = e;
-          best_params.assign(net.parameters().begin(), net.parameters().end());
-        }
-        rep.best_epoch = best_epoch;
-        rep.stopped_early = e - best_epoch >= patience && e + 1 < epochs;
-      }
-      history.push_back(rep);
-      if (on_epoch) on_epoch(rep);
-      if (rep.stopped_early) break;
-    }
-    if (patience) std::copy(best_params.begin(), best_params.end(), net.parameters().begin());
-    return history;
-  }
-
-  // One epoch of mini-batch steps over `order`, every member of the team taking its part of each step
-  // (nn::train_step with nn::team_member): its rows of the mini-batch gathered, then its share of both
-  // phases. Member 0 does the bookkeeping. A member that throws (a bad sample, the divergence check, a
-  // callback) records it; all leave at the next barrier, and it is rethrown here.
-  template <class Net, class Data, class After>
-  void run_epoch(detail::thread_team& team, Net& net, const Data& train, const std::vector<std::size_t>& order,
-                 typename Net::workspace& ws, After& after_step, typename Net::value_type l2,
-                 std::uint64_t epoch_key) {
-    using T = typename Net::value_type;
-    const std::size_t n = order.size();
-    team_member::failure failure;
-    team.run([&](std::size_t t) {
-      team_member ex(team, t, failure);
-      for (std::size_t s0 = 0; s0 < n; s0 += batch_size) {
-        const std::size_t m = std::min(batch_size, n - s0);
-        const auto fill = [&](std::size_t first, std::size_t count) {
-          detail::gather_rows<Net>(train, std::span<const std::size_t>(order.data() + s0 + first, count), ws, first);
-          if (s0 + batch_size < n) {  // this member's rows of the next mini-batch
-            const row_range next = ex.rows(std::min(batch_size, n - s0 - batch_size));
-            detail::prefetch_inputs(train, std::span<const std::size_t>(order.data() + s0 + batch_size + next.first, next.count));
+        const auto t0 = clock::now();
+        // After every mini-batch's step, on member 0 only: the sums of the whole mini-batch (over the
+        // processes), the divergence check, progress and checkpoints by time.
+        const auto after_step = [&](std::size_t s0, std::size_t m, double cost, std::size_t correct) {
+          bool save_now = by_time && me == 0 && clock::now() - last_checkpoint >= std::chrono::duration<double>(60 * checkpoint_minutes);
+          if (distributed) {
+            double sums[3] = {cost, static_cast<double>(correct), save_now ? 1.0 : 0.0};
+            processes->sum(std::span<double>(sums), "the costs of a step");
+            cost = sums[0];
+            correct = static_cast<std::size_t>(sums[1]);
+            save_now = sums[2] > 0;
+          }
+          st.total += cost;
+          st.train_correct += correct;
+          if (!std::isfinite(cost) || cost > st.batch_limit * static_cast<double>(m))
+            throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
+                                    .batches = batches, .cost = cost / static_cast<double>(m),
+                                    .reference = st.reference_sum / static_cast<double>(std::max<std::uint64_t>(1, st.reference_samples)),
+                                    .reference_batches = reference_batches, .learning_rate = detail::learning_rate_of(optimizer)});
+          if (st.batches_seen < reference_batches) {
+            st.reference_sum += cost;
+            st.reference_samples += m;
+            if (++st.batches_seen == reference_batches && st.reference_sum > 0)
+              st.batch_limit = divergence_factor * st.reference_sum / static_cast<double>(st.reference_samples);
+          }
+          if (on_progress && me == 0 && s0 + m >= st.next_progress) {
+            on_progress(s0 + m, n);
+            st.next_progress = s0 + m + progress_every;
+          }
+          if constexpr (checkpointable) {
+            if (save_now) {
+              st.next = s0 + m;
+              st.seconds += std::chrono::duration<double>(clock::now() - t0).count();
+              save_checkpoint(net, st, n, base_rate);
+              st.seconds -= std::chrono::duration<double>(clock::now() - t0).count();
+              last_checkpoint = clock::now();
+            }
           }
         };
-        const auto after = [&] {
-          T batch_cost(0);
-          for (std::size_t s = 0; s < m; ++s) batch_cost += ws.row_costs()[s];
-          after_step(s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, m));
-        };
-        const step_settings<T> settings{l2, nn::dropout{dropout, detail::mix64(epoch_key + s0)}};
-        if (!train_step(net, ws, m, optimizer, cost, grads<T>(), settings, ex, fill, after)) return;
+        run_epoch(team, net, train, st, ws, after_step, l2, detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
+        st.next = 0;
+        if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
+
+        epoch_report rep;
+        rep.epoch = e;
+        rep.epochs = epochs;
+        rep.samples = n;
+        rep.threads = team.size();
+        rep.learning_rate = detail::learning_rate_of(optimizer);
+        rep.seconds = st.seconds + std::chrono::duration<double>(clock::now() - t0).count();
+        rep.mean_cost = st.total / static_cast<double>(n);
+        rep.train_correct = static_cast<std::size_t>(st.train_correct);
+        const double first_cost = st.history.empty() ? rep.mean_cost : st.history.front().mean_cost;
+        if (!std::isfinite(rep.mean_cost) || (first_cost > 0 && rep.mean_cost > divergence_factor * first_cost))
+          throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
+                                  .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
+        if (test) {
+          const auto t1 = clock::now();
+          std::size_t correct = threads <= 1 ? detail::count_correct(net, *test, test_first, test_last, eval_ws[0])
+                                             : detail::evaluate_on(eval_team ? *eval_team : team, net, *test, eval_ws, test_first, test_last);
+          if (distributed) {
+            double c = static_cast<double>(correct);
+            processes->sum(std::span<double>(&c, 1), "the evaluation's count");
+            correct = static_cast<std::size_t>(c);
+          }
+          rep.correct = correct;
+          rep.tested = test->size();
+          rep.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+        }
+        if (patience) {
+          if (st.best_params.empty() || rep.correct > st.history[st.best_epoch].correct) {
+            st.best_epoch = e;
+            st.best_params.assign(net.parameters().begin(), net.parameters().end());
+          }
+          rep.best_epoch = static_cast<std::size_t>(st.best_epoch);
+          rep.stopped_early = e - st.best_epoch >= patience && e + 1 < epochs;
+        }
+        st.history.push_back(rep);
+        if (on_epoch && me == 0) on_epoch(rep);
+        if (rep.stopped_early) break;
+        if constexpr (checkpointable) {
+          if (!checkpoint.empty() && checkpoint_epochs && (e + 1) % checkpoint_epochs == 0) {
+            ++st.epoch;  // the state after this epoch: the next one's start
+            save_checkpoint(net, st, n, base_rate);
+            --st.epoch;
+            last_checkpoint = clock::now();
+          }
+        }
+      }
+    } catch (const divergence_error&) {
+      throw;  // every process sees the same sums, so every one stops here
+    } catch (const std::exception& x) {
+      if (distributed) processes->abort("nn::trainer: process " + std::to_string(me) + " of " + std::to_string(procs) + " failed: " + x.what());
+      throw;
+    }
+    if (patience) std::copy(st.best_params.begin(), st.best_params.end(), net.parameters().begin());
+    return st.history;
+  }
+
+  // One epoch of mini-batch steps over st.order from st.next, every member of the team taking its part of
+  // each step (nn::train_step with nn::team_member, or nn::process_member over processes): its rows of
+  // the process's part of the mini-batch gathered, then its share of both phases. Member 0 does the
+  // bookkeeping. A member that throws (a bad sample, the divergence check, a callback) records it; all
+  // leave at the next barrier, and it is rethrown here.
+  template <class Net, class Data, class After, class State>
+  void run_epoch(detail::thread_team& team, Net& net, const Data& train, State& st, typename Net::workspace& ws,
+                 After& after_step, typename Net::value_type l2, std::uint64_t epoch_key) {
+    using T = typename Net::value_type;
+    const std::size_t n = st.order.size(), from = static_cast<std::size_t>(st.next);
+    const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
+    const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
+    // The order as indices of the data (a checkpoint keeps it as u64).
+    static_assert(sizeof(std::size_t) == sizeof(std::uint64_t), "nn::trainer needs a 64-bit std::size_t");
+    const auto rows_at = [&](std::size_t at, std::size_t count) {
+      return std::span<const std::size_t>(reinterpret_cast<const std::size_t*>(st.order.data() + at), count);
+    };
+    team_member::failure failure;
+    std::string what;
+    team.run([&](std::size_t t) {
+      const auto body = [&](auto& ex) {
+        for (std::size_t s0 = from; s0 < n; s0 += batch_size) {
+          const std::size_t m = std::min(batch_size, n - s0);
+          const row_range mine = part_of(m);  // this process's rows of the mini-batch
+          const auto fill = [&](std::size_t first, std::size_t count) {
+            detail::gather_rows<Net>(train, rows_at(s0 + mine.first + first, count), ws, first);
+            if (s0 + batch_size < n) {  // this member's rows of the next mini-batch
+              const std::size_t next_m = std::min(batch_size, n - s0 - batch_size);
+              const row_range next = part_of(next_m), sub = ex.rows(next.count);
+              detail::prefetch_inputs(train, rows_at(s0 + batch_size + next.first + sub.first, sub.count));
+            }
+          };
+          const auto after = [&] {
+            T batch_cost(0);
+            for (std::size_t s = 0; s < mine.count; ++s) batch_cost += ws.row_costs()[s];
+            after_step(s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, mine.count));
+          };
+          const step_settings<T> settings{l2, nn::dropout{dropout, detail::mix64(epoch_key + s0), mine.first}};
+          if constexpr (exchanges_gradients<std::remove_cvref_t<decltype(ex)>>()) {
+            ex.batch_rows(m);
+            if (t == 0) what = "step " + std::to_string(s0 / batch_size) + " of epoch " + std::to_string(st.epoch);
+          }
+          if (!train_step(net, ws, mine.count, optimizer, cost, grads<T>(), settings, ex, fill, after)) return;
+        }
+      };
+      team_member member(team, t, failure);
+      if (procs > 1) {
+        process_member ex(member, *processes, what);
+        body(ex);
+      } else {
+        body(member);
       }
     });
     if (failure.first) std::rethrow_exception(failure.first);
