@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # dataset-fashion-mnist: real data for the MNIST example's test and for scripts/fetch-data.sh.
-packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist)
+# libopenmpi-dev, openmpi-bin: the optional nn::mpi component, its tests and the mnist_mpi example.
+packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 [ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev)
 # scripts/test.sh: PyTorch and ONNX's checker for tests/onnx_pytorch.py (the library never needs Python).
 [ "${NN_WITH_PYTORCH:-0}" = 1 ] && packages+=(python3-torch python3-onnx python3-numpy)

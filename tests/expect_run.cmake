@@ -1,8 +1,8 @@
-# Runs EXE with ARGS ('|' between them) and requires its exit status to be STATUS and what it printed
-# (standard output, then standard error) to match the regular expression EXPECT.
+# Runs EXE with ARGS ('|' between them) and requires its exit status to be STATUS ("nonzero": any but 0)
+# and what it printed (standard output, then standard error) to match the regular expression EXPECT.
 string(REPLACE "|" ";" args "${ARGS}")
 execute_process(COMMAND "${EXE}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rc STREQUAL "${STATUS}")
+if((STATUS STREQUAL "nonzero" AND (rc STREQUAL "0")) OR (NOT STATUS STREQUAL "nonzero" AND NOT rc STREQUAL "${STATUS}"))
   message(FATAL_ERROR "${EXE} ${args}: exit status ${rc}, expected ${STATUS}\n${out}${err}")
 endif()
 if(NOT "${out}${err}" MATCHES "${EXPECT}")

@@ -1,6 +1,6 @@
 // Checkpoint files of training (trainer::checkpoint, docs/file-format.md): the bytes of a state, written
 // atomically and read back with every check. What a checkpoint holds is the trainer's business
-// (nn/train.hpp, trainer::save_state); this header knows only how values go into bytes and back:
+// (nn/train.hpp, trainer::state); this header knows only how values go into bytes and back:
 //   "nnckpoint" + 7 zero bytes | u32 version = 1 | u64 payload bytes | payload | u64 FNV-1a of the payload
 // all little-endian. The payload is a sequence of values; a vector is a u64 count and its values. A reader
 // checks the hash before it parses anything, and every count against the bytes that are left, so a
@@ -163,7 +163,11 @@ class state_reader {
   template <class V>
   static std::string text(const V& v) {
     if constexpr (std::is_same_v<V, std::string>) return '"' + v + '"';
-    else if constexpr (std::is_arithmetic_v<V>) return std::to_string(v);
+    else if constexpr (std::is_floating_point_v<V>) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.17g", static_cast<double>(v));  // every digit: 0.01 is not 0.0100000001
+      return b;
+    } else if constexpr (std::is_arithmetic_v<V>) return std::to_string(v);
     else return "another value";
   }
   std::string describe_start() const {
@@ -209,15 +213,27 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
     if (w <= 0) {
       const int e = errno;
       ::close(fd);
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
       throw data_error(path, data_error::no_offset, "writing " + tmp + " failed: " + std::generic_category().message(e));
     }
     done += static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw data_error(path, data_error::no_offset, "flushing " + tmp + " to the disk failed: " + std::generic_category().message(errno));
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_error = errno;
+  const bool closed = ::close(fd) == 0;
   std::error_code ec;
+  if (!synced || !closed) {
+    std::filesystem::remove(tmp, ec);
+    throw data_error(path, data_error::no_offset,
+                     "flushing " + tmp + " to the disk failed: " + std::generic_category().message(synced ? errno : sync_error));
+  }
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + ec.message());
+  if (ec) {
+    const std::string why = ec.message();
+    std::filesystem::remove(tmp, ec);
+    throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
+  }
   const auto dir = std::filesystem::path(path).parent_path();
   const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
@@ -235,14 +251,21 @@ inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, 
   if (!std::filesystem::is_regular_file(path, ec))
     throw data_error(path, data_error::no_offset, "expected a checkpoint file, found " +
                                                       std::string(std::filesystem::exists(path, ec) ? "something that is not a regular file" : "no file"));
-  const std::uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) throw data_error(path, data_error::no_offset, "cannot read its size: " + ec.message());
-  if (size > limit)
-    throw data_error(path, data_error::no_offset, "a checkpoint of this run holds at most " + std::to_string(limit) +
-                                                      " bytes, the file has " + std::to_string(size));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  // The size of the file opened, not of the path (a writer may rename a new one over it meanwhile).
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw data_error(path, data_error::no_offset, "cannot open it");
+  long size = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+  if (size < 0 || std::fseek(f, 0, SEEK_SET) != 0) {
+    std::fclose(f);
+    throw data_error(path, data_error::no_offset, "cannot read its size");
+  }
+  if (static_cast<std::uint64_t>(size) > limit) {
+    std::fclose(f);
+    throw data_error(path, data_error::no_offset, "a checkpoint of this run holds at most " + std::to_string(limit) +
+                                                      " bytes, the file has " + std::to_string(size));
+  }
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
   if (got != bytes.size())

@@ -155,9 +155,13 @@ struct momentum {
   }
   // Forget the velocity (a new training run).
   void reset() { state_.clear(); }
-  // Its state for a checkpoint (trainer::checkpoint): the velocity.
+  // Its settings and state for a checkpoint (trainer::checkpoint): mu, nesterov, the velocity.
   template <class Archive>
-  void checkpoint(Archive& a) { state_.checkpoint(a); }
+  void checkpoint(Archive& a) {
+    a.expect("momentum's mu", mu);
+    a.expect("momentum's nesterov", nesterov);
+    state_.checkpoint(a);
+  }
 
  private:
   detail::state_buffers state_;
@@ -209,9 +213,13 @@ struct adam {
     state_.clear();
     t_ = 0;
   }
-  // Its state for a checkpoint (trainer::checkpoint): the step count and both moments.
+  // Its settings and state for a checkpoint (trainer::checkpoint): the betas and epsilon, the step count
+  // and both moments.
   template <class Archive>
   void checkpoint(Archive& a) {
+    a.expect("adam's beta1", beta1);
+    a.expect("adam's beta2", beta2);
+    a.expect("adam's epsilon", epsilon);
     a(t_);
     state_.checkpoint(a);
   }

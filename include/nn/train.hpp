@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 #include "nn/checkpoint.hpp"
@@ -175,6 +176,9 @@ class trainer {
   template <class Archive, class Net, class T>
   void state(Archive& a, Net& net, Optimizer& opt, run_state<T>& s, std::size_t n, double base_rate) {
     a.expect("network", Net::name());
+    // The policies' types (the same spelling from g++ and clang: the Itanium ABI's), then their settings.
+    a.expect("optimizer", std::string(typeid(Optimizer).name()));
+    a.expect("cost", std::string(typeid(Cost).name()));
     a.expect("bytes per value", static_cast<std::uint32_t>(sizeof(T)));
     a.expect("training samples", static_cast<std::uint64_t>(n));
     a.expect("batch_size", static_cast<std::uint64_t>(batch_size));

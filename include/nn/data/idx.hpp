@@ -333,4 +333,91 @@ class idx_stream {
   std::size_t classes_, count_ = 0, pixels_ = 0, i_ = 0, label_ = 0;
 };
 
+// An image file and its label file as a data source that holds only the samples it is asked for: each
+// process of a training over several (trainer::processes, docs/distributed.md) reads just its part of
+// every epoch, so its memory falls with the number of processes. The headers are read and checked when it
+// opens (load_idx's checks and messages); prepare(indices), which the trainer calls before each epoch and
+// before evaluating, reads exactly those samples (in one pass through each file, the others skipped) and
+// checks their labels. input(i) for a sample not prepared is an error. Inputs are bytes (byte_input_source),
+// converted as load_idx converts them, so it trains the same network as load_idx_bytes, bit for bit.
+template <class T = float>
+class idx_source {
+ public:
+  idx_source(std::string images_path, std::string labels_path, std::size_t classes = 10, std::size_t expected_inputs = dynamic)
+      : images_(std::move(images_path)), labels_(std::move(labels_path)), classes_(classes) {
+    idx_stream<T> headers(images_, labels_, classes, expected_inputs);  // every header check, nothing more read
+    count_ = headers.declared_size();
+    pixels_ = headers.input_size();
+    one_hot_.assign(classes_ * classes_, T(0));
+    for (std::size_t c = 0; c < classes_; ++c) one_hot_[c * classes_ + c] = T(1);
+  }
+
+  std::size_t size() const noexcept { return count_; }
+  std::size_t input_size() const noexcept { return pixels_; }
+  std::size_t output_size() const noexcept { return classes_; }
+  T input_scale() const noexcept { return T(255); }
+  std::span<const std::uint8_t> input(std::size_t i) const { return {bytes_.data() + slot(i) * pixels_, pixels_}; }
+  std::span<const T> target(std::size_t i) const { return {one_hot_.data() + label(i) * classes_, classes_}; }
+  std::size_t label(std::size_t i) const { return labels_read_[slot(i)]; }
+  // The samples in memory now.
+  std::size_t loaded() const noexcept { return held_.size(); }
+
+  // Holds exactly the samples `indices` (any order, repeats allowed) from now on.
+  void prepare(std::span<const std::size_t> indices) const {
+    std::vector<std::size_t> want(indices.begin(), indices.end());
+    std::sort(want.begin(), want.end());
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    if (want == held_) return;
+    if (!want.empty() && want.back() >= count_)
+      throw std::out_of_range("nn::idx_source: sample " + std::to_string(want.back()) + " asked of " + images_ + ", which holds " +
+                              std::to_string(count_));
+    std::vector<std::uint8_t> bytes = read_items(images_, 2051, want, pixels_), labels = read_items(labels_, 2049, want, 1);
+    for (std::size_t k = 0; k < want.size(); ++k)
+      if (labels[k] >= classes_)
+        throw data_error(labels_, 8 + want[k], "label of image " + std::to_string(want[k]) + ": expected 0 to " +
+                                                  std::to_string(classes_ - 1) + ", found " + std::to_string(labels[k]));
+    bytes_ = std::move(bytes);
+    labels_read_ = std::move(labels);
+    held_ = std::move(want);
+  }
+
+ private:
+  std::size_t slot(std::size_t i) const {
+    const auto it = std::lower_bound(held_.begin(), held_.end(), i);
+    if (it == held_.end() || *it != i)
+      throw std::out_of_range("nn::idx_source: sample " + std::to_string(i) + " of " + images_ +
+                              " is not in memory (prepare() did not ask for it)");
+    return static_cast<std::size_t>(it - held_.begin());
+  }
+  // The items (`item` bytes each) at the sorted indices `want`, in one pass through the file.
+  static std::vector<std::uint8_t> read_items(const std::string& path, std::uint32_t magic, const std::vector<std::size_t>& want,
+                                              std::size_t item) {
+    detail::content_reader in(path, "an IDX file, plain or .gz");
+    const detail::idx_header h = detail::read_idx_header(path, magic, [&](std::uint8_t* out, std::size_t n) { return in.read(out, n); });
+    detail::check_plain_length(in, h);
+    std::vector<std::uint8_t> out(want.size() * item), skip(std::size_t{1} << 16);
+    std::uint64_t at = 0;  // items passed
+    const auto read = [&](std::uint8_t* to, std::size_t n) {
+      if (in.read(to, n) < n) throw detail::truncated_values(path, h, at * item);
+    };
+    for (std::size_t k = 0; k < want.size(); ++k) {
+      for (std::uint64_t gap = (want[k] - at) * item; gap > 0;) {
+        const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(gap, skip.size()));
+        read(skip.data(), n);
+        gap -= n;
+      }
+      read(out.data() + k * item, item);
+      at = want[k] + 1;
+    }
+    return out;
+  }
+
+  std::string images_, labels_;
+  std::size_t classes_, count_ = 0, pixels_ = 0;
+  std::vector<T> one_hot_;
+  // What prepare() read: a cache of the files' contents, so a const source may fill it.
+  mutable std::vector<std::size_t> held_;
+  mutable std::vector<std::uint8_t> bytes_, labels_read_;
+};
+
 }  // namespace nn
