@@ -69,6 +69,11 @@ std::string write(const std::string& name, const std::vector<std::uint8_t>& byte
   return p;
 }
 
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
 std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& bytes) {
   const auto p = (temp_dir() / "gzip_scratch.gz").string();
   gzFile g = gzopen(p.c_str(), "wb");
@@ -484,4 +489,69 @@ TEST_CASE("an IDX dimension of 0 makes an empty array, however large the other d
   b.push_back(1);
   REQUIRE_THAT(error_of([&] { (void)nn::read_idx(write("zero-dim-long", b)); }).what(),
                contains_text("expected the end of the file after 0 values, found 1 more bytes"));
+}
+
+TEST_CASE("idx_source holds just the samples prepare asks for, with load_idx_bytes's bytes and labels", "[idx][distributed]") {
+  for (const bool gz : {false, true}) {
+    auto [ip, lp] = random_idx(gz ? "source-gz" : "source", 300, 4, 5, 10, 21);
+    if (gz) {
+      ip = write("source-gz-images.gz", gzip(read_file(ip)));
+      lp = write("source-gz-labels.gz", gzip(read_file(lp)));
+    }
+    const auto all = nn::load_idx_bytes<float>(ip, lp);
+    const nn::idx_source<float> s(ip, lp, 10, 20);
+    REQUIRE(s.size() == 300);
+    REQUIRE(s.input_size() == 20);
+    REQUIRE(s.loaded() == 0);
+    const std::vector<std::size_t> want{299, 3, 150, 3, 0, 151};  // any order, repeats
+    s.prepare(want);
+    REQUIRE(s.loaded() == 5);
+    for (const std::size_t i : want) {
+      REQUIRE(std::equal(s.input(i).begin(), s.input(i).end(), all.input(i).begin(), all.input(i).end()));
+      REQUIRE(s.label(i) == all.label(i));
+      REQUIRE(std::equal(s.target(i).begin(), s.target(i).end(), all.target(i).begin()));
+    }
+    REQUIRE_THROWS_AS(s.input(1), std::out_of_range);  // never asked for
+    const std::vector<std::size_t> past{300};
+    REQUIRE_THROWS_AS(s.prepare(past), std::out_of_range);
+    REQUIRE(s.loaded() == 5);  // a failed prepare keeps what was there
+    const std::vector<std::size_t> other{1, 2};
+    s.prepare(other);
+    REQUIRE(s.loaded() == 2);
+    REQUIRE_THROWS_AS(s.input(299), std::out_of_range);
+  }
+}
+
+TEST_CASE("training on an idx_source equals training on load_idx_bytes, bit for bit, and it reads only what it trains on",
+          "[idx][distributed]") {
+  const auto [ip, lp] = random_idx("source-train", 250, 4, 5, 10, 13);
+  const nn::idx_source<float> s(ip, lp, 10, 20);
+  const auto b = nn::load_idx_bytes<float>(ip, lp);
+  using net_t = nn::network<20, 12, 10>;
+  REQUIRE(trained<net_t>(s, 3, 5) == trained<net_t>(b, 3, 5));
+  REQUIRE(s.loaded() == 250);  // one process trains on every sample
+}
+
+TEST_CASE("idx_source checks the headers when made and the labels it reads", "[idx][distributed]") {
+  const auto files = random_idx("source-bad", 20, 2, 2, 10, 3);  // (clang 14 captures no structured binding)
+  const std::string ip = files.first, lp = files.second;
+  auto labels = read_file(lp);
+  labels[8 + 7] = 12;  // sample 7's label
+  const std::string bad = write("source-bad-labels", labels);
+  const nn::idx_source<float> s(ip, bad, 10);
+  const std::vector<std::size_t> fine{0, 6, 8};
+  s.prepare(fine);  // sample 7 is never read
+  const std::vector<std::size_t> with7{7};
+  const auto e = error_of([&] { s.prepare(with7); });
+  REQUIRE(e.file() == bad);
+  REQUIRE(e.offset() == 15);
+  REQUIRE(std::string(e.what()).find("label of image 7: expected 0 to 9, found 12") != std::string::npos);
+  REQUIRE(s.loaded() == 3);
+  auto images = read_file(ip);
+  images.resize(images.size() - 3);  // the last image ends early
+  const std::string cut = write("source-cut-images", images);
+  const auto header = error_of([&] { nn::idx_source<float>(cut, lp, 10); });  // a plain file: found at once
+  REQUIRE(std::string(header.what()).find("truncated") != std::string::npos);
+  const auto wrong = error_of([&] { nn::idx_source<float>(lp, lp, 10); });
+  REQUIRE(wrong.file() == lp);
 }
