@@ -356,7 +356,7 @@ TEST_CASE("csv_reader: the rows read_csv gives, in order, for every file and a b
   const std::vector<std::pair<std::string, nn::csv_options>> files{
       {write("stream_basic.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), {}},
       {write("stream_basic2.csv", "a,\"b, quoted\",c\r\n1,2.5,-3e2\r\n\"4\",+5,6\n7,8,9"), columns({"c", "a"})},
-      {write("stream_semi.csv", "x;y\n1;2\n3;4\n"), nn::csv_options{';', nn::missing_values::error, {}, {}}},
+      {write("stream_semi.csv", "x;y\n1;2\n3;4\n"), nn::csv_options{';', nn::missing_values::error, {}, {}, {}}},
       {write("stream_missing.csv", "x,y\n1,10\n,20\n3,NaN\n5,30\n"), columns({}, nn::missing_values::skip_row)},
       {write("stream_missing2.csv", "x,y\n1,10\n,20\n"), columns({"y"})},
       {write("stream_escape.csv", "\"say \"\"hi\"\"\",\"\"\"\",\"x\"\"\",plain\n1,2,3,4\n\"5\",\"6\",\"7\",8\n"), {}},
@@ -793,4 +793,41 @@ TEST_CASE("CSV: the rows reserved never exceed the file's size in values", "[csv
   REQUIRE(t.cols() == 2000);
   REQUIRE(t.rows() == 0);
   REQUIRE(counting_new::largest.load() <= (std::size_t{1} << 20) + 64);
+}
+
+TEST_CASE("CSV: rows picks a process's part of the table, with the means of the whole columns", "[csv][distributed]") {
+  const auto p = write("rows.csv", "x,y\n1,10\n,20\n3,NaN\n5,30\n7,40\n");
+  nn::csv_options o;
+  o.rows = {3, 0, 3};  // any order, repeats: rows 0 and 3, in file order
+  SECTION("the rows asked for, in file order") {
+    o.missing = nn::missing_values::skip_row;  // rows numbered after skipping: 1,10 / 5,30 / 7,40
+    o.rows = {2, 0};
+    const auto t = nn::read_csv(p, o);
+    REQUIRE(t["x"] == std::vector<double>{1, 7});
+    REQUIRE(t["y"] == std::vector<double>{10, 40});
+  }
+  SECTION("fill_mean takes each column's mean over every row, not only the rows kept") {
+    o.missing = nn::missing_values::fill_mean;
+    o.rows = {1, 2};
+    const auto t = nn::read_csv(p, o);
+    REQUIRE(t["x"] == std::vector<double>{4, 3});    // mean of 1, 3, 5, 7
+    REQUIRE(t["y"] == std::vector<double>{20, 25});  // mean of 10, 20, 30, 40
+    o.rows.clear();
+    const auto whole = nn::read_csv(p, o);
+    REQUIRE(whole["x"][1] == t["x"][0]);
+    REQUIRE(whole["y"][2] == t["y"][1]);
+  }
+  SECTION("a row past the end is an error naming it and the file") {
+    o.missing = nn::missing_values::fill_mean;
+    o.rows = {5};
+    try {
+      nn::read_csv(p, o);
+      FAIL("expected std::out_of_range");
+    } catch (const std::out_of_range& e) {
+      REQUIRE_THAT(e.what(), contains_text("row 5 asked of " + p + ", which has 5 rows"));
+    }
+  }
+  SECTION("bad values in rows not kept are still errors") {
+    REQUIRE_THROWS_AS(nn::read_csv(p, o), nn::data_error);  // row 1's x is missing
+  }
 }

@@ -38,6 +38,11 @@ struct csv_options {
   missing_values missing = missing_values::error;
   std::vector<std::string> columns;  // columns to keep, by header name, in this order; empty = all
   read_limits limits;                // bounds on fields, records and the wait for a FIFO's writer
+  // read_csv only: the rows to keep (0-based, numbering the rows read_csv would return without this,
+  // i.e. after skip_row), in any order; empty = all. Every row is still read and checked, and fill_mean
+  // takes the mean of the whole column, so each process of a training over several (docs/distributed.md)
+  // gets its rows with the values one process would see, and holds only those.
+  std::vector<std::size_t> rows;
 };
 
 // Named numeric columns of equal length.
@@ -468,21 +473,39 @@ inline table read_csv(const std::string& path, const csv_options& opt, std::size
   t.columns.resize(t.names.size());
   for (auto& c : t.columns) c.reserve(in.estimated_rows());
   const std::size_t cols = t.cols();
-  while (in.next_values())
-    for (std::size_t c = 0; c < cols; ++c) t.columns[c].push_back(in.values_[c]);
-  if (opt.missing != missing_values::fill_mean) return t;
-  // The reader gave missing cells as NaN (and only those: a NaN in the file counts as missing).
-  for (std::size_t c = 0; c < t.cols(); ++c) {
-    auto& column = t.columns[c];
-    double sum = 0;
-    std::size_t n = 0;
-    for (double v : column)
-      if (!std::isnan(v)) sum += v, ++n;
-    if (n == column.size()) continue;
-    if (n == 0)
+  // The rows asked for, sorted, each kept once (in file order, like the whole table's).
+  std::vector<std::size_t> want(opt.rows.begin(), opt.rows.end());
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  const bool all = opt.rows.empty();
+  if (!all)
+    for (auto& c : t.columns) c.reserve(want.size());
+  // fill_mean: each column's sum and count of present values over every row (the reader gives missing
+  // cells as NaN, and only those: a NaN in the file counts as missing).
+  std::vector<double> sum(cols, 0.0);
+  std::vector<std::size_t> present(cols, 0);
+  const bool means = opt.missing == missing_values::fill_mean;
+  std::size_t row = 0, next = 0;
+  while (in.next_values()) {
+    if (means)
+      for (std::size_t c = 0; c < cols; ++c)
+        if (!std::isnan(in.values_[c])) sum[c] += in.values_[c], ++present[c];
+    if (all || (next < want.size() && want[next] == row)) {
+      for (std::size_t c = 0; c < cols; ++c) t.columns[c].push_back(in.values_[c]);
+      ++next;
+    }
+    ++row;
+  }
+  if (next < want.size())
+    throw std::out_of_range("nn::read_csv: row " + std::to_string(want[next]) + " asked of " + path + ", which has " +
+                            std::to_string(row) + " rows");
+  if (!means) return t;
+  for (std::size_t c = 0; c < cols; ++c) {
+    if (present[c] == row) continue;
+    if (present[c] == 0)
       throw data_error(path, data_error::no_offset, "column " + excerpt(t.names[c]) + " has no values to take a mean of");
-    for (double& v : column)
-      if (std::isnan(v)) v = sum / static_cast<double>(n);
+    for (double& v : t.columns[c])
+      if (std::isnan(v)) v = sum[c] / static_cast<double>(present[c]);
   }
   return t;
 }
