@@ -187,3 +187,29 @@ TEST_CASE("training over processes resumed from its checkpoint equals the run ne
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a last mini-batch with fewer rows than processes: the processes with none add nothing", "[distributed]") {
+  const auto train = test_data::blobs(601, 4);  // mini-batches of 30: the last has 1 row, for 4 processes
+  for (const bool dense_only : {true, false}) {
+    const auto run = [&](auto net, std::size_t p) {
+      std::vector<decltype(net)> nets(p, net);
+      thread_processes group(p);
+      group.run([&](thread_processes::member& me) {
+        auto t = make_trainer(2);
+        if (p > 1) t.processes = &me;
+        t.fit(nets[me.rank()], train);
+      });
+      return nets[0];
+    };
+    const auto compare = [&](auto net) {
+      const auto one = run(net, 1), four = run(net, 4);
+      double worst = 0;
+      for (std::size_t i = 0; i < one.parameters().size(); ++i)
+        worst = std::max(worst, double(std::abs(one.parameters()[i] - four.parameters()[i])));
+      INFO("largest difference " << worst);
+      REQUIRE(worst < 1e-4);
+    };
+    if (dense_only) compare(nn::sequential<nn::input<20>, nn::dense<16, nn::relu>, nn::dense<5, nn::softmax>>(3));
+    else compare(net_t(3));
+  }
+}
