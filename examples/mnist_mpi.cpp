@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
     else train<100>(o, world);
     return 0;
   } catch (const std::exception& e) {
-    // Every rank meets the same error (a setting, a checkpoint, divergence): rank 0 says it.
-    if (world.rank() == 0) std::fprintf(stderr, "mnist_mpi: %s\n", e.what());
+    // Every rank says what stopped it: one rank's bad file or setting, and the others' "1 of the 2
+    // processes failed ...", or the same divergence everywhere.
+    std::fprintf(stderr, "mnist_mpi: rank %zu: %s\n", world.rank(), e.what());
     return 1;
   }
 }

@@ -8,7 +8,7 @@
 #   build/fuzz/tests/fuzz/fuzz_TARGET build/fuzz/artifacts/crash-...
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-targets=(idx idx_gzip idx_stream csv params onnx)
+targets=(idx idx_gzip idx_stream csv params onnx checkpoint)
 if [ $# -lt 2 ] || { [ "$1" != all ] && [[ ! " ${targets[*]} " =~ " $1 " ]]; } || [[ ! "$2" =~ ^[0-9]+$ ]]; then
   echo "usage: bash scripts/fuzz.sh {all|${targets[*]// /|}} SECONDS [libFuzzer options]" >&2
   exit 2

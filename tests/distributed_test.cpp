@@ -101,6 +101,7 @@ trainer_t make_trainer(std::size_t epochs) {
   t.batch_size = 30;
   t.seed = 5;
   t.dropout = 0.1;
+  t.weight_decay = 1.0;  // λ/n·w joins the summed gradient once, not once per process
   t.on_epoch = nullptr;
   return t;
 }
@@ -116,13 +117,13 @@ const nn::dataset<float>& test_set() {
 
 // Trains on p thread-processes; returns each one's network and rank 0's reports.
 std::vector<net_t> train_on(std::size_t p, std::size_t epochs, std::vector<nn::epoch_report>* reports = nullptr,
-                            const std::function<void(trainer_t&)>& adjust = {}) {
+                            const std::function<void(trainer_t&, std::size_t rank)>& adjust = {}) {
   std::vector<net_t> nets(p, net_t(3));
   thread_processes group(p);
   group.run([&](thread_processes::member& me) {
     auto t = make_trainer(epochs);
     t.processes = &me;
-    if (adjust) adjust(t);
+    if (adjust) adjust(t, me.rank());
     const auto r = t.fit(nets[me.rank()], train_set(), test_set());
     if (reports && me.rank() == 0) *reports = r;
   });
@@ -165,7 +166,7 @@ TEST_CASE("training over processes resumed from its checkpoint equals the run ne
   const std::string path = (dir / "run.ckpt").string();
   std::vector<nn::epoch_report> whole, resumed;
   const auto straight = train_on(2, 4, &whole);
-  (void)train_on(2, 2, nullptr, [&](trainer_t& t) { t.checkpoint = path; });
+  (void)train_on(2, 2, nullptr, [&](trainer_t& t, std::size_t) { t.checkpoint = path; });
   // Resumed into networks that start elsewhere: everything comes from the file (rank 0 reads it and
   // broadcasts its bytes).
   std::vector<net_t> nets(2, net_t(99));
@@ -212,4 +213,99 @@ TEST_CASE("a last mini-batch with fewer rows than processes: the processes with 
     if (dense_only) compare(nn::sequential<nn::input<20>, nn::dense<16, nn::relu>, nn::dense<5, nn::softmax>>(3));
     else compare(net_t(3));
   }
+}
+
+TEST_CASE("threads inside processes, with batch norm and dropout, train the network of one thread each", "[distributed]") {
+  const auto with_threads = train_on(2, 2, nullptr, [](trainer_t& t, std::size_t) {
+    t.batch_size = 64;  // 32 rows per process: 2 threads each
+    t.threads = 2;
+  });
+  const auto without = train_on(2, 2, nullptr, [](trainer_t& t, std::size_t) { t.batch_size = 64; });
+  REQUIRE(with_threads[0] == with_threads[1]);
+  REQUIRE(with_threads[0] == without[0]);  // threads never change the bits
+}
+
+TEST_CASE("every process starts from process 0's network, and settings that differ stop them all", "[distributed]") {
+  // Each process made its network from another seed: all train process 0's.
+  std::vector<net_t> nets{net_t(3), net_t(4)};
+  thread_processes group(2);
+  group.run([&](thread_processes::member& me) {
+    auto t = make_trainer(2);
+    t.processes = &me;
+    t.fit(nets[me.rank()], train_set(), test_set());
+  });
+  REQUIRE(nets[0] == nets[1]);
+  REQUIRE(nets[0] == train_on(2, 2)[0]);
+  // Process 1 asks for other epochs: both throw (none waits for the other).
+  std::vector<std::string> messages(2);
+  thread_processes again(2);
+  again.run([&](thread_processes::member& me) {
+    auto t = make_trainer(me.rank() == 0 ? 2 : 3);
+    t.processes = &me;
+    net_t net(3);
+    try {
+      t.fit(net, train_set(), test_set());
+    } catch (const std::exception& e) {
+      messages[me.rank()] = e.what();
+    }
+  });
+  REQUIRE(messages[0].find("the processes disagree on epochs: this one (0) has 2") != std::string::npos);
+  REQUIRE(messages[1].find("the processes disagree on epochs: this one (1) has 3") != std::string::npos);
+  // Process 1's checkpoint setting differs from process 0's (another dropout): process 1 names it, and
+  // process 0 says that another failed.
+  thread_processes third(2);
+  third.run([&](thread_processes::member& me) {
+    auto t = make_trainer(2);
+    t.processes = &me;
+    if (me.rank() == 1) t.dropout = 0.2;
+    net_t net(3);
+    try {
+      t.fit(net, train_set(), test_set());
+    } catch (const std::exception& e) {
+      messages[me.rank()] = e.what();
+    }
+  });
+  REQUIRE(messages[1].find("the checkpoint's dropout is 0.10000000000000001, this run's is 0.20000000000000001") != std::string::npos);
+  REQUIRE(messages[0].find("1 of the 2 processes failed to take process 0's network and settings") != std::string::npos);
+}
+
+TEST_CASE("a run over processes resumes from the middle of an epoch, also on another number of processes", "[distributed]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("nn_distributed_mid." + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "run.ckpt").string(), kept = (dir / "mid.ckpt").string();
+  const auto straight = train_on(2, 3);
+  // A checkpoint after every step; process 0 keeps a copy of the one written in epoch 1 after 300 samples.
+  (void)train_on(2, 3, nullptr, [&](trainer_t& t, std::size_t rank) {
+    t.checkpoint = path;
+    t.checkpoint_minutes = 1e-9;
+    t.checkpoint_epochs = 0;
+    if (rank == 0)
+      t.on_progress = [&, epoch = std::size_t{0}, last = std::size_t{0}](std::size_t done, std::size_t) mutable {
+        if (done < last) ++epoch;
+        last = done;
+        if (epoch == 1 && done >= 300 && !std::filesystem::exists(kept)) std::filesystem::copy_file(path, kept);
+      };
+  });
+  REQUIRE(std::filesystem::exists(kept));
+  const auto resume_on = [&](std::size_t p) {
+    std::vector<net_t> nets(p, net_t(99));
+    thread_processes group(p);
+    group.run([&](thread_processes::member& me) {
+      auto t = make_trainer(3);
+      t.processes = &me;
+      t.checkpoint = kept;
+      t.resume = true;
+      t.checkpoint_epochs = 0;
+      t.fit(nets[me.rank()], train_set(), test_set());
+    });
+    return nets[0];
+  };
+  REQUIRE(resume_on(2) == straight[0]);  // bit for bit
+  const auto three = resume_on(3);       // within rounding
+  double worst = 0;
+  for (std::size_t i = 0; i < three.parameters().size(); ++i)
+    worst = std::max(worst, double(std::abs(three.parameters()[i] - straight[0].parameters()[i])));
+  INFO("largest difference " << worst);
+  REQUIRE(worst < 1e-4);
+  std::filesystem::remove_all(dir);
 }

@@ -36,7 +36,7 @@ std::uint64_t hash(std::span<const float> p) {
 }
 
 template <class Net, class Cost, class Optimizer>
-bool compare(const char* name, nn::mpi::group& world, Optimizer opt, double dropout, std::size_t threads) {
+bool compare(const char* name, nn::mpi::group& world, Optimizer opt, double dropout, std::size_t threads, double decay = 0) {
   const auto train = test_data::blobs(1200, 1), test = test_data::blobs(400, 2);
   const auto make = [&] {
     nn::trainer<Optimizer, Cost> t{opt};
@@ -44,6 +44,7 @@ bool compare(const char* name, nn::mpi::group& world, Optimizer opt, double drop
     t.batch_size = 64;
     t.seed = 7;
     t.dropout = dropout;
+    t.weight_decay = decay;
     t.threads = threads;
     t.on_epoch = nullptr;
     return t;
@@ -82,8 +83,9 @@ bool compare(const char* name, nn::mpi::group& world, Optimizer opt, double drop
 
 int equal(nn::mpi::group& world) {
   bool ok = true;
-  // Plain SGD (fused in one process) with dropout; momentum on two threads per rank; batch norm and Adam.
-  ok &= compare<nn::sequential<nn::input<20>, nn::dense<32, nn::sigmoid>, nn::dense<5, nn::sigmoid>>, nn::cross_entropy>("sgd + dropout", world, nn::sgd{1.0}, 0.2, 1);
+  // Plain SGD (fused in one process) with dropout and weight decay; momentum on two threads per rank;
+  // batch norm and Adam.
+  ok &= compare<nn::sequential<nn::input<20>, nn::dense<32, nn::sigmoid>, nn::dense<5, nn::sigmoid>>, nn::cross_entropy>("sgd + dropout + L2", world, nn::sgd{1.0}, 0.2, 1, 2.0);
   ok &= compare<nn::sequential<nn::input<20>, nn::dense<32, nn::relu>, nn::dense<5, nn::softmax>>, nn::log_likelihood>("momentum, 2 threads", world, nn::momentum{0.05}, 0, 2);
   ok &= compare<nn::sequential<nn::input<20>, nn::dense<16>, nn::batch_norm<nn::relu>, nn::dense<5, nn::softmax>>, nn::log_likelihood>("batch norm + adam", world, nn::adam{0.01}, 0, 1);
   return ok ? 0 : 1;

@@ -118,7 +118,12 @@ class state_reader {
     requires std::is_arithmetic_v<V>
   void operator()(V& v) {
     need(sizeof(V), "a value");
-    v = get_le<V>(bytes_.data() + at_);
+    if constexpr (std::is_same_v<V, bool>) {  // one byte, 0 or 1 (any other is no bool)
+      if (bytes_[at_] > 1) throw data_error(path_, at_, "expected a bool (0 or 1), found " + std::to_string(bytes_[at_]));
+      v = bytes_[at_] == 1;
+    } else {
+      v = get_le<V>(bytes_.data() + at_);
+    }
     at_ += sizeof(V);
   }
   template <class V>
@@ -131,7 +136,7 @@ class state_reader {
   void operator()(aligned_buffer<V>& v) {
     const std::size_t n = count(sizeof(V));
     if (v.size() != n) v = aligned_buffer<V>(n);
-    std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(V));
+    if (n) std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(V));  // (an empty buffer's data() is null)
     if constexpr (std::endian::native == std::endian::big)
       for (std::size_t i = 0; i < n; ++i) v.data()[i] = get_le<V>(reinterpret_cast<const std::uint8_t*>(v.data() + i));
     at_ += n * sizeof(V);
@@ -157,6 +162,7 @@ class state_reader {
       throw data_error(path_, at_, "expected the end of the state, found " + std::to_string(end_ - at_) + " more bytes");
   }
   std::size_t offset() const noexcept { return at_; }
+  std::size_t left() const noexcept { return end_ - at_; }
   const std::string& path() const noexcept { return path_; }
 
  private:

@@ -47,7 +47,7 @@ class trainer;
 struct dropout {
   double rate = 0;
   std::uint64_t key = 0;
-  // Rows of the mini-batch before the ones in hand: training over processes (nn/processes.hpp) gives each
+  // Rows of the mini-batch before the ones in hand: training over processes (trainer::processes, nn::process_group in nn/executor.hpp) gives each
   // process a part of every mini-batch, and a row's mask follows its place in the whole mini-batch.
   std::size_t row_offset = 0;
 };

@@ -6,7 +6,7 @@
 //   trainer.processes = &world;              // every rank: the same settings, the same data
 //   trainer.fit(net, training, test);        // then run with mpirun -np 4 ./program
 //
-// Exchanges are MPI's blocking collectives (on this machine twice as fast as the non-blocking ones,
+// Exchanges are MPI's blocking collectives (on this machine 1.5 times as fast as the non-blocking ones,
 // docs/distributed.md), each watched by a thread of the group: a rank that has crashed, stopped or lost
 // its network makes every other one stop, with a message naming itself, the exchange and the wait,
 // within `timeout` seconds (plus at most a second) instead of waiting for ever: the watchdog ends its
@@ -16,6 +16,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,9 +36,9 @@
 
 namespace nn::mpi {
 
-// MPI for the life of the program: MPI_Init_thread in the constructor (MPI_THREAD_FUNNELED: the
-// trainer's threads never call MPI; its member 0, the thread that calls fit, does), MPI_Finalize in the
-// destructor. One per program, made before any group.
+// MPI for the life of the program: MPI_Init_thread in the constructor, MPI_Finalize in the destructor.
+// One per program, made before any group. MPI_THREAD_FUNNELED: only the thread that made it may call
+// MPI, so call fit from that thread (the trainer's own threads never call MPI; the group checks).
 class environment {
  public:
   environment(int& argc, char**& argv) {
@@ -61,7 +62,7 @@ class group final : public process_group {
   // Seconds an exchange may wait for the other ranks before every rank is stopped. Between two exchanges
   // a rank trains one step, or evaluates its part of the test data, or (rank 0) writes a checkpoint:
   // the timeout must be longer than the longest of those.
-  double timeout = 120;
+  std::atomic<double> timeout{120};
 
   explicit group(MPI_Comm comm = MPI_COMM_WORLD, double timeout_seconds = 120) : timeout(timeout_seconds) {
     if (MPI_Comm_dup(comm, &comm_) != MPI_SUCCESS) throw std::runtime_error("nn::mpi: MPI_Comm_dup failed");
@@ -115,7 +116,7 @@ class group final : public process_group {
 
   // Exchanges so far, and the bytes this rank has put into them (an all-reduce of B bytes counts 2·B·(p−1)/p,
   // what a ring all-reduce sends: the cost model of docs/distributed.md).
-  std::uint64_t exchanges() const noexcept { return exchanges_; }
+  std::uint64_t exchanges() const noexcept { return exchanges_.load(std::memory_order_relaxed); }
   std::uint64_t bytes_sent() const noexcept { return sent_; }
 
  private:
@@ -140,8 +141,17 @@ class group final : public process_group {
   // Runs one collective under the watchdog's eye.
   template <class F>
   void watched(const char* what, F&& collective) noexcept {
-    ++exchanges_;
-    what_.store(what, std::memory_order_relaxed);
+    if (exchanges_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      int main_thread = 0;
+      MPI_Is_thread_main(&main_thread);
+      if (!main_thread)
+        abort("MPI is called from a thread that did not make nn::mpi::environment (MPI_THREAD_FUNNELED): call fit "
+              "from the thread that made it");
+    }
+    // What the watchdog would print: copied, so it outlives the caller's string.
+    std::size_t k = 0;
+    for (; what[k] && k + 1 < what_.size(); ++k) what_[k].store(what[k], std::memory_order_relaxed);
+    what_[k].store('\0', std::memory_order_relaxed);
     started_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_release);
     const int code = collective();
     started_.store(0, std::memory_order_release);
@@ -158,12 +168,19 @@ class group final : public process_group {
       if (since == 0) continue;
       const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch() -
                                                           std::chrono::steady_clock::duration(since)).count();
-      if (waited > timeout) {
+      if (waited > timeout.load()) {
+        std::string what;
+        for (const auto& c : what_) {
+          const char ch = c.load(std::memory_order_relaxed);
+          if (!ch) break;
+          what += ch;
+        }
+        if (started_.load(std::memory_order_acquire) != since) continue;  // it ended meanwhile
         std::fprintf(stderr,
                      "nn::mpi: rank %zu of %zu: waited %d s (nn::mpi::group::timeout) for the other ranks in %s (exchange "
                      "%llu): one has stopped, hangs or cannot be reached; stopping every rank\n",
-                     rank_, size_, static_cast<int>(waited), what_.load(std::memory_order_relaxed),
-                     static_cast<unsigned long long>(exchanges_));
+                     rank_, size_, static_cast<int>(waited), what.c_str(),
+                     static_cast<unsigned long long>(exchanges_.load(std::memory_order_relaxed)));
         std::fflush(stderr);
         std::_Exit(3);
       }
@@ -172,10 +189,11 @@ class group final : public process_group {
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   std::size_t rank_ = 0, size_ = 1;
-  std::uint64_t exchanges_ = 0, sent_ = 0;
+  std::atomic<std::uint64_t> exchanges_{0};
+  std::uint64_t sent_ = 0;
   // The exchange under way: when it started (steady_clock ticks; 0: none) and what it is.
   std::atomic<std::chrono::steady_clock::rep> started_{0};
-  std::atomic<const char*> what_{""};
+  std::array<std::atomic<char>, 160> what_{};
   std::thread watchdog_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -160,7 +161,7 @@ class trainer {
   struct run_state {
     std::uint64_t epoch = 0, next = 0;
     rng shuffle;
-    std::vector<std::uint64_t> order;
+    std::vector<std::size_t> order;  // (u64 in a checkpoint)
     double total = 0, seconds = 0;
     std::uint64_t train_correct = 0, next_progress = 0;
     std::uint64_t batches_seen = 0, reference_samples = 0;
@@ -193,6 +194,10 @@ class trainer {
       if (p.size() != net.parameters().size())
         throw data_error(a.path(), a.offset(), "expected " + std::to_string(net.parameters().size()) + " parameters, found " +
                                                    std::to_string(p.size()));
+      for (std::size_t i = 0; i < p.size(); ++i)
+        if (!std::isfinite(p[i]))
+          throw data_error(a.path(), a.offset() - (p.size() - i) * sizeof(T),
+                           "parameter " + std::to_string(i) + " is not a finite number (a damaged or forged checkpoint)");
       std::copy(p.begin(), p.end(), net.parameters().begin());
     } else {
       a(std::vector<T>(net.parameters().begin(), net.parameters().end()));
@@ -201,14 +206,19 @@ class trainer {
     a(steps_);
     a(s.epoch), a(s.next);
     s.shuffle.checkpoint(a);
-    a(s.order);
+    std::vector<std::uint64_t> order(s.order.begin(), s.order.end());
+    a(order);
+    if constexpr (Archive::loading) s.order.assign(order.begin(), order.end());
     a(s.total), a(s.seconds), a(s.train_correct), a(s.next_progress);
     a(s.batches_seen), a(s.reference_samples), a(s.reference_sum), a(s.batch_limit);
     std::uint64_t reports = s.history.size();
     a(reports);
     if constexpr (Archive::loading) {
-      if (reports > s.order.size() + 1000000)
-        throw data_error(a.path(), a.offset(), "expected at most one report per epoch, found a count of " + std::to_string(reports));
+      constexpr std::size_t report_bytes = 8 * 8 + 4 * 8 + 1;
+      if (reports > a.left() / report_bytes)
+        throw data_error(a.path(), a.offset() - 8, "a count of " + std::to_string(reports) + " reports of " +
+                                                       std::to_string(report_bytes) + " bytes, but only " +
+                                                       std::to_string(a.left()) + " bytes are left");
       s.history.assign(static_cast<std::size_t>(reports), epoch_report{});
     }
     for (auto& r : s.history) {
@@ -225,7 +235,8 @@ class trainer {
     a(s.best_epoch), a(s.best_params);
     if constexpr (Archive::loading) {
       if (s.order.size() != n || s.next > n || (!s.history.empty() && s.history.size() != s.epoch) ||
-          (!s.best_params.empty() && s.best_params.size() != net.parameters().size()))
+          (!s.best_params.empty() && (s.best_params.size() != net.parameters().size() || s.best_epoch >= s.history.size())) ||
+          (patience == 0 && !s.best_params.empty()) || (patience && !s.history.empty() && s.best_params.empty()))
         throw data_error(a.path(), a.offset(), "the state does not fit together (its order, position, reports or best "
                                                "parameters do not match " + std::to_string(n) + " samples)");
       for (const auto i : s.order)
@@ -243,30 +254,11 @@ class trainer {
     detail::write_durably(checkpoint, w.file());
   }
 
-  // Loads the checkpoint into net, the optimizer and s, all or nothing. Process 0 reads the file and sends
-  // its bytes to the others.
+  // Loads a state's bytes (a checkpoint's, or process 0's at the start of a run over processes) into net,
+  // the optimizer and s, all or nothing. `name` names them in errors.
   template <class Net, class T>
-  void load_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
-    std::vector<std::uint8_t> bytes;
-    std::string failure;
-    if (!processes || processes->rank() == 0) {
-      try {
-        // At most: the parameters four times over (optimizer state), the order, a report per epoch.
-        const std::uint64_t limit = (1u << 20) + 8ull * n * 2 + 8 * Net::parameter_storage * sizeof(T) + 256ull * (epochs + n);
-        bytes = detail::read_checkpoint_bytes(checkpoint, limit);
-      } catch (const std::exception& e) {
-        if (!processes) throw;
-        failure = e.what();
-        bytes.clear();
-      }
-    }
-    if (processes) {
-      processes->broadcast(bytes, "the checkpoint's bytes");
-      if (bytes.empty())
-        throw data_error(checkpoint, data_error::no_offset,
-                         processes->rank() == 0 ? failure : "process 0 could not read the checkpoint (its message says why)");
-    }
-    detail::state_reader r(checkpoint, std::move(bytes));
+  void load_state(Net& net, run_state<T>& s, std::size_t n, double base_rate, std::string name, std::vector<std::uint8_t> bytes) {
+    detail::state_reader r(std::move(name), std::move(bytes));
     Net loaded(net);
     Optimizer opt(optimizer);
     run_state<T> got;
@@ -280,6 +272,72 @@ class trainer {
     net = std::move(loaded);
     optimizer = std::move(opt);
     s = std::move(got);
+  }
+
+  // Loads the checkpoint. Process 0 reads the file and sends its bytes to the others.
+  template <class Net, class T>
+  void load_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+    std::vector<std::uint8_t> bytes;
+    std::string failure;
+    if (!processes || processes->rank() == 0) {
+      try {
+        // At most: the parameters 8 times over (the network, the best epoch's, the optimizer's state),
+        // the order and a report per epoch, and 1 MiB.
+        const auto limit = detail::add_sat(detail::add_sat(std::uint64_t{1} << 20, 8ull * 2 * n),
+                                           detail::add_sat(8ull * Net::parameter_storage * sizeof(T), 256ull * std::min<std::uint64_t>(epochs, 1ull << 40)));
+        bytes = detail::read_checkpoint_bytes(checkpoint, limit);
+      } catch (const std::exception& e) {
+        if (!processes) throw;
+        failure = e.what();
+        bytes.clear();
+      }
+    }
+    if (processes) {
+      processes->broadcast(bytes, "the checkpoint's bytes");
+      if (bytes.empty())
+        throw data_error(checkpoint, data_error::no_offset,
+                         processes->rank() == 0 ? failure : "process 0 could not read the checkpoint (its message says why)");
+    }
+    load_state(net, s, n, base_rate, checkpoint, std::move(bytes));
+  }
+
+  // Every process of a run over several starts from process 0's network, optimizer state and run state
+  // (as PyTorch's DDP broadcasts the module at the start); each checks on the way that its settings are
+  // process 0's.
+  template <class Net, class T>
+  void start_from_process_0(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+    std::vector<std::uint8_t> bytes;
+    if constexpr (requires(Optimizer& o, detail::state_writer& w) { o.checkpoint(w); }) {
+      if (processes->rank() == 0) {
+        detail::state_writer w;
+        state(w, net, optimizer, s, n, base_rate);
+        bytes = w.file();
+      }
+      processes->broadcast(bytes, "process 0's network and settings");
+      if (processes->rank() != 0) load_state(net, s, n, base_rate, "process 0's state", std::move(bytes));
+    } else {  // an optimizer that cannot say its state: the parameters alone
+      const auto p = net.parameters();
+      if (processes->rank() == 0)
+        bytes.assign(reinterpret_cast<const std::uint8_t*>(p.data()), reinterpret_cast<const std::uint8_t*>(p.data() + p.size()));
+      processes->broadcast(bytes, "process 0's network");
+      std::memcpy(p.data(), bytes.data(), std::min(bytes.size(), p.size_bytes()));
+    }
+  }
+
+  // After a stage of the start that may fail on one process alone (a file, a setting): every process
+  // learns whether any failed, and all throw, so that none waits for the others in the next exchange.
+  void agree(std::exception_ptr failure, const char* stage) {
+    if (!processes || processes->size() == 1) {
+      if (failure) std::rethrow_exception(failure);
+      return;
+    }
+    double failed = failure ? 1.0 : 0.0;
+    processes->sum(std::span<double>(&failed, 1), stage);
+    if (failure) std::rethrow_exception(failure);
+    if (failed > 0)
+      throw std::runtime_error("nn::trainer: " + std::to_string(static_cast<std::size_t>(failed)) + " of the " +
+                               std::to_string(processes->size()) + " processes failed " + stage +
+                               " (their messages say why); process " + std::to_string(processes->rank()) + " stops too");
   }
 
   template <class Net, class Train, class Test>
@@ -305,7 +363,7 @@ class trainer {
     run_state<T> st;
     st.shuffle = rng(seed);
     st.order.resize(n);
-    std::iota(st.order.begin(), st.order.end(), std::uint64_t{0});
+    std::iota(st.order.begin(), st.order.end(), std::size_t{0});
     // A process's part of a mini-batch of m rows: the same split as a thread's part (team_member::rows).
     const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
     const std::size_t local_rows = (std::min(batch_size, n) + procs - 1) / procs;
@@ -322,24 +380,57 @@ class trainer {
       throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
     rate_keeper keep(optimizer, static_cast<bool>(schedule));
     const double base_rate = detail::learning_rate_of(optimizer);
-    if constexpr (checkpointable) {
-      if (resume) load_checkpoint(net, st, n, base_rate);
-      else if (!checkpoint.empty()) save_checkpoint(net, st, n, base_rate);  // the start: a path that works
+    // The start, in stages that may fail on one process alone; after each the processes agree (agree),
+    // so that a bad file or setting on one stops them all with an exception instead of a wait.
+    if (distributed) {  // the same run everywhere: data, batches, epochs, evaluation
+      const double mine[5] = {double(n), double(batch_size), double(epochs), test ? double(test->size()) : -1.0, double(seed % (1u << 30))};
+      double sums[5] = {mine[0], mine[1], mine[2], mine[3], mine[4]};
+      processes->sum(std::span<double>(sums), "the start's settings");
+      std::exception_ptr differs;
+      for (std::size_t i = 0; i < 5; ++i)
+        if (sums[i] != mine[i] * double(procs)) {
+          const char* names[5] = {"training samples", "batch_size", "epochs", "test samples", "seed"};
+          differs = std::make_exception_ptr(std::invalid_argument(
+              std::string("nn::trainer: the processes disagree on ") + names[i] + ": this one (" + std::to_string(me) + ") has " +
+              (i == 3 && mine[3] < 0 ? std::string("no test data") : std::to_string(static_cast<long long>(mine[i]))) +
+              "; every process must run fit with the same settings and data"));
+          break;
+        }
+      agree(differs, "to start with the same settings");
     }
+    std::exception_ptr failure;
+    if constexpr (checkpointable) {
+      try {
+        if (resume) load_checkpoint(net, st, n, base_rate);
+        else if (distributed) start_from_process_0(net, st, n, base_rate);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    } else if (distributed) {
+      start_from_process_0(net, st, n, base_rate);
+    }
+    agree(failure, resume ? "to load the checkpoint" : "to take process 0's network and settings");
+    // This process's part of the test data; a source that reads files reads only it.
+    const std::size_t test_first = test ? test->size() * me / procs : 0, test_last = test ? test->size() * (me + 1) / procs : 0;
+    std::vector<std::size_t> test_part;
+    try {
+      if constexpr (checkpointable)
+        if (!resume && !checkpoint.empty()) save_checkpoint(net, st, n, base_rate);  // the start: a path that works
+      if (test) {
+        test_part.resize(test_last - test_first);
+        std::iota(test_part.begin(), test_part.end(), test_first);
+      }
+      if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); })
+        if (test && static_cast<const void*>(test) != static_cast<const void*>(&train)) test->prepare(test_part);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    agree(failure, "to write the first checkpoint or read the test data");
     const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, local_rows / min_rows_per_thread));
     detail::thread_team team(team_size);
     std::unique_ptr<detail::thread_team> eval_team;
     if (test && threads > 1) eval_team = team_size == threads ? nullptr : std::make_unique<detail::thread_team>(threads);
     auto eval_ws = detail::evaluation_workspaces<Net>(test ? std::max<std::size_t>(threads, 1) : 0);
-    // This process's part of the test data; a source that reads files reads only it.
-    const std::size_t test_first = test ? test->size() * me / procs : 0, test_last = test ? test->size() * (me + 1) / procs : 0;
-    if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); }) {
-      if (test) {
-        std::vector<std::size_t> mine(test_last - test_first);
-        std::iota(mine.begin(), mine.end(), test_first);
-        test->prepare(mine);
-      }
-    }
 
     // Divergence is checked after every mini-batch, so that a blow-up inside the first epoch stops at
     // once: a cost that is not finite, or a mini-batch's mean cost divergence_factor times the mean over
@@ -356,7 +447,7 @@ class trainer {
         const std::size_t e = static_cast<std::size_t>(st.epoch);
         if (schedule) keep.apply(optimizer, schedule(e), e);
         if (st.next == 0) {  // a new epoch (not one a checkpoint left halfway)
-          st.shuffle.shuffle(std::span<std::uint64_t>(st.order));
+          st.shuffle.shuffle(std::span<std::size_t>(st.order));
           st.total = st.seconds = 0;
           st.train_correct = 0;
           st.next_progress = progress_every;
@@ -370,6 +461,8 @@ class trainer {
             mine.insert(mine.end(), st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first),
                         st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first + r.count));
           }
+          // One source as training and test data: it holds both parts.
+          if (static_cast<const void*>(test) == static_cast<const void*>(&train)) mine.insert(mine.end(), test_part.begin(), test_part.end());
           train.prepare(mine);
         }
         const auto t0 = clock::now();
@@ -466,6 +559,9 @@ class trainer {
     } catch (const std::exception& x) {
       if (distributed) processes->abort("nn::trainer: process " + std::to_string(me) + " of " + std::to_string(procs) + " failed: " + x.what());
       throw;
+    } catch (...) {
+      if (distributed) processes->abort("nn::trainer: process " + std::to_string(me) + " of " + std::to_string(procs) + " failed");
+      throw;
     }
     if (patience) std::copy(st.best_params.begin(), st.best_params.end(), net.parameters().begin());
     return st.history;
@@ -483,11 +579,7 @@ class trainer {
     const std::size_t n = st.order.size(), from = static_cast<std::size_t>(st.next);
     const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
     const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
-    // The order as indices of the data (a checkpoint keeps it as u64).
-    static_assert(sizeof(std::size_t) == sizeof(std::uint64_t), "nn::trainer needs a 64-bit std::size_t");
-    const auto rows_at = [&](std::size_t at, std::size_t count) {
-      return std::span<const std::size_t>(reinterpret_cast<const std::size_t*>(st.order.data() + at), count);
-    };
+    const auto rows_at = [&](std::size_t at, std::size_t count) { return std::span<const std::size_t>(st.order.data() + at, count); };
     team_member::failure failure;
     std::string what;
     team.run([&](std::size_t t) {
@@ -508,7 +600,8 @@ class trainer {
             for (std::size_t s = 0; s < mine.count; ++s) batch_cost += ws.row_costs()[s];
             after_step(s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, mine.count));
           };
-          const step_settings<T> settings{l2, nn::dropout{dropout, detail::mix64(epoch_key + s0), mine.first}};
+          // Weight decay's λ/n·w joins the gradient once: on process 0's part, before the sum over processes.
+          const step_settings<T> settings{procs > 1 && me != 0 ? T(0) : l2, nn::dropout{dropout, detail::mix64(epoch_key + s0), mine.first}};
           if constexpr (exchanges_gradients<std::remove_cvref_t<decltype(ex)>>()) {
             ex.batch_rows(m);
             if (t == 0) what = "step " + std::to_string(s0 / batch_size) + " of epoch " + std::to_string(st.epoch);

@@ -94,6 +94,27 @@ int main(int argc, char** argv) {
     seed("params", std::string(1, 1) + f);
     seed("params", std::string(1, 1) + f.substr(0, f.size() / 2));
   }
+  // Checkpoints of fuzz_checkpoint's run (Adam, dropout, early stopping): at the start and after epoch 1.
+  for (const std::size_t epochs : {0, 1}) {
+    const std::string ckpt = (dir / "run.ckpt").string();
+    nn::network<4, 3, 2> small(7);
+    nn::trainer<nn::adam> t{nn::adam{0.01}};
+    t.epochs = epochs;
+    t.batch_size = 4;
+    t.seed = 5;
+    t.dropout = 0.25;
+    t.patience = 2;
+    t.on_epoch = nullptr;
+    t.checkpoint = ckpt;
+    nn::dataset<float, 4, 2> d;
+    for (int i = 0; i < 12; ++i) d.add({float(i % 2), float(i % 3), 0.5f, float(i) / 12}, {float(i % 2), float(1 - i % 2)});
+    t.fit(small, d, d);
+    const std::string f = slurp(ckpt);
+    fs::remove(ckpt);
+    seed("checkpoint", mode0 + f);
+    seed("checkpoint", std::string(1, 1) + f);
+    seed("checkpoint", std::string(1, 1) + f.substr(0, f.size() / 2));
+  }
   // A version 2 file of the 4-3-2 network, as docs/file-format.md describes it.
   std::vector<std::uint8_t> v2{'n', 'n', 'p', 'a', 'r', 'a', 'm', 's'};
   nn::detail::put_le<std::uint32_t>(v2, 2);

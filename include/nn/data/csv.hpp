@@ -471,15 +471,13 @@ inline table read_csv(const std::string& path, const csv_options& opt, std::size
   table t;
   t.names = in.names();
   t.columns.resize(t.names.size());
-  for (auto& c : t.columns) c.reserve(in.estimated_rows());
   const std::size_t cols = t.cols();
   // The rows asked for, sorted, each kept once (in file order, like the whole table's).
   std::vector<std::size_t> want(opt.rows.begin(), opt.rows.end());
   std::sort(want.begin(), want.end());
   want.erase(std::unique(want.begin(), want.end()), want.end());
   const bool all = opt.rows.empty();
-  if (!all)
-    for (auto& c : t.columns) c.reserve(want.size());
+  for (auto& c : t.columns) c.reserve(all ? in.estimated_rows() : want.size());
   // fill_mean: each column's sum and count of present values over every row (the reader gives missing
   // cells as NaN, and only those: a NaN in the file counts as missing).
   std::vector<double> sum(cols, 0.0);

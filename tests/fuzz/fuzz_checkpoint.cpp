@@ -1,0 +1,69 @@
+// libFuzzer target: any bytes as a checkpoint (trainer.checkpoint, nn/checkpoint.hpp), resumed by a trainer
+// of a small network with every part of a state in use (Adam's moments, dropout, early stopping's best
+// parameters, reports). With the first byte's bit 0 set, the target writes a correct header length and
+// hash over the rest first, so the fuzzer explores the state behind them. A file must either resume and
+// train on (its parameters are finite; forged values may still make the training diverge, which stops
+// with nn::divergence_error), or be a data_error that leaves the network and the optimizer as they were;
+// never a crash, a hang or a huge allocation.
+#include <nn/network.hpp>
+
+#include <cstring>
+#include <vector>
+
+#include "fuzz.hpp"
+
+namespace {
+
+using net_t = nn::network<4, 3, 2>;
+
+nn::trainer<nn::adam> make_trainer(const std::string& path) {
+  nn::trainer<nn::adam> t{nn::adam{0.01}};
+  t.epochs = 3;
+  t.batch_size = 4;
+  t.seed = 5;
+  t.dropout = 0.25;
+  t.patience = 2;
+  t.on_epoch = nullptr;
+  t.checkpoint = path;
+  return t;
+}
+
+const nn::dataset<float, 4, 2>& data() {
+  static const auto d = [] {
+    nn::dataset<float, 4, 2> d;
+    for (int i = 0; i < 12; ++i) d.add({float(i % 2), float(i % 3), 0.5f, float(i) / 12}, {float(i % 2), float(1 - i % 2)});
+    return d;
+  }();
+  return d;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data_in, std::size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data_in), size);
+  const std::uint8_t mode = fuzz::take(in);
+  std::string bytes(in);
+  if ((mode & 1) && bytes.size() >= 36) {
+    const std::uint64_t payload = bytes.size() - 36;
+    std::memcpy(bytes.data() + 20, &payload, 8);
+    const std::uint64_t h = nn::detail::fnv1a(reinterpret_cast<const std::uint8_t*>(bytes.data()) + 28, payload);
+    std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
+  }
+  const std::string path = fuzz::file("run.ckpt", bytes);
+  net_t net(7);
+  const net_t before = net;
+  auto t = make_trainer(path);
+  t.resume = true;
+  const auto resumed = fuzz::run([&]() -> std::size_t {
+    try {
+      return t.fit(net, data(), data()).size();
+    } catch (const nn::divergence_error&) {
+      return 0;  // forged but finite values can do that
+    }
+  });
+  if (!resumed.ok()) {
+    fuzz::check(net == before, "a checkpoint that failed to load changed the network", resumed.error);
+    fuzz::check(t.optimizer.steps() == 0, "a checkpoint that failed to load changed the optimizer", resumed.error);
+  }
+  return 0;
+}
