@@ -41,16 +41,6 @@ double training_flops(const std::string& net, std::size_t m) {
   return 2 * conv1 + 3 * conv2 + 3 * 2.0 * 640 * 100 + 3 * 2.0 * 100 * 10 + 2.0 * ch6b::parameter_count / double(m);
 }
 
-std::vector<std::size_t> numbers(const std::string& s) {
-  std::vector<std::size_t> v;
-  for (std::size_t at = 0; at <= s.size();) {
-    const std::size_t comma = std::min(s.find(',', at), s.size());
-    v.push_back(std::stoul(s.substr(at, comma - at)));
-    at = comma + 1;
-  }
-  return v;
-}
-
 template <class Net>
 double samples_per_second(const nn::byte_dataset<float>& train, std::size_t batch, double dropout, std::size_t repeats) {
   std::vector<double> runs;
@@ -123,7 +113,7 @@ int main(int argc, char** argv) {
     if (a == "--data") data = v;
     else if (a == "--samples") samples = std::stoul(v);
     else if (a == "--repeats") repeats = std::stoul(v);
-    else if (a == "--batch") batches = numbers(v);
+    else if (a == "--batch") batches = bench::numbers(v);
     else if (a == "--net") nets = v;
     else {
       std::fprintf(stderr, "usage: convnet_bench [--data DIR] [--samples N] [--repeats R] [--batch 10,64] [--net ch6a,ch6b,kernels]\n");

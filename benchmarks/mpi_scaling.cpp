@@ -21,16 +21,6 @@ using mlp = nn::network<784, 100, 10>;
 using ch6a = nn::sequential<nn::input<1, 28, 28>, nn::conv2d<20, 5, 5, nn::sigmoid>, nn::max_pool<2>, nn::flatten,
                             nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>;
 
-std::vector<std::size_t> numbers(const std::string& list) {
-  std::vector<std::size_t> v;
-  for (std::size_t at = 0; at <= list.size();) {
-    const std::size_t comma = std::min(list.find(',', at), list.size());
-    v.push_back(std::stoul(list.substr(at, comma - at)));
-    at = comma + 1;
-  }
-  return v;
-}
-
 template <class Net, class Cost>
 void run(const char* name, nn::mpi::group& world, const nn::byte_dataset<float>& data, std::size_t batch, std::size_t epochs) {
   Net net(1);
@@ -69,7 +59,7 @@ int main(int argc, char** argv) {
   }
   auto train = nn::load_idx_bytes<float>(data + "/train-images-idx3-ubyte.gz", data + "/train-labels-idx1-ubyte.gz", 10, 784);
   if (samples < train.size()) train = nn::split_at(std::move(train), samples).first;
-  for (const std::size_t b : numbers(batches)) {
+  for (const std::size_t b : bench::numbers(batches)) {
     if (nets.find("mlp") != std::string::npos) run<mlp, nn::quadratic_cost>("mlp", world, train, b, epochs);
     if (nets.find("ch6a") != std::string::npos) run<ch6a, nn::log_likelihood>("ch6a", world, train, b, epochs);
   }

@@ -9,9 +9,21 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 namespace bench {
+
+// "10,64" -> {10, 64}: the benchmarks' lists of sizes on the command line.
+inline std::vector<std::size_t> numbers(const std::string& list) {
+  std::vector<std::size_t> v;
+  for (std::size_t at = 0; at <= list.size();) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    v.push_back(std::stoul(list.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  return v;
+}
 
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -129,17 +129,6 @@ nn::byte_dataset<float> synthetic(std::size_t n, std::uint64_t seed) {
   return nn::byte_dataset<float>(784, 10, std::move(pixels), std::move(labels));
 }
 
-std::vector<std::size_t> parse_list(const std::string& s) {
-  std::vector<std::size_t> v;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    const std::size_t comma = std::min(s.find(',', pos), s.size());
-    v.push_back(std::stoul(s.substr(pos, comma - pos)));
-    pos = comma + 1;
-  }
-  return v;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,7 +145,7 @@ int main(int argc, char** argv) {
     if (a == "--data") o.data = next();
     else if (a == "--epochs") o.epochs = std::stoul(next());
     else if (a == "--batch") o.batch = std::stoul(next());
-    else if (a == "--threads") o.threads = parse_list(next());
+    else if (a == "--threads") o.threads = bench::numbers(next());
     else if (a == "--samples") o.samples = std::stoul(next());
     else if (a == "--synthetic") o.synthetic = true;
     else {

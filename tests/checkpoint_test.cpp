@@ -468,6 +468,15 @@ struct unfused_sgd {  // no checkpoint(): its state cannot be saved
   }
 };
 
+// The checkpoint of a 2-epoch Adam run with every setting in use: what the error tests resume from.
+void write_adam_checkpoint(const std::string& path) {
+  net_t net(3);
+  nn::trainer<nn::adam> t{nn::adam{0.01}};
+  configure(t, 2);
+  t.checkpoint = path;
+  t.fit(net, train_data<float>(), test_data_set<float>());
+}
+
 // A failed resume: the data_error it throws, after checking that the network and the trainer's optimizer
 // are as they were and the file untouched.
 template <class Net = net_t>
@@ -497,13 +506,7 @@ nn::data_error failed_resume(const std::string& path, std::size_t batch_size = 1
 TEST_CASE("bad files and other runs' files are data_errors naming the file, and the network stays as it was", "[checkpoint]") {
   temp_dir dir("errors");
   const std::string good = dir.file("good.ckpt");
-  {
-    net_t net(3);
-    nn::trainer<nn::adam> t{nn::adam{0.01}};
-    configure(t, 2);
-    t.checkpoint = good;
-    t.fit(net, train_data(), test_data_set());
-  }
+  write_adam_checkpoint(good);
   const auto bytes = read_bytes(good);
   REQUIRE(bytes.size() > 1000);
   const auto copy = [&](const std::string& name, const std::vector<std::uint8_t>& b) {
@@ -684,13 +687,7 @@ TEST_CASE("settings that cannot work are std::invalid_argument before anything i
 TEST_CASE("another optimizer, its other settings or another cost are data_errors naming them", "[checkpoint]") {
   temp_dir dir("policies");
   const std::string path = dir.file("adam.ckpt");
-  {
-    net_t net(3);
-    nn::trainer<nn::adam> t{nn::adam{0.01}};
-    configure(t, 2);
-    t.checkpoint = path;
-    t.fit(net, train_data<float>(), test_data_set<float>());
-  }
+  write_adam_checkpoint(path);
   const auto resume_with = [&](auto t) {
     net_t net(8);
     const auto before = params_of(net);

@@ -237,33 +237,30 @@ TEST_CASE("every process starts from process 0's network, and settings that diff
   REQUIRE(nets[0] == nets[1]);
   REQUIRE(nets[0] == train_on(2, 2)[0]);
   // Process 1 asks for other epochs: both throw (none waits for the other).
-  std::vector<std::string> messages(2);
-  thread_processes again(2);
-  again.run([&](thread_processes::member& me) {
-    auto t = make_trainer(me.rank() == 0 ? 2 : 3);
-    t.processes = &me;
-    net_t net(3);
-    try {
-      t.fit(net, train_set(), test_set());
-    } catch (const std::exception& e) {
-      messages[me.rank()] = e.what();
-    }
-  });
+  // Each process's message, from a run over 2 where `adjust` sets process `rank`'s trainer.
+  const auto messages_of = [](const std::function<void(trainer_t&, std::size_t rank)>& adjust) {
+    std::vector<std::string> messages(2);
+    thread_processes group(2);
+    group.run([&](thread_processes::member& me) {
+      auto t = make_trainer(2);
+      t.processes = &me;
+      adjust(t, me.rank());
+      net_t net(3);
+      try {
+        t.fit(net, train_set(), test_set());
+      } catch (const std::exception& e) {
+        messages[me.rank()] = e.what();
+      }
+    });
+    return messages;
+  };
+  auto messages = messages_of([](trainer_t& t, std::size_t rank) { t.epochs = rank == 0 ? 2 : 3; });
   REQUIRE(messages[0].find("the processes disagree on epochs: this one (0) has 2") != std::string::npos);
   REQUIRE(messages[1].find("the processes disagree on epochs: this one (1) has 3") != std::string::npos);
   // Process 1's checkpoint setting differs from process 0's (another dropout): process 1 names it, and
   // process 0 says that another failed.
-  thread_processes third(2);
-  third.run([&](thread_processes::member& me) {
-    auto t = make_trainer(2);
-    t.processes = &me;
-    if (me.rank() == 1) t.dropout = 0.2;
-    net_t net(3);
-    try {
-      t.fit(net, train_set(), test_set());
-    } catch (const std::exception& e) {
-      messages[me.rank()] = e.what();
-    }
+  messages = messages_of([](trainer_t& t, std::size_t rank) {
+    if (rank == 1) t.dropout = 0.2;
   });
   REQUIRE(messages[1].find("the checkpoint's dropout is 0.10000000000000001, this run's is 0.20000000000000001") != std::string::npos);
   REQUIRE(messages[0].find("1 of the 2 processes failed to take process 0's network and settings") != std::string::npos);

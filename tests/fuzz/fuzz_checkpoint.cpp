@@ -10,34 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "checkpoint_run.hpp"
 #include "fuzz.hpp"
-
-namespace {
-
-using net_t = nn::network<4, 3, 2>;
-
-nn::trainer<nn::adam> make_trainer(const std::string& path) {
-  nn::trainer<nn::adam> t{nn::adam{0.01}};
-  t.epochs = 3;
-  t.batch_size = 4;
-  t.seed = 5;
-  t.dropout = 0.25;
-  t.patience = 2;
-  t.on_epoch = nullptr;
-  t.checkpoint = path;
-  return t;
-}
-
-const nn::dataset<float, 4, 2>& data() {
-  static const auto d = [] {
-    nn::dataset<float, 4, 2> d;
-    for (int i = 0; i < 12; ++i) d.add({float(i % 2), float(i % 3), 0.5f, float(i) / 12}, {float(i % 2), float(1 - i % 2)});
-    return d;
-  }();
-  return d;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data_in, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data_in), size);
@@ -50,13 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data_in, std::size_t s
     std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
   }
   const std::string path = fuzz::file("run.ckpt", bytes);
-  net_t net(7);
-  const net_t before = net;
-  auto t = make_trainer(path);
+  fuzz::checkpoint_net net(7);
+  const fuzz::checkpoint_net before = net;
+  auto t = fuzz::checkpoint_trainer(path, 3);
   t.resume = true;
   const auto resumed = fuzz::run([&]() -> std::size_t {
     try {
-      return t.fit(net, data(), data()).size();
+      return t.fit(net, fuzz::checkpoint_data(), fuzz::checkpoint_data()).size();
     } catch (const nn::divergence_error&) {
       return 0;  // forged but finite values can do that
     }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint_run.hpp"
 #include "idx_reference.hpp"
 
 namespace {
@@ -97,18 +98,9 @@ int main(int argc, char** argv) {
   // Checkpoints of fuzz_checkpoint's run (Adam, dropout, early stopping): at the start and after epoch 1.
   for (const std::size_t epochs : {0, 1}) {
     const std::string ckpt = (dir / "run.ckpt").string();
-    nn::network<4, 3, 2> small(7);
-    nn::trainer<nn::adam> t{nn::adam{0.01}};
-    t.epochs = epochs;
-    t.batch_size = 4;
-    t.seed = 5;
-    t.dropout = 0.25;
-    t.patience = 2;
-    t.on_epoch = nullptr;
-    t.checkpoint = ckpt;
-    nn::dataset<float, 4, 2> d;
-    for (int i = 0; i < 12; ++i) d.add({float(i % 2), float(i % 3), 0.5f, float(i) / 12}, {float(i % 2), float(1 - i % 2)});
-    t.fit(small, d, d);
+    fuzz::checkpoint_net small(7);
+    auto t = fuzz::checkpoint_trainer(ckpt, epochs);
+    t.fit(small, fuzz::checkpoint_data(), fuzz::checkpoint_data());
     const std::string f = slurp(ckpt);
     fs::remove(ckpt);
     seed("checkpoint", mode0 + f);
