@@ -17,6 +17,13 @@ struct row_range {
   std::size_t first = 0, count = 0;
 };
 
+// Member `rank`'s contiguous part of m rows shared by `size` members: how threads split a mini-batch, and
+// processes too (trainer::processes).
+constexpr row_range part_of(std::size_t m, std::size_t rank, std::size_t size) noexcept {
+  const std::size_t first = m * rank / size, last = m * (rank + 1) / size;
+  return {first, last - first};
+}
+
 template <class E>
 concept executor = requires(E& e, const E& ce, std::span<float> f, std::span<double> d, std::size_t m) {
   { ce.size() } -> std::convertible_to<std::size_t>;

@@ -60,8 +60,7 @@ class team_member {
   std::size_t size() const noexcept { return team_->size(); }
   std::size_t rank() const noexcept { return rank_; }
   row_range rows(std::size_t m) const noexcept {
-    const std::size_t first = m * rank_ / size(), last = m * (rank_ + 1) / size();
-    return {first, last - first};
+    return part_of(m, rank_, size());
   }
   std::size_t total_rows(std::size_t m) const noexcept { return m; }
   bool barrier() noexcept { return team_->barrier(); }

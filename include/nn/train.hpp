@@ -364,8 +364,6 @@ class trainer {
     st.shuffle = rng(seed);
     st.order.resize(n);
     std::iota(st.order.begin(), st.order.end(), std::size_t{0});
-    // A process's part of a mini-batch of m rows: the same split as a thread's part (team_member::rows).
-    const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
     const std::size_t local_rows = (std::min(batch_size, n) + procs - 1) / procs;
     typename Net::workspace ws(std::max<std::size_t>(1, local_rows));
     if constexpr (!has_fused_learning_rate<Optimizer>)
@@ -457,7 +455,7 @@ class trainer {
           std::vector<std::size_t> mine;
           mine.reserve(n / procs + batches);
           for (std::size_t s0 = static_cast<std::size_t>(st.next); s0 < n; s0 += batch_size) {
-            const row_range r = part_of(std::min(batch_size, n - s0));
+            const row_range r = part_of(std::min(batch_size, n - s0), me, procs);  // this process's rows
             mine.insert(mine.end(), st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first),
                         st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first + r.count));
           }
@@ -578,7 +576,6 @@ class trainer {
     using T = typename Net::value_type;
     const std::size_t n = st.order.size(), from = static_cast<std::size_t>(st.next);
     const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
-    const auto part_of = [&](std::size_t m) { return row_range{m * me / procs, m * (me + 1) / procs - m * me / procs}; };
     const auto rows_at = [&](std::size_t at, std::size_t count) { return std::span<const std::size_t>(st.order.data() + at, count); };
     team_member::failure failure;
     std::string what;
@@ -586,12 +583,12 @@ class trainer {
       const auto body = [&](auto& ex) {
         for (std::size_t s0 = from; s0 < n; s0 += batch_size) {
           const std::size_t m = std::min(batch_size, n - s0);
-          const row_range mine = part_of(m);  // this process's rows of the mini-batch
+          const row_range mine = part_of(m, me, procs);  // this process's rows of the mini-batch
           const auto fill = [&](std::size_t first, std::size_t count) {
             detail::gather_rows<Net>(train, rows_at(s0 + mine.first + first, count), ws, first);
             if (s0 + batch_size < n) {  // this member's rows of the next mini-batch
               const std::size_t next_m = std::min(batch_size, n - s0 - batch_size);
-              const row_range next = part_of(next_m), sub = ex.rows(next.count);
+              const row_range next = part_of(next_m, me, procs), sub = ex.rows(next.count);
               detail::prefetch_inputs(train, rows_at(s0 + batch_size + next.first + sub.first, sub.count));
             }
           };
