@@ -9,13 +9,15 @@
 //
 //   fashion_mnist [--data DIR] [--epochs N] [--patience N] [--validation N] [--seed N] [--threads N]
 //                 [--dropout P] [--weight-decay L] [--limit N] [--hidden 512|256] [--no-refit] [--save FILE]
-//                 [--history FILE]
+//                 [--history FILE] [--int8]
 // DIR holds the four IDX files (train-images-idx3-ubyte.gz, ...): Debian's fashion-mnist package by
 // default, or any MNIST-format set (e.g. data/mnist from scripts/fetch-data.sh). --limit N trains on the
-// first N training images only (a quick check).
+// first N training images only (a quick check). --int8 also quantizes the trained network (nn::quantize,
+// docs/int8.md) and tests it.
 #include <nn/data/idx.hpp>
 #include <nn/io.hpp>
 #include <nn/network.hpp>
+#include <nn/quantize.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +34,7 @@ struct options {
   std::size_t limit = 0;  // train on the first `limit` training images only (0: all), e.g. for a quick check
   double dropout = 0.2, weight_decay = 0;
   bool refit = true;
+  bool int8 = false;
   std::size_t hidden = 512;  // 512: 784-512-256-10 (Fashion-MNIST's recipe); 256: 784-256-128-10
   std::size_t validation = static_cast<std::size_t>(-1);  // default: 10,000 of 60,000, else an eighth
   std::uint64_t seed = 1;
@@ -42,7 +45,7 @@ struct options {
   std::fprintf(stderr,
                "fashion_mnist: %s\nusage: fashion_mnist [--data DIR] [--epochs N] [--patience N] [--validation N] "
                "[--seed N] [--threads N]\n       [--dropout P] [--weight-decay L] [--limit N] [--hidden 512|256] "
-               "[--no-refit] [--save FILE] [--history FILE]\n"
+               "[--no-refit] [--save FILE] [--history FILE] [--int8]\n"
                "--history FILE writes the per-epoch history as FILE.csv and a chart of it as FILE.svg\n",
                why);
   std::exit(2);
@@ -68,6 +71,10 @@ options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--no-refit") {
       o.refit = false;
+      continue;
+    }
+    if (a == "--int8") {
+      o.int8 = true;
       continue;
     }
     if (i + 1 >= argc) usage(("unknown or incomplete option " + a).c_str());
@@ -142,6 +149,12 @@ int run(const options& o, const Data& train, const Data& validation, const Data&
   const std::size_t correct = nn::evaluate(net, test, o.threads);
   std::printf("Test accuracy: %zu / %zu = %.4f\n", correct, test.size(),
               static_cast<double>(correct) / static_cast<double>(test.size()));
+  if (o.int8) {  // int8 weights and activations, their ranges measured on 2,000 training images
+    const auto q = nn::quantize(net, train);
+    const std::size_t c8 = nn::evaluate(q, test, o.threads);
+    std::printf("int8 (%s) test accuracy: %zu / %zu = %.4f\n", nn::simd::int8::name(q.path()), c8, test.size(),
+                static_cast<double>(c8) / static_cast<double>(test.size()));
+  }
   if (!o.save.empty()) {
     nn::save_parameters(net, o.save);
     std::printf("Saved the parameters to %s\n", o.save.c_str());

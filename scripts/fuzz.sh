@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes nn's file readers with libFuzzer (clang, ASan + UBSan; docs/untrusted-files.md).
-#   bash scripts/fuzz.sh TARGET SECONDS [libFuzzer options]   one target: idx, idx_gzip, idx_stream, csv, params, onnx
+#   bash scripts/fuzz.sh TARGET SECONDS [libFuzzer options]   one target: idx, idx_gzip, idx_stream, csv, params, onnx,
+#                                                             checkpoint, quantized
 #   bash scripts/fuzz.sh all SECONDS                          every target, one per core at a time
 # Installs clang-14 and libclang-rt-14-dev when missing, builds in build/fuzz, writes the seed corpora
 # (fuzz_seeds) into build/fuzz/corpus/TARGET, where inputs that reach new code are kept between runs.
@@ -8,7 +9,7 @@
 #   build/fuzz/tests/fuzz/fuzz_TARGET build/fuzz/artifacts/crash-...
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-targets=(idx idx_gzip idx_stream csv params onnx checkpoint)
+targets=(idx idx_gzip idx_stream csv params onnx checkpoint quantized)
 if [ $# -lt 2 ] || { [ "$1" != all ] && [[ ! " ${targets[*]} " =~ " $1 " ]]; } || [[ ! "$2" =~ ^[0-9]+$ ]]; then
   echo "usage: bash scripts/fuzz.sh {all|${targets[*]// /|}} SECONDS [libFuzzer options]" >&2
   exit 2

@@ -11,6 +11,10 @@ convolutional network, and one with padding, a strided convolution, batch norm a
   3. nn writes a network of its own (nn::scaled_normal_init, seed 7): that file's graph, run node by node
      with PyTorch's functions as ONNX defines each operator (Debian has no ONNX runtime), computes nn's
      outputs to 1e-5 relative.
+  4. nn quantizes that network to int8 (nn::quantize, calibrated on the images) and writes it with
+     QuantizeLinear and DequantizeLinear: the file passes onnx.checker, and its graph, run so, computes nn's
+     int8 outputs to 1e-3 (an input may land a rounding step apart: ONNX divides by the scale, nn multiplies
+     by its inverse).
 usage: onnx_pytorch.py ONNX_CHECK NN_ONNX IMAGES.gz WORK_DIR -- COMPILER [FLAGS...]"""
 import gzip
 import os
@@ -111,6 +115,15 @@ def run_graph(path, x):
             y = i[0].reshape(int(numpy.prod(i[0].shape[:axis])), -1)
         elif op == "Softmax":
             y = torch.softmax(i[0], dim=a.get("axis", -1))
+        elif op == "QuantizeLinear":  # (u8: the zero point's type; torch.round rounds half to even, as ONNX)
+            y = torch.clamp(torch.round(i[0] / i[1]) + i[2].to(torch.float32), 0, 255).to(torch.uint8)
+        elif op == "DequantizeLinear":
+            scale, zero = i[1], i[2].to(torch.float32)
+            if scale.dim() == 1:  # one per slice along `axis`
+                shape = [1] * i[0].dim()
+                shape[a.get("axis", 1)] = -1
+                scale, zero = scale.reshape(shape), zero.reshape(shape)
+            y = (i[0].to(torch.float32) - zero) * scale
         elif op in ("Sigmoid", "Relu", "Tanh"):
             y = {"Sigmoid": torch.sigmoid, "Relu": torch.relu, "Tanh": torch.tanh}[op](i[0])
         else:
@@ -156,6 +169,18 @@ def main():
         with torch.no_grad():
             torch_y = run_graph(own, x)
         ok &= compare(f"{net}: nn's save_onnx run by PyTorch beside nn", nn_outputs(tool, net, own, x, work), torch_y)
+
+        int8, inputs, outputs = (os.path.join(work, net + n) for n in (".int8.onnx", ".int8.in.f32", ".int8.out.f32"))
+        x.astype("<f4").tofile(inputs)
+        subprocess.run([tool, "quantize", net, "7", inputs, int8, outputs], check=True)
+        onnx.checker.check_model(onnx.load(int8), full_check=True)
+        with torch.no_grad():
+            torch_y = run_graph(int8, x)
+        nn_y = numpy.fromfile(outputs, "<f4").reshape(len(x), -1)
+        worst = float(numpy.max(numpy.abs(nn_y - torch_y)))
+        print(f"{net}: nn's int8 network written with QuantizeLinear / DequantizeLinear, run by PyTorch beside nn: "
+              f"largest difference {worst:.2e} ({'ok' if worst <= 1e-3 else 'FAILED'})")
+        ok &= worst <= 1e-3
     sys.exit(0 if ok else 1)
 
 

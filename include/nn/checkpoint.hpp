@@ -32,9 +32,16 @@
 
 namespace nn::detail {
 
-inline constexpr char checkpoint_magic[16] = {'n', 'n', 'c', 'k', 'p', 'o', 'i', 'n', 't'};
-inline constexpr std::uint32_t checkpoint_version = 1;
 inline constexpr std::size_t checkpoint_header = 16 + 4 + 8;
+
+// A kind of file in this container: its magic (up to 16 bytes, zero-filled), its version, and what
+// messages call it. Checkpoints and quantized networks (nn/quantize.hpp) are two.
+struct state_format {
+  char magic[16];
+  std::uint32_t version;
+  const char* what;  // "checkpoint"
+};
+inline constexpr state_format checkpoint_format{{'n', 'n', 'c', 'k', 'p', 'o', 'i', 'n', 't'}, 1, "checkpoint"};
 
 // Values into bytes. A state's save(a) and load(a) are one function template over the archive: the same
 // calls, in the same order, write and read it (a(x) for a number, a(vector) for a vector).
@@ -60,6 +67,8 @@ class state_writer {
     put_le<std::uint64_t>(bytes_, s.size());
     bytes_.insert(bytes_.end(), s.begin(), s.end());
   }
+  // The file offset the next value goes to.
+  std::size_t offset() const noexcept { return checkpoint_header + bytes_.size(); }
   // A value that must be the same when read back: a setting of the run (the reader compares).
   template <class V>
   void expect(const char*, const V& v) {
@@ -68,11 +77,11 @@ class state_writer {
 
   // The whole file: header, payload, hash. (Sized once and filled: g++ 12 warns falsely of overflows in
   // vector::insert here.)
-  std::vector<std::uint8_t> file() const {
-    if (bytes_.size() > (std::size_t{1} << 56)) throw std::length_error("nn: a checkpoint's state is too large");
+  std::vector<std::uint8_t> file(const state_format& format = checkpoint_format) const {
+    if (bytes_.size() > (std::size_t{1} << 56)) throw std::length_error(std::string("nn: a ") + format.what + "'s state is too large");
     std::vector<std::uint8_t> out(checkpoint_header + bytes_.size() + 8);
-    std::memcpy(out.data(), checkpoint_magic, 16);
-    put_at(out.data() + 16, checkpoint_version);
+    std::memcpy(out.data(), format.magic, 16);
+    put_at(out.data() + 16, format.version);
     put_at(out.data() + 20, static_cast<std::uint64_t>(bytes_.size()));
     if (!bytes_.empty()) std::memcpy(out.data() + checkpoint_header, bytes_.data(), bytes_.size());
     put_at(out.data() + checkpoint_header + bytes_.size(), fnv1a(bytes_.data(), bytes_.size()));
@@ -95,13 +104,14 @@ class state_reader {
  public:
   static constexpr bool loading = true;
   // The checked payload of a whole file's bytes.
-  state_reader(std::string path, std::vector<std::uint8_t> file) : path_(std::move(path)), bytes_(std::move(file)) {
-    if (bytes_.size() < checkpoint_header + 8 || std::memcmp(bytes_.data(), checkpoint_magic, 16) != 0)
-      throw data_error(path_, 0, "expected an nn checkpoint (\"nnckpoint\" and " + std::to_string(checkpoint_header + 8) +
-                                     " bytes at least), found " + describe_start());
+  state_reader(std::string path, std::vector<std::uint8_t> file, const state_format& format = checkpoint_format)
+      : path_(std::move(path)), bytes_(std::move(file)), what_(format.what) {
+    if (bytes_.size() < checkpoint_header + 8 || std::memcmp(bytes_.data(), format.magic, 16) != 0)
+      throw data_error(path_, 0, std::string("expected an nn ") + what_ + " (\"" + std::string(format.magic, std::find(format.magic, format.magic + 16, '\0')) +
+                                     "\" and " + std::to_string(checkpoint_header + 8) + " bytes at least), found " + describe_start());
     const auto version = get_le<std::uint32_t>(bytes_.data() + 16);
-    if (version != checkpoint_version)
-      throw data_error(path_, 16, "expected checkpoint version " + std::to_string(checkpoint_version) + ", found " +
+    if (version != format.version)
+      throw data_error(path_, 16, std::string("expected ") + what_ + " version " + std::to_string(format.version) + ", found " +
                                       std::to_string(version));
     const auto payload = get_le<std::uint64_t>(bytes_.data() + 20);
     if (payload != bytes_.size() - checkpoint_header - 8)
@@ -153,7 +163,7 @@ class state_reader {
     V found{};
     (*this)(found);
     if (!(found == want))
-      throw data_error(path_, here, std::string("the checkpoint's ") + what + " is " + text(found) + ", this run's is " +
+      throw data_error(path_, here, std::string("the ") + what_ + "'s " + what + " is " + text(found) + ", this run's is " +
                                         text(want) + " (resume with the settings it was made with)");
   }
   // Everything read: nothing may follow.
@@ -201,6 +211,7 @@ class state_reader {
 
   std::string path_;
   std::vector<std::uint8_t> bytes_;
+  const char* what_;
   std::size_t at_ = 0, end_ = 0;
 };
 
@@ -252,10 +263,10 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
 }
 
 // A checkpoint file's bytes, at most `limit` of them (what the state can hold, from the run's settings).
-inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit) {
+inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit, const char* what = "checkpoint") {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    throw data_error(path, data_error::no_offset, "expected a checkpoint file, found " +
+    throw data_error(path, data_error::no_offset, std::string("expected a ") + what + " file, found " +
                                                       std::string(std::filesystem::exists(path, ec) ? "something that is not a regular file" : "no file"));
   // The size of the file opened, not of the path (a writer may rename a new one over it meanwhile).
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -268,7 +279,7 @@ inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, 
   }
   if (static_cast<std::uint64_t>(size) > limit) {
     std::fclose(f);
-    throw data_error(path, data_error::no_offset, "a checkpoint of this run holds at most " + std::to_string(limit) +
+    throw data_error(path, data_error::no_offset, std::string("a ") + what + " of this kind holds at most " + std::to_string(limit) +
                                                       " bytes, the file has " + std::to_string(size));
   }
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));

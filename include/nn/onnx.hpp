@@ -31,6 +31,7 @@
 #include "nn/detail/input_file.hpp"
 #include "nn/detail/onnx_proto.hpp"
 #include "nn/detail/text.hpp"
+#include "nn/quantize.hpp"
 #include "nn/io.hpp"
 #include "nn/layers/batch_norm.hpp"
 #include "nn/simd/conv.hpp"
@@ -688,6 +689,26 @@ class graph_writer {
     m_.main.nodes.push_back(std::move(n));
     return m_.main.nodes.back();
   }
+  // A node that does not read the current value (a weight's DequantizeLinear): its output's name.
+  onnx::node& side(const std::string& op, const std::string& what, std::vector<std::string> inputs) {
+    onnx::node n;
+    n.op_type = op;
+    n.name = layer_ + "/" + op + "_" + what;
+    n.inputs = std::move(inputs);
+    n.outputs = {n.name};
+    m_.main.nodes.push_back(std::move(n));
+    return m_.main.nodes.back();
+  }
+  // An initializer of 8-bit integers (onnx::int8 or onnx::uint8).
+  std::string initializer(const std::string& what, std::vector<std::int64_t> dims, std::int32_t type, std::vector<std::int64_t> values) {
+    onnx::tensor t;
+    t.name = layer_ + "." + what;
+    t.type = type;
+    t.dims = std::move(dims);
+    t.ints = std::move(values);
+    m_.main.initializers.push_back(std::move(t));
+    return m_.main.initializers.back().name;
+  }
   std::string initializer(const std::string& what, std::vector<std::int64_t> dims, const float* values) {
     onnx::tensor t;
     t.name = layer_ + "." + what;
@@ -972,6 +993,49 @@ onnx::model to_onnx(const Net& net) {
                                 [&](T& v) { values.push_back(static_cast<float>(v)); });
     w.begin_layer(i);
     onnx_detail::write_layer<B>(w, values);
+  });
+  const auto dims = [](const auto& d) { return std::vector<std::int64_t>(d.begin(), d.end()); };
+  return w.finish(dims(Net::input_shape::dims), dims(Net::output_shape::dims));
+}
+
+// The ONNX model of an int8 network (nn/quantize.hpp) in the QDQ form ONNX runtimes fuse into int8 kernels:
+// each int8 layer's input through QuantizeLinear and DequantizeLinear (u8, its scale and zero point), its
+// int8 weights through a DequantizeLinear of one scale per output (axis 0), then Gemm with the float bias
+// and the activation; the float layers as to_onnx writes them. Run in float, the graph computes nn's int8
+// outputs (up to the order of the sums, and an input a rounding step away when x / scale and nn's
+// x · (1 / scale) round apart).
+template <class Net>
+onnx::model to_onnx(const quantized<Net>& q) {
+  static_assert(onnx_detail::onnx_activations<Net>(),
+                "nn::save_onnx: every activation of the network needs an ONNX operator (sigmoid, relu, tanh, softmax, "
+                "identity; softmax only on a layer of one dimension)");
+  onnx_detail::graph_writer w;
+  simd::detail::static_for<Net::layer_count>([&](auto i) {
+    using B = typename Net::template layer_type<i>;
+    w.begin_layer(i);
+    if constexpr (quantized<Net>::template in_int8<i>) {
+      const auto& L = q.template int8_layer<i>();
+      const auto n = static_cast<std::int64_t>(L.inputs), m = static_cast<std::int64_t>(L.outputs);
+      if constexpr (B::input_shape::rank > 1) w.add("Flatten").attributes = {onnx_detail::graph_writer::integer("axis", 1)};
+      const auto xs = w.initializer("input_scale", {}, &L.in_scale);
+      const auto xz = w.initializer("input_zero_point", {}, onnx::uint8, {L.zero});
+      w.add("QuantizeLinear", {xs, xz});
+      w.add("DequantizeLinear", {xs, xz});
+      const auto wq = w.initializer("weight_quantized", {m, n}, onnx::int8, std::vector<std::int64_t>(L.q.begin(), L.q.end()));
+      const auto ws = w.initializer("weight_scale", {m}, L.w_scale.data());
+      const auto wz = w.initializer("weight_zero_point", {m}, onnx::int8, std::vector<std::int64_t>(L.outputs, 0));
+      auto& dq = w.side("DequantizeLinear", "weight", {wq, ws, wz});
+      dq.attributes = {onnx_detail::graph_writer::integer("axis", 0)};
+      const std::string weights = dq.name;
+      const auto biases = w.initializer("bias", {m}, L.bias.data());
+      w.add("Gemm", {weights, biases}).attributes = {onnx_detail::graph_writer::integer("transB", 1)};
+      w.template activation<typename B::activation>();
+    } else {
+      std::vector<float> values;
+      detail::visit_parameters<B>(const_cast<Net&>(q.float_model()).template layer_parameters<i>(),
+                                  [&](float& v) { values.push_back(v); });
+      onnx_detail::write_layer<B>(w, values);
+    }
   });
   const auto dims = [](const auto& d) { return std::vector<std::int64_t>(d.begin(), d.end()); };
   return w.finish(dims(Net::input_shape::dims), dims(Net::output_shape::dims));

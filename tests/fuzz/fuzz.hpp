@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nn/data/error.hpp>
+#include <nn/detail/param_file.hpp>
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -54,6 +56,17 @@ auto run(F&& f) -> outcome<decltype(f())> {
 
 inline void check(bool good, const char* what, const std::string& a = {}, const std::string& b = {}) {
   if (!good) fail(what, a, b);
+}
+
+// For a file in nn's checkpoint container (checkpoints, quantized networks): a header length and a hash that
+// fit the bytes after them, so the fuzzer explores the contents behind the hash. (Offsets of
+// nn/checkpoint.hpp: the payload's length at 20, the payload from 28, its hash in the last 8 bytes.)
+inline void seal(std::string& bytes) {
+  if (bytes.size() < 36) return;
+  const std::uint64_t payload = bytes.size() - 36;
+  std::memcpy(bytes.data() + 20, &payload, 8);
+  const std::uint64_t h = nn::detail::fnv1a(reinterpret_cast<const std::uint8_t*>(bytes.data()) + 28, payload);
+  std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
 }
 
 // A byte from the input's front (0 when it is empty), removed from it.

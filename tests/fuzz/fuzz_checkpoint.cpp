@@ -17,12 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data_in, std::size_t s
   std::string_view in(reinterpret_cast<const char*>(data_in), size);
   const std::uint8_t mode = fuzz::take(in);
   std::string bytes(in);
-  if ((mode & 1) && bytes.size() >= 36) {
-    const std::uint64_t payload = bytes.size() - 36;
-    std::memcpy(bytes.data() + 20, &payload, 8);
-    const std::uint64_t h = nn::detail::fnv1a(reinterpret_cast<const std::uint8_t*>(bytes.data()) + 28, payload);
-    std::memcpy(bytes.data() + bytes.size() - 8, &h, 8);
-  }
+  if (mode & 1) fuzz::seal(bytes);
   const std::string path = fuzz::file("run.ckpt", bytes);
   fuzz::checkpoint_net net(7);
   const fuzz::checkpoint_net before = net;

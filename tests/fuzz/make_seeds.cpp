@@ -12,6 +12,7 @@
 
 #include "checkpoint_run.hpp"
 #include "idx_reference.hpp"
+#include "quantized_run.hpp"
 
 namespace {
 
@@ -106,6 +107,16 @@ int main(int argc, char** argv) {
     seed("checkpoint", mode0 + f);
     seed("checkpoint", std::string(1, 1) + f);
     seed("checkpoint", std::string(1, 1) + f.substr(0, f.size() / 2));
+  }
+  // fuzz_quantized's network, saved.
+  {
+    const std::string qfile = (dir / "net.nni8").string();
+    nn::save_quantized(fuzz::quantized_example(), qfile);
+    const std::string f = slurp(qfile);
+    fs::remove(qfile);
+    seed("quantized", mode0 + f);
+    seed("quantized", std::string(1, 1) + f);
+    seed("quantized", std::string(1, 1) + f.substr(0, f.size() / 2));
   }
   // A version 2 file of the 4-3-2 network, as docs/file-format.md describes it.
   std::vector<std::uint8_t> v2{'n', 'n', 'p', 'a', 'r', 'a', 'm', 's'};

@@ -420,7 +420,11 @@ inline std::string write_model(const model& m) {
       w.field_bytes(9, std::string_view(reinterpret_cast<const char*>(t.floats.data()), t.floats.size() * 4));
     else if (t.type == int64)
       w.field_bytes(9, std::string_view(reinterpret_cast<const char*>(t.ints.data()), t.ints.size() * 8));
-    else if (t.type == boolean) {
+    else if (t.type == int8 || t.type == uint8) {  // a byte each
+      std::string b;
+      for (const auto v : t.ints) b += static_cast<char>(static_cast<std::uint8_t>(v));
+      w.field_bytes(9, b);
+    } else if (t.type == boolean) {
       std::string flags;
       for (const auto v : t.ints) flags += static_cast<char>(v != 0);
       w.field_bytes(9, flags);

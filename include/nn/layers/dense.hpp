@@ -62,6 +62,8 @@ struct dense {
     static constexpr std::size_t kept_count = 3;
 
     static constexpr const char* kind = "dense";  // in files
+    // y = f(x·W + b), W = weights(p) and b at p + bias_offset: nn::quantize runs it with int8 weights.
+    static constexpr bool affine = true;
     // It reads each input row's `inputs` values one at a time, never its padding or alignment: a single
     // sample's inference can hand it the caller's values as they are (model.hpp's infer_one).
     static constexpr bool reads_input_padding = false;
