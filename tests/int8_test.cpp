@@ -1,8 +1,7 @@
 // int8 inference (nn/quantize.hpp, nn/simd/int8.hpp): every instruction set's kernels against the plain C++
 // twins, bit for bit, at sizes that fill no register exactly; packing against sums written out by hand; a
 // quantized network against its float network, the same bits on every path and from every entry point;
-// Fashion-MNIST test accuracy within half a point of float; files that round-trip and files that do not load.
-#include <nn/data/idx.hpp>
+// files that round-trip and files that do not load. (Accuracy on Fashion-MNIST: int8_accuracy_test.cpp.)
 #include <nn/network.hpp>
 #include <nn/quantize.hpp>
 
@@ -361,39 +360,6 @@ TEST_CASE("int8 files: a saved network loads to the same bits, and a wrong, cut,
   }
   fails_with({}, "expected an nn quantized network");
   fs::remove_all(dir);
-}
-
-// Fashion-MNIST: a trained network's test accuracy in int8 within half a point of its accuracy in float.
-const std::string fashion = NN_FASHION_DIR;
-
-template <class Net, class Trainer>
-void accuracy_holds(Net& net, Trainer& t, std::size_t epochs) {
-  if (!fs::exists(fashion + "/train-images-idx3-ubyte.gz"))
-    FAIL("int8_test needs Fashion-MNIST in " + fashion + " (Debian's dataset-fashion-mnist; scripts/install-deps.sh installs it)");
-  const auto train = nn::load_idx_bytes<float>(fashion + "/train-images-idx3-ubyte.gz", fashion + "/train-labels-idx1-ubyte.gz");
-  const auto test = nn::load_idx_bytes<float>(fashion + "/t10k-images-idx3-ubyte.gz", fashion + "/t10k-labels-idx1-ubyte.gz");
-  t.epochs = epochs;
-  t.fit(net, train);
-  const auto q = nn::quantize(net, train);
-  const double f = double(nn::evaluate(net, test)) / double(test.size());
-  const double i = double(nn::evaluate(q, test)) / double(test.size());
-  INFO("float " << f << ", int8 (" << k8::name(q.path()) << ") " << i);
-  CHECK(f > 0.8);
-  CHECK(std::fabs(f - i) <= 0.005);
-}
-
-TEST_CASE("int8 on Fashion-MNIST: the course's 784-100-10 (sigmoid), test accuracy within 0.5 points of float", "[int8][fashion]") {
-  nn::network<784, 100, 10> net(1, nn::scaled_normal_init{});
-  nn::trainer<nn::sgd, nn::cross_entropy> t{nn::sgd{0.5}};
-  t.batch_size = 10;
-  accuracy_holds(net, t, 2);
-}
-
-TEST_CASE("int8 on Fashion-MNIST: relu, softmax and Adam (784-256-128-10), test accuracy within 0.5 points of float", "[int8][fashion]") {
-  nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, 784, 256, 128, 10> net(1, nn::he_init{});
-  nn::trainer<nn::adam, nn::log_likelihood> t{nn::adam{0.001}};
-  t.batch_size = 64;
-  accuracy_holds(net, t, 2);
 }
 
 }  // namespace
