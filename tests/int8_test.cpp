@@ -24,7 +24,7 @@ namespace k8 = nn::simd::int8;
 
 std::vector<k8::isa> paths() {
   std::vector<k8::isa> v;
-  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx512_vnni})
+  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512_vnni})
     if (k8::supported(i)) v.push_back(i);
   return v;
 }
@@ -129,7 +129,7 @@ TEST_CASE("int8 paths: NN_ISA forces one, and says what is wrong with a name it 
     (void)k8::select();
     FAIL("expected std::invalid_argument");
   } catch (const std::invalid_argument& e) {
-    CHECK(std::string(e.what()) == "nn: NN_ISA=avx3 names no instruction set; expected avx512-vnni, avx2, sse2 or scalar");
+    CHECK(std::string(e.what()) == "nn: NN_ISA=avx3 names no instruction set; expected avx512-vnni, avx-vnni, avx2, sse2 or scalar");
   }
   ::unsetenv("NN_ISA");
   CHECK(k8::select() == k8::best());
@@ -137,6 +137,24 @@ TEST_CASE("int8 paths: NN_ISA forces one, and says what is wrong with a name it 
   // The best is one this CPU runs, and the scalar twin runs anywhere.
   CHECK(k8::supported(k8::best()));
   CHECK(k8::supported(k8::isa::scalar));
+}
+
+// ctest runs this file once more for each path with NN_ISA set (tests/CMakeLists.txt): a network made then
+// takes that path, or, on a CPU that cannot run it, is not made.
+TEST_CASE("int8 paths: a network made while NN_ISA is set takes that path", "[int8]") {
+  const char* v = std::getenv("NN_ISA");
+  using tiny = nn::sequential<nn::input<3>, nn::dense<2>>;
+  const std::array<nn::int8_range, 1> r{nn::int8_range{0, 1}};
+  if (!v || !*v) {
+    CHECK(nn::quantized<tiny>(tiny(1), r).path() == k8::best());
+    return;
+  }
+  const std::string want = v;
+  bool runs = false;
+  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512_vnni})
+    if (want == k8::name(i)) runs = k8::supported(i);
+  if (runs) CHECK(k8::name(nn::quantized<tiny>(tiny(1), r).path()) == want);
+  else CHECK_THROWS_AS(nn::quantized<tiny>(tiny(1), r), std::invalid_argument);
 }
 
 // A network and inputs whose ranges the calibration sees.

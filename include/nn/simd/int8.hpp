@@ -2,9 +2,10 @@
 // weights, summed exactly in int32, and the quantization of float rows into bytes.
 //
 // One program holds every instruction set's version, chosen at run time (nn::simd::int8::select): AVX-512
-// VNNI (vpdpbusd: 64 products a instruction), AVX2 and SSE2 (bytes widened to 16 bits, pmaddwd: no
-// saturation, unlike pmaddubsw), and plain C++ (every CPU; the twin the tests hold the others to). The
-// environment variable NN_ISA forces one ("avx512-vnni", "avx2", "sse2", "scalar"). Integer sums are exact,
+// VNNI (vpdpbusd: 64 products an instruction), AVX-VNNI (its 256-bit VEX form), AVX2 and SSE2 (bytes
+// widened to 16 bits, pmaddwd: no saturation, unlike pmaddubsw), and plain C++ (every CPU; the twin the
+// tests hold the others to). The environment variable NN_ISA forces one ("avx512-vnni", "avx-vnni", "avx2",
+// "sse2", "scalar"). Integer sums are exact,
 // so every path gives the same bits; each function here carries its own target attribute, so none of this
 // depends on the flags the program is built with.
 //
@@ -27,6 +28,7 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define NN_INT8_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -60,12 +62,13 @@ struct quantize_args {
   std::size_t out_stride;  // bytes from row to row, at least row_bytes(n)
 };
 
-enum class isa { scalar, sse2, avx2, avx512_vnni };
+enum class isa { scalar, sse2, avx2, avx_vnni, avx512_vnni };
 
 inline const char* name(isa i) noexcept {
   switch (i) {
     case isa::sse2: return "sse2";
     case isa::avx2: return "avx2";
+    case isa::avx_vnni: return "avx-vnni";
     case isa::avx512_vnni: return "avx512-vnni";
     default: return "scalar";
   }
@@ -202,6 +205,42 @@ inline void gemm_vnni(const gemm_args& a) noexcept {
   if (a.panels - p >= 1) vnni_panels<1>(a, p);
 }
 
+// AVX-VNNI (the VEX form of vpdpbusd, on CPUs with AVX2 and no AVX-512, e.g. Intel's since Alder Lake): a
+// panel is two registers of 8 outputs; blocks of SB rows × one panel (12 of the 16 registers for 6 rows).
+template <std::size_t SB>
+__attribute__((target("avx2,avxvnni"))) inline void avx_vnni_block(const gemm_args& a, std::size_t s0, std::size_t p) {
+  __m256i acc[SB][2];
+  NN_UNROLL for (std::size_t sb = 0; sb < SB; ++sb) acc[sb][0] = acc[sb][1] = _mm256_setzero_si256();
+  const std::int8_t* w = a.w + p * a.quads * 64;
+  const std::uint8_t* x = a.x + s0 * a.x_stride;
+  for (std::size_t q = 0; q < a.quads; ++q, w += 64) {
+    const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + 32));
+    NN_UNROLL for (std::size_t sb = 0; sb < SB; ++sb) {
+      const __m256i xv = _mm256_set1_epi32(quad_at(x + sb * a.x_stride + 4 * q));
+      acc[sb][0] = _mm256_dpbusd_avx_epi32(acc[sb][0], xv, w0);
+      acc[sb][1] = _mm256_dpbusd_avx_epi32(acc[sb][1], xv, w1);
+    }
+  }
+  NN_UNROLL for (std::size_t sb = 0; sb < SB; ++sb) {
+    std::int32_t* o = a.out + (s0 + sb) * a.out_stride + p * panel;
+    _mm256_store_si256(reinterpret_cast<__m256i*>(o), acc[sb][0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(o + 8), acc[sb][1]);
+  }
+}
+
+inline void gemm_avx_vnni(const gemm_args& a) noexcept {
+  for (std::size_t p = 0; p < a.panels; ++p)
+    row_blocks<6>(a.rows, [&](std::size_t s0, auto sb) { avx_vnni_block<decltype(sb)::value>(a, s0, p); });
+}
+
+// AVX-VNNI itself (CPUID leaf 7, subleaf 1, EAX bit 4): clang 14's __builtin_cpu_supports does not know it.
+inline bool cpu_has_avx_vnni() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
+  return (eax >> 4) & 1;
+}
+
 // Quantization, a register of floats at a time; the rest of a row as the scalar twin does it.
 #define NN_INT8_QUANTIZE(NAME, TARGET, LANES, BODY)                                                                   \
   __attribute__((target(TARGET))) inline void NAME(const quantize_args& a) noexcept {                                \
@@ -261,6 +300,7 @@ inline bool supported(isa i) noexcept {
     case isa::scalar: return true;
     case isa::sse2: return __builtin_cpu_supports("sse2");
     case isa::avx2: return __builtin_cpu_supports("avx2");
+    case isa::avx_vnni: return __builtin_cpu_supports("avx2") && detail::cpu_has_avx_vnni();  // (avx2: the OS saves ymm)
     case isa::avx512_vnni:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
   }
@@ -277,6 +317,7 @@ inline kernels kernels_for(isa i) {
   switch (i) {
     case isa::sse2: return {i, detail::gemm_sse2, detail::quantize_sse2};
     case isa::avx2: return {i, detail::gemm_avx2, detail::quantize_avx2};
+    case isa::avx_vnni: return {i, detail::gemm_avx_vnni, detail::quantize_avx2};
     case isa::avx512_vnni: return {i, detail::gemm_vnni, detail::quantize_avx512};
     default: break;
   }
@@ -286,7 +327,7 @@ inline kernels kernels_for(isa i) {
 
 // The fastest path this CPU runs.
 inline isa best() noexcept {
-  for (const isa i : {isa::avx512_vnni, isa::avx2, isa::sse2})
+  for (const isa i : {isa::avx512_vnni, isa::avx_vnni, isa::avx2, isa::sse2})
     if (supported(i)) return i;
   return isa::scalar;
 }
@@ -296,12 +337,12 @@ inline isa best() noexcept {
 inline isa select() {
   const char* v = std::getenv("NN_ISA");
   if (!v || !*v) return best();
-  for (const isa i : {isa::avx512_vnni, isa::avx2, isa::sse2, isa::scalar}) {
+  for (const isa i : {isa::avx512_vnni, isa::avx_vnni, isa::avx2, isa::sse2, isa::scalar}) {
     if (std::strcmp(v, name(i)) != 0) continue;
     if (!supported(i)) throw std::invalid_argument(std::string("nn: NN_ISA=") + v + ", but this CPU cannot run it (the best it runs is " + name(best()) + ")");
     return i;
   }
-  throw std::invalid_argument(std::string("nn: NN_ISA=") + v + " names no instruction set; expected avx512-vnni, avx2, sse2 or scalar");
+  throw std::invalid_argument(std::string("nn: NN_ISA=") + v + " names no instruction set; expected avx512-vnni, avx-vnni, avx2, sse2 or scalar");
 }
 
 }  // namespace nn::simd::int8
