@@ -24,8 +24,8 @@ namespace {
 namespace k8 = nn::simd::int8;
 
 // One core's int8 peak: 12 independent vpdpbusd chains (64 multiply-adds, 128 operations each).
-__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) int vnni_chains(std::size_t iterations) {
 #ifdef NN_INT8_X86
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) int vnni_chains(std::size_t iterations) {
   __m512i acc[12];
   for (int k = 0; k < 12; ++k) acc[k] = _mm512_set1_epi32(k);
   const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
@@ -34,10 +34,10 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) int vnni_chains
   __m512i s = acc[0];
   for (int k = 1; k < 12; ++k) s = _mm512_add_epi32(s, acc[k]);
   return _mm512_reduce_add_epi32(s);
-#else
-  return static_cast<int>(iterations);
-#endif
 }
+#else
+int vnni_chains(std::size_t iterations) { return static_cast<int>(iterations); }
+#endif
 double vnni_peak_gops() {
   if (!k8::supported(k8::isa::avx512_vnni)) return 0;
   constexpr std::size_t iterations = 1 << 20;

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "catch.hpp"
 #include "data_error_of.hpp"
 
@@ -79,6 +81,53 @@ TEST_CASE("int8 sums: every path's, bit for bit the plain twin's and the sums wr
     }
 }
 
+TEST_CASE("int8 sums: rows 4 bytes apart, and 65,536 inputs of the extremes, exact", "[int8]") {
+  nn::rng r(9);
+  // Rows packed as tightly as the kernels allow (a multiple of 4 bytes: a byte matrix's own stride).
+  for (const std::size_t n : {3, 13, 36}) {
+    const auto L = layer_of(n, 21, r);
+    const std::size_t xs = k8::quads(n) * 4, rows = 11, P = k8::panels(21), os = P * k8::panel;
+    std::vector<std::uint8_t> x(rows * xs + 64, 0);
+    for (std::size_t s = 0; s < rows; ++s)
+      for (std::size_t k = 0; k < n; ++k) x[s * xs + k] = static_cast<std::uint8_t>(r.uniform() * 256);
+    nn::detail::aligned_buffer<std::int32_t> want(rows * os), got(rows * os);
+    k8::kernels_for(k8::isa::scalar).gemm({x.data(), xs, rows, L.packed.data(), k8::quads(n), P, want.data(), os});
+    for (std::size_t s = 0; s < rows; ++s)
+      for (std::size_t o = 0; o < 21; ++o) {
+        std::int32_t sum = 0;
+        for (std::size_t k = 0; k < n; ++k) sum += std::int32_t{x[s * xs + k]} * L.q[o * n + k];
+        REQUIRE(want.data()[s * os + o] == sum);
+      }
+    for (const k8::isa path : paths()) {
+      INFO(k8::name(path) << " " << n << " inputs");
+      k8::kernels_for(path).gemm({x.data(), xs, rows, L.packed.data(), k8::quads(n), P, got.data(), os});
+      REQUIRE(std::equal(got.data(), got.data() + rows * os, want.data()));
+    }
+  }
+  // The largest layer nn quantizes: 65,536 inputs of 255 times weights of −128 or 127, within int32.
+  constexpr std::size_t n = 65536;
+  nn::detail::int8_affine L;
+  L.inputs = n;
+  L.outputs = 2;
+  L.w_scale.assign(2, 1.0f);
+  L.bias.assign(2, 0.0f);
+  L.q.resize(2 * n);
+  for (std::size_t k = 0; k < n; ++k) {
+    L.q[k] = -128;
+    L.q[n + k] = 127;
+  }
+  L.finish();
+  nn::detail::aligned_buffer<std::uint8_t> x(k8::row_bytes(n));
+  std::fill(x.data(), x.data() + n, std::uint8_t{255});
+  for (const k8::isa path : paths()) {
+    INFO(k8::name(path));
+    nn::detail::aligned_buffer<std::int32_t> out(k8::panel);
+    k8::kernels_for(path).gemm({x.data(), k8::row_bytes(n), 1, L.packed.data(), k8::quads(n), 1, out.data(), k8::panel});
+    CHECK(out.data()[0] == -255 * 128 * 65536);
+    CHECK(out.data()[1] == 255 * 127 * 65536);
+  }
+}
+
 TEST_CASE("int8 quantization of floats: every path's bytes are the twin's, with rounding, clamping, NaN, padding", "[int8]") {
   // The twin itself, by hand: x·(1/0.5) rounded to nearest even, clamped to [−zero, 255 − zero], plus zero.
   const auto one = [](float x, std::int32_t zero) { return k8::detail::quantize_one(x, 2.0f, zero); };
@@ -97,21 +146,24 @@ TEST_CASE("int8 quantization of floats: every path's bytes are the twin's, with 
                             -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
                             std::numeric_limits<float>::denorm_min()};
   for (const std::size_t n : {1, 3, 4, 5, 15, 16, 17, 33, 100, 784})
-    for (const std::int32_t zero : {0, 7, 128, 255}) {
+    for (const std::int32_t zero : {0, 7, 128, 255})
+      for (const float inv : {1.0f, 2.0f, 1.0f / 0.75f}) {  // (1 and 2: halves in, ties to round)
       const std::size_t rows = 3, xs = (n + 15) / 16 * 16, rb = k8::row_bytes(n);
       std::vector<float> x(rows * xs, 0.0f);
       for (std::size_t i = 0; i < x.size(); ++i)
-        x[i] = r.uniform() < 0.2 ? specials[i % std::size(specials)] : static_cast<float>((r.uniform() - 0.5) * 300);
+        x[i] = r.uniform() < 0.2 ? specials[i % std::size(specials)]
+               : r.uniform() < 0.3 ? static_cast<float>(std::floor((r.uniform() - 0.5) * 600)) * 0.5f  // halves
+                                   : static_cast<float>((r.uniform() - 0.5) * 300);
       std::vector<std::uint8_t> want(rows * rb, 0xcc), got;
-      k8::kernels_for(k8::isa::scalar).quantize({x.data(), xs, rows, n, 1.0f / 0.75f, zero, want.data(), rb});
+      k8::kernels_for(k8::isa::scalar).quantize({x.data(), xs, rows, n, inv, zero, want.data(), rb});
       for (std::size_t s = 0; s < rows; ++s) {
-        for (std::size_t k = 0; k < n; ++k) REQUIRE(want[s * rb + k] == k8::detail::quantize_one(x[s * xs + k], 1.0f / 0.75f, zero));
+        for (std::size_t k = 0; k < n; ++k) REQUIRE(want[s * rb + k] == k8::detail::quantize_one(x[s * xs + k], inv, zero));
         for (std::size_t k = n; k < rb; ++k) REQUIRE(want[s * rb + k] == 0);
       }
       for (const k8::isa path : paths()) {
-        INFO(k8::name(path) << " n " << n << " zero " << zero);
+        INFO(k8::name(path) << " n " << n << " zero " << zero << " inv " << inv);
         got.assign(rows * rb, 0xcc);
-        k8::kernels_for(path).quantize({x.data(), xs, rows, n, 1.0f / 0.75f, zero, got.data(), rb});
+        k8::kernels_for(path).quantize({x.data(), xs, rows, n, inv, zero, got.data(), rb});
         REQUIRE(got == want);
       }
     }
@@ -121,7 +173,8 @@ TEST_CASE("int8 paths: NN_ISA forces one, and says what is wrong with a name it 
   const char* old = std::getenv("NN_ISA");
   const std::string saved = old ? old : "";
   ::setenv("NN_ISA", "sse2", 1);
-  CHECK(k8::select() == k8::isa::sse2);
+  if (k8::supported(k8::isa::sse2)) CHECK(k8::select() == k8::isa::sse2);
+  else CHECK_THROWS_AS(k8::select(), std::invalid_argument);
   ::setenv("NN_ISA", "scalar", 1);
   CHECK(k8::select() == k8::isa::scalar);
   ::setenv("NN_ISA", "avx3", 1);
@@ -272,9 +325,12 @@ TEST_CASE("int8 predict from bytes: the bits of predict from the same values as 
   }
   const auto q = nn::quantize(net, pixels);
   CHECK(q.int8_layer<0>().zero == 0);
-  CHECK(q.int8_layer<0>().in_scale == 1.0f / 255);  // the bytes are the codes
+  CHECK(q.int8_layer<0>().in_scale == 1.0f / 255);
+  CHECK(q.reads_bytes_as_codes(255));  // the bytes are the codes
   bytes_as_floats(q);
-  bytes_as_floats(nn::quantize(net, samples(100, 3)));  // another range: a table
+  const auto other = nn::quantize(net, samples(100, 3));
+  CHECK(!other.reads_bytes_as_codes(255));  // another range: a table
+  bytes_as_floats(other);
   using conv_net = nn::sequential<nn::input<1, 8, 8>, nn::conv2d<3, 3, 3, nn::relu>, nn::flatten, nn::dense<10, nn::sigmoid>>;
   bytes_as_floats(nn::quantize(conv_net(2, nn::scaled_normal_init{}), samples(50, 4, 64)));  // a float first layer
   nn::matrix<std::uint8_t, nn::dynamic, 50> b(2);
@@ -294,6 +350,12 @@ TEST_CASE("int8 calibration: no samples, or a network that is not finite on them
   big.layer_parameters<0>()[mlp::layer_type<0>::stride] = 3e38f;  // inputs 0 and 1 to output 0: ∞ when both are > 0.6
   const auto wide = samples(10, 2);
   CHECK_THROWS_WITH(nn::quantize(big, wide), contains_text("nn::quantize: the inputs of layer 1 (dense) reach inf"));
+  // Ranges given by hand: inputs up to 3e38 and a weight of 1e5 need a scale beyond float's.
+  std::array<nn::int8_range, 3> ranges{nn::int8_range{0, 3e38f}, nn::int8_range{0, 1}, nn::int8_range{-1, 1}};
+  mlp huge(1);
+  huge.layer_parameters<0>()[2] = 1e5f;
+  CHECK_THROWS_WITH(nn::quantized<mlp>(huge, ranges),
+                    "nn::quantize: layer 0 (dense)'s output 2: its inputs' range times its largest weight is outside float's range");
 }
 
 namespace fs = std::filesystem;
@@ -312,7 +374,8 @@ void rehash(std::vector<std::uint8_t>& b) {
 }
 
 TEST_CASE("int8 files: a saved network loads to the same bits, and a wrong, cut, corrupt or forged file is a data_error", "[int8]") {
-  const fs::path dir = fs::temp_directory_path() / "nn_int8_test";
+  // (a directory of this process: ctest runs this file in several processes at once)
+  const fs::path dir = fs::temp_directory_path() / ("nn_int8_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "q.nni8").string();
   const mlp net(9, nn::he_init{});
@@ -355,14 +418,22 @@ TEST_CASE("int8 files: a saved network loads to the same bits, and a wrong, cut,
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::memcpy(b.data() + scale_at, &nan, 4);
     rehash(b);
-    fails_with(b, "byte " + std::to_string(scale_at) + ": layer 0's input scale and zero point are nan and 64");
+    fails_with(b, "byte " + std::to_string(scale_at) + ": layer 0's input scale is nan, expected a finite normal value > 0");
   }
   {
     auto b = good;
     const std::int32_t z = 300;
     std::memcpy(b.data() + scale_at + 4, &z, 4);
     rehash(b);
-    fails_with(b, "expected a finite normal scale > 0 and a zero point in 0..255");
+    fails_with(b, "byte " + std::to_string(scale_at + 4) + ": layer 0's input zero point is 300, expected 0 to 255");
+  }
+  {
+    auto b = good;  // a normal input scale and weight scales whose product overflows
+    const float big = 3e38f, hundred = 100;
+    std::memcpy(b.data() + scale_at, &big, 4);
+    std::memcpy(b.data() + scale_at + 16, &hundred, 4);
+    rehash(b);
+    fails_with(b, "byte " + std::to_string(scale_at + 16) + ": layer 0's weight scale 0 times the input scale is");
   }
   {
     auto b = good;  // layer 0's weight-scale count made huge

@@ -263,7 +263,8 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
 }
 
 // A checkpoint file's bytes, at most `limit` of them (what the state can hold, from the run's settings).
-inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit, const char* what = "checkpoint") {
+inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit, const char* what = "checkpoint",
+                                                       const std::string& raise = {}) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw data_error(path, data_error::no_offset, std::string("expected a ") + what + " file, found " +
@@ -280,7 +281,7 @@ inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, 
   if (static_cast<std::uint64_t>(size) > limit) {
     std::fclose(f);
     throw data_error(path, data_error::no_offset, std::string("a ") + what + " of this kind holds at most " + std::to_string(limit) +
-                                                      " bytes, the file has " + std::to_string(size));
+                                                      " bytes, the file has " + std::to_string(size) + (raise.empty() ? "" : " (" + raise + ")"));
   }
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), f);

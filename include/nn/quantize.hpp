@@ -69,6 +69,12 @@ struct int8_affine {
   aligned_buffer<std::int32_t> offset;
   float inv_scale = 1;
 
+  // The scale of a layer's sums, s_x · s_o, a normal float (else the outputs would be 0, ∞ or NaN).
+  static bool scales_fit(float in, float w) noexcept {
+    const double p = double(in) * double(w);
+    return p >= std::numeric_limits<float>::min() && p <= std::numeric_limits<float>::max();
+  }
+
   void finish() {
     namespace k8 = simd::int8;
     const std::size_t n = inputs, m = outputs, Q = k8::quads(n), P = k8::panels(m);
@@ -104,10 +110,12 @@ struct int8_affine {
     const std::size_t s_at = a.offset();
     a(in_scale);
     a(zero);
-    if constexpr (Archive::loading)
-      if (!(std::isfinite(in_scale) && in_scale >= std::numeric_limits<float>::min() && zero >= 0 && zero <= 255))
-        throw data_error(a.path(), s_at, where() + "input scale and zero point are " + std::to_string(in_scale) + " and " +
-                                           std::to_string(zero) + ": expected a finite normal scale > 0 and a zero point in 0..255");
+    if constexpr (Archive::loading) {
+      if (!(std::isfinite(in_scale) && in_scale >= std::numeric_limits<float>::min()))
+        throw data_error(a.path(), s_at, where() + "input scale is " + std::to_string(in_scale) + ", expected a finite normal value > 0");
+      if (zero < 0 || zero > 255)
+        throw data_error(a.path(), s_at + 4, where() + "input zero point is " + std::to_string(zero) + ", expected 0 to 255");
+    }
     const auto values = [&](auto& v, std::size_t count, const char* what, bool positive) {
       const std::size_t v_at = a.offset();
       a(v);
@@ -122,11 +130,24 @@ struct int8_affine {
       }
     };
     values(w_scale, m, "weight scale", true);
+    if constexpr (Archive::loading)
+      for (std::size_t o = 0; o < m; ++o)
+        if (!scales_fit(in_scale, w_scale[o]))
+          throw data_error(a.path(), s_at + 8 + 8 + 4 * o, where() + "weight scale " + std::to_string(o) + " times the input scale is " +
+                                                       std::to_string(double(in_scale) * w_scale[o]) + ", outside float's normal range");
     values(q, n * m, "weights", false);
     values(bias, m, "bias", false);
     if constexpr (Archive::loading) finish();
   }
 };
+
+// At most `limit` characters of s for a message, others than printable ASCII as '?'.
+inline std::string printable(const std::string& s, std::size_t limit) {
+  std::string r;
+  for (std::size_t i = 0; i < s.size() && i < limit; ++i) r += s[i] >= 32 && s[i] < 127 ? s[i] : '?';
+  if (s.size() > limit) r += "... (" + std::to_string(s.size()) + " bytes)";
+  return r;
+}
 
 // The i-th layer's name in messages: "layer 2 (dense)".
 template <class B>
@@ -219,6 +240,17 @@ class quantized {
     run(nullptr, x.rows(), out.data(), &b);
   }
 
+  // Whether predict from bytes of this scale reads them as the first layer's codes as they are (no table).
+  bool reads_bytes_as_codes(float scale) const noexcept {
+    if constexpr (in_int8<0>) {
+      for (std::size_t b = 0; b < 256; ++b)
+        if (simd::int8::detail::quantize_one(static_cast<float>(b) / scale, int8_[0].inv_scale, int8_[0].zero) != b) return false;
+      return true;
+    } else {
+      return false;
+    }
+  }
+
   // Inference over a workspace's rows (nn::evaluate); nothing is kept for training.
   template <bool Keep = false>
   void forward(workspace& ws) const {
@@ -240,7 +272,7 @@ class quantized {
     std::string n = name();
     a(n);
     if constexpr (Archive::loading)
-      if (n != name()) throw data_error(a.path(), at, "the file holds " + n + ", this network is " + name());
+      if (n != name()) throw data_error(a.path(), at, "the file holds " + detail::printable(n, 300) + ", this network is " + name());
     simd::detail::static_for<layer_count>([&](auto i) {
       constexpr std::size_t I = i;
       using B = layer_type<I>;
@@ -308,8 +340,8 @@ class quantized {
     L.outputs = m;
     // The input's code: [lo, hi] widened to hold 0, in 255 steps; 0 is a whole step (the zero point).
     const float lo = std::min(r.lo, 0.0f), hi = std::max(r.hi, 0.0f);
-    const float s = (hi - lo) / 255;
-    L.in_scale = std::isfinite(s) && s >= std::numeric_limits<float>::min() ? s : 1.0f;
+    const float s = hi / 255 - lo / 255;  // (hi − lo could overflow)
+    L.in_scale = s >= std::numeric_limits<float>::min() ? s : 1.0f;  // (else every input was 0)
     L.zero = static_cast<std::int32_t>(std::clamp(std::nearbyint(-lo / L.in_scale), 0.0f, 255.0f));
     L.w_scale.assign(m, 1.0f);
     L.bias.assign(m, 0.0f);
@@ -320,6 +352,9 @@ class quantized {
       for (std::size_t k = 0; k < n; ++k) big = std::max(big, std::fabs(p[k * B::stride + o]));
       const float ws = big / 127;
       if (ws >= std::numeric_limits<float>::min()) L.w_scale[o] = ws;  // else every weight is (nearly) 0
+      if (!detail::int8_affine::scales_fit(L.in_scale, L.w_scale[o]))
+        throw std::invalid_argument("nn::quantize: " + detail::layer_name<B>(I) + "'s output " + std::to_string(o) +
+                                    ": its inputs' range times its largest weight is outside float's range");
       for (std::size_t k = 0; k < n; ++k)
         L.q[o * n + k] = static_cast<std::int8_t>(std::clamp(std::nearbyint(p[k * B::stride + o] / L.w_scale[o]), -127.0f, 127.0f));
       L.bias[o] = p[B::bias_offset + o];
@@ -381,21 +416,21 @@ class quantized {
   // rows of floats at x, or of bytes.
   void run(const float* x, std::size_t m, float* out, const byte_rows* bytes_in = nullptr) const {
     namespace k8 = simd::int8;
-    detail::scratch<float, hidden_off[layer_count]> hidden;
-    detail::scratch<std::uint8_t, byte_scratch> bytes;
-    detail::scratch<std::int32_t, sum_scratch> sums;
+    // One budget: on the stack when the three fit nn's 256 KB together, else all on the heap.
+    constexpr bool stack = hidden_off[layer_count] * 4 + byte_scratch + sum_scratch * 4 <= 262144;
+    detail::scratch<float, hidden_off[layer_count], stack> hidden;
+    detail::scratch<std::uint8_t, byte_scratch, stack> bytes;
+    detail::scratch<std::int32_t, sum_scratch, stack> sums;
     // Bytes into the first layer's codes: a table of the 256 (the bytes themselves when it is the identity,
     // as for pixels / 255 and a first layer that saw [0, 1]); or into floats for a float first layer.
     std::array<std::uint8_t, 256> table{};
-    bool identity = true;
+    const bool identity = bytes_in && reads_bytes_as_codes(bytes_in->scale);
     if constexpr (in_int8<0>)
-      if (bytes_in)
-        for (std::size_t b = 0; b < 256; ++b) {
+      if (bytes_in && !identity)
+        for (std::size_t b = 0; b < 256; ++b)
           table[b] = k8::detail::quantize_one(static_cast<float>(b) / bytes_in->scale, int8_[0].inv_scale, int8_[0].zero);
-          identity = identity && table[b] == b;
-        }
-    std::vector<float> floats;
-    if (!in_int8<0> && bytes_in) floats.resize(chunk * strides[0]);
+    detail::aligned_buffer<float> floats;  // (bytes into a float first layer only)
+    if (!in_int8<0> && bytes_in) floats = detail::aligned_buffer<float>(chunk * strides[0]);
     for (std::size_t s0 = 0; s0 < m; s0 += chunk) {
       const std::size_t n = std::min(chunk, m - s0);
       simd::detail::static_for<layer_count>([&](auto i) {
@@ -502,7 +537,7 @@ void load_quantized(quantized<Net>& q, const std::string& path, const read_limit
   }();
   std::string what;
   const std::uint64_t limit = detail::parameter_file_limit(limits, own, what);
-  detail::state_reader r(path, detail::read_checkpoint_bytes(path, limit, "quantized network"), detail::quantized_format);
+  detail::state_reader r(path, detail::read_checkpoint_bytes(path, limit, "quantized network", what), detail::quantized_format);
   quantized<Net> loaded;
   loaded.use(q.path());
   loaded.archive(r);

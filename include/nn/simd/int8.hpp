@@ -26,7 +26,9 @@
 
 #include "nn/simd/kernels.hpp"  // NN_UNROLL
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+// (x86-64 only: 32-bit x86 may compute the scalar twin's x · inv in x87's extended precision, and so round
+// differently from the SIMD paths; it takes the scalar twin alone.)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NN_INT8_X86 1
 #include <cpuid.h>
 #include <immintrin.h>
