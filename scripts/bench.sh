@@ -3,7 +3,8 @@
 #   bash scripts/bench.sh            kernels beside their scalar twins, end-to-end training and
 #                                    inference against the measured FMA peak, threads, the book's
 #                                    convolutional networks beside PyTorch (when python3-torch is
-#                                    installed), peak memory of the MNIST example on Fashion-MNIST, and
+#                                    installed), int8 inference beside float (and PyTorch's int8),
+#                                    peak memory of the MNIST example on Fashion-MNIST, and
 #                                    its and convnet's compile time at -O2
 #   bash scripts/bench.sh --quick    the same with fewer repetitions
 # Installs what is missing (Google Benchmark, Fashion-MNIST from Debian), builds in Release with
@@ -20,7 +21,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 fashion=/usr/share/datasets/fashion-mnist
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNN_BUILD_BENCHMARKS=ON -DNN_WERROR=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target kernels_bench train_bench convnet_bench mnist
+cmake --build "$build" -j "$jobs" --target kernels_bench train_bench convnet_bench int8_bench mnist
 
 echo "== machine"
 grep -m1 "model name" /proc/cpuinfo || true
@@ -46,6 +47,12 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     --data "$fashion" --samples "$samples"
 else
   echo "(PyTorch is not installed: apt-get install python3-torch python3-numpy for the side-by-side figures)"
+fi
+
+echo; echo "== int8 inference beside float (every int8 path this CPU runs), one thread, and PyTorch's int8"
+taskset -c 0 "$build/benchmarks/int8_bench" --data "$fashion" --rounds "$([ $quick = 1 ] && echo 3 || echo 7)"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 "$root/benchmarks/torch_int8.py" "$([ $quick = 1 ] && echo 3 || echo 7)"
 fi
 
 echo; echo "== peak memory: the MNIST example, 2 epochs on full Fashion-MNIST"

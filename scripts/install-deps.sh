@@ -6,7 +6,9 @@ set -euo pipefail
 # dataset-fashion-mnist: real data for the MNIST example's test and for scripts/fetch-data.sh.
 # libopenmpi-dev, openmpi-bin: the optional nn::mpi component, its tests and the mnist_mpi example.
 packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
-[ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev)
+# libopenblas0-pthread: the BLAS of the PyTorch peer in scripts/bench.sh (without it Debian's PyTorch
+# falls back to the reference BLAS, about 6 GFLOP/s here, and the side-by-side figures mean nothing).
+[ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev libopenblas0-pthread)
 # scripts/test.sh: PyTorch and ONNX's checker for tests/onnx_pytorch.py (the library never needs Python).
 [ "${NN_WITH_PYTORCH:-0}" = 1 ] && packages+=(python3-torch python3-onnx python3-numpy)
 # scripts/fuzz.sh and scripts/test.sh --sanitize: clang, its libFuzzer and sanitizer runtimes.
