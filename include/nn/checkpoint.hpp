@@ -8,11 +8,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -22,6 +22,7 @@
 
 #if __has_include(<fcntl.h>) && __has_include(<unistd.h>)
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #define NN_HAS_FSYNC 1
 #endif
@@ -230,8 +231,7 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
     if (w <= 0) {
       const int e = errno;
       ::close(fd);
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
+      std::remove(tmp.c_str());
       throw data_error(path, data_error::no_offset, "writing " + tmp + " failed: " + std::generic_category().message(e));
     }
     done += static_cast<std::size_t>(w);
@@ -239,20 +239,19 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
   const bool synced = ::fsync(fd) == 0;
   const int sync_error = errno;
   const bool closed = ::close(fd) == 0;
-  std::error_code ec;
   if (!synced || !closed) {
-    std::filesystem::remove(tmp, ec);
+    std::remove(tmp.c_str());
     throw data_error(path, data_error::no_offset,
                      "flushing " + tmp + " to the disk failed: " + std::generic_category().message(synced ? errno : sync_error));
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    std::filesystem::remove(tmp, ec);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {  // POSIX: replaces path in one step
+    const std::string why = std::generic_category().message(errno);
+    std::remove(tmp.c_str());
     throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
   }
-  const auto dir = std::filesystem::path(path).parent_path();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     (void)::fsync(dfd);
     ::close(dfd);
@@ -265,10 +264,13 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
 // A checkpoint file's bytes, at most `limit` of them (what the state can hold, from the run's settings).
 inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit, const char* what = "checkpoint",
                                                        const std::string& raise = {}) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
+#ifdef NN_HAS_FSYNC
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (!exists || !S_ISREG(st.st_mode))
     throw data_error(path, data_error::no_offset, std::string("expected a ") + what + " file, found " +
-                                                      std::string(std::filesystem::exists(path, ec) ? "something that is not a regular file" : "no file"));
+                                                      std::string(exists ? "something that is not a regular file" : "no file"));
+#endif
   // The size of the file opened, not of the path (a writer may rename a new one over it meanwhile).
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw data_error(path, data_error::no_offset, "cannot open it");

@@ -171,12 +171,21 @@ class trainer {
     std::vector<T> best_params;
   };
 
+  // What the state of a run needs of its network: its name and its parameters. The functions below take
+  // this rather than the network, so a program with several networks compiles them once per value type.
+  template <class T>
+  struct network_params {
+    std::string name;        // Net::name()
+    std::span<T> values;     // net.parameters()
+    std::size_t storage;     // Net::parameter_storage
+  };
+
   // The whole state of a run, saved or loaded by the same calls (nn/checkpoint.hpp). The run's settings
   // must match the checkpoint's; epochs may differ (a run can be made longer), and so may threads and
   // processes (their results differ only by rounding: docs/distributed.md).
-  template <class Archive, class Net, class T>
-  void state(Archive& a, Net& net, Optimizer& opt, run_state<T>& s, std::size_t n, double base_rate) {
-    a.expect("network", Net::name());
+  template <class Archive, class T>
+  void state(Archive& a, const network_params<T>& net, Optimizer& opt, run_state<T>& s, std::size_t n, double base_rate) {
+    a.expect("network", net.name);
     // The policies' types (the same spelling from g++ and clang: the Itanium ABI's), then their settings.
     a.expect("optimizer", std::string(typeid(Optimizer).name()));
     a.expect("cost", std::string(typeid(Cost).name()));
@@ -191,16 +200,16 @@ class trainer {
     if constexpr (Archive::loading) {
       std::vector<T> p;
       a(p);
-      if (p.size() != net.parameters().size())
-        throw data_error(a.path(), a.offset(), "expected " + std::to_string(net.parameters().size()) + " parameters, found " +
+      if (p.size() != net.values.size())
+        throw data_error(a.path(), a.offset(), "expected " + std::to_string(net.values.size()) + " parameters, found " +
                                                    std::to_string(p.size()));
       for (std::size_t i = 0; i < p.size(); ++i)
         if (!std::isfinite(p[i]))
           throw data_error(a.path(), a.offset() - (p.size() - i) * sizeof(T),
                            "parameter " + std::to_string(i) + " is not a finite number (a damaged or forged checkpoint)");
-      std::copy(p.begin(), p.end(), net.parameters().begin());
+      std::copy(p.begin(), p.end(), net.values.begin());
     } else {
-      a(std::vector<T>(net.parameters().begin(), net.parameters().end()));
+      a(std::vector<T>(net.values.begin(), net.values.end()));
     }
     opt.checkpoint(a);
     a(steps_);
@@ -235,7 +244,7 @@ class trainer {
     a(s.best_epoch), a(s.best_params);
     if constexpr (Archive::loading) {
       if (s.order.size() != n || s.next > n || (!s.history.empty() && s.history.size() != s.epoch) ||
-          (!s.best_params.empty() && (s.best_params.size() != net.parameters().size() || s.best_epoch >= s.history.size())) ||
+          (!s.best_params.empty() && (s.best_params.size() != net.values.size() || s.best_epoch >= s.history.size())) ||
           (patience == 0 && !s.best_params.empty()) || (patience && !s.history.empty() && s.best_params.empty()))
         throw data_error(a.path(), a.offset(), "the state does not fit together (its order, position, reports or best "
                                                "parameters do not match " + std::to_string(n) + " samples)");
@@ -246,8 +255,8 @@ class trainer {
   }
 
   // Writes a checkpoint of the run (by process 0 alone when there are several).
-  template <class Net, class T>
-  void save_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+  template <class T>
+  void save_checkpoint(const network_params<T>& net, run_state<T>& s, std::size_t n, double base_rate) {
     if (processes && processes->rank() != 0) return;
     detail::state_writer w;
     state(w, net, optimizer, s, n, base_rate);
@@ -256,27 +265,28 @@ class trainer {
 
   // Loads a state's bytes (a checkpoint's, or process 0's at the start of a run over processes) into net,
   // the optimizer and s, all or nothing. `name` names them in errors.
-  template <class Net, class T>
-  void load_state(Net& net, run_state<T>& s, std::size_t n, double base_rate, std::string name, std::vector<std::uint8_t> bytes) {
+  template <class T>
+  void load_state(const network_params<T>& net, run_state<T>& s, std::size_t n, double base_rate, std::string name,
+                  std::vector<std::uint8_t> bytes) {
     detail::state_reader r(std::move(name), std::move(bytes));
-    Net loaded(net);
+    std::vector<T> values(net.values.begin(), net.values.end());
     Optimizer opt(optimizer);
     run_state<T> got;
     const auto steps = steps_;
     try {
-      state(r, loaded, opt, got, n, base_rate);
+      state(r, network_params<T>{net.name, std::span<T>(values), net.storage}, opt, got, n, base_rate);
     } catch (...) {
       steps_ = steps;
       throw;
     }
-    net = std::move(loaded);
+    std::copy(values.begin(), values.end(), net.values.begin());
     optimizer = std::move(opt);
     s = std::move(got);
   }
 
   // Loads the checkpoint. Process 0 reads the file and sends its bytes to the others.
-  template <class Net, class T>
-  void load_checkpoint(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+  template <class T>
+  void load_checkpoint(const network_params<T>& net, run_state<T>& s, std::size_t n, double base_rate) {
     std::vector<std::uint8_t> bytes;
     std::string failure;
     if (!processes || processes->rank() == 0) {
@@ -284,7 +294,7 @@ class trainer {
         // At most: the parameters 8 times over (the network, the best epoch's, the optimizer's state),
         // the order and a report per epoch, and 1 MiB.
         const auto limit = detail::add_sat(detail::add_sat(std::uint64_t{1} << 20, 8ull * 2 * n),
-                                           detail::add_sat(8ull * Net::parameter_storage * sizeof(T), 256ull * std::min<std::uint64_t>(epochs, 1ull << 40)));
+                                           detail::add_sat(8ull * net.storage * sizeof(T), 256ull * std::min<std::uint64_t>(epochs, 1ull << 40)));
         bytes = detail::read_checkpoint_bytes(checkpoint, limit);
       } catch (const std::exception& e) {
         if (!processes) throw;
@@ -304,8 +314,8 @@ class trainer {
   // Every process of a run over several starts from process 0's network, optimizer state and run state
   // (as PyTorch's DDP broadcasts the module at the start); each checks on the way that its settings are
   // process 0's.
-  template <class Net, class T>
-  void start_from_process_0(Net& net, run_state<T>& s, std::size_t n, double base_rate) {
+  template <class T>
+  void start_from_process_0(const network_params<T>& net, run_state<T>& s, std::size_t n, double base_rate) {
     std::vector<std::uint8_t> bytes;
     if constexpr (requires(Optimizer& o, detail::state_writer& w) { o.checkpoint(w); }) {
       if (processes->rank() == 0) {
@@ -316,7 +326,7 @@ class trainer {
       processes->broadcast(bytes, "process 0's network and settings");
       if (processes->rank() != 0) load_state(net, s, n, base_rate, "process 0's state", std::move(bytes));
     } else {  // an optimizer that cannot say its state: the parameters alone
-      const auto p = net.parameters();
+      const auto p = net.values;
       if (processes->rank() == 0)
         bytes.assign(reinterpret_cast<const std::uint8_t*>(p.data()), reinterpret_cast<const std::uint8_t*>(p.data() + p.size()));
       processes->broadcast(bytes, "process 0's network");
@@ -378,6 +388,8 @@ class trainer {
       throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
     rate_keeper keep(optimizer, static_cast<bool>(schedule));
     const double base_rate = detail::learning_rate_of(optimizer);
+    const network_params<T> self{checkpoint.empty() && !distributed ? std::string() : Net::name(), net.parameters(),
+                                 Net::parameter_storage};
     // The start, in stages that may fail on one process alone; after each the processes agree (agree),
     // so that a bad file or setting on one stops them all with an exception instead of a wait.
     if (distributed) {  // the same run everywhere: data, batches, epochs, evaluation
@@ -399,13 +411,13 @@ class trainer {
     std::exception_ptr failure;
     if constexpr (checkpointable) {
       try {
-        if (resume) load_checkpoint(net, st, n, base_rate);
-        else if (distributed) start_from_process_0(net, st, n, base_rate);
+        if (resume) load_checkpoint(self, st, n, base_rate);
+        else if (distributed) start_from_process_0(self, st, n, base_rate);
       } catch (...) {
         failure = std::current_exception();
       }
     } else if (distributed) {
-      start_from_process_0(net, st, n, base_rate);
+      start_from_process_0(self, st, n, base_rate);
     }
     agree(failure, resume ? "to load the checkpoint" : "to take process 0's network and settings");
     // This process's part of the test data; a source that reads files reads only it.
@@ -413,7 +425,7 @@ class trainer {
     std::vector<std::size_t> test_part;
     try {
       if constexpr (checkpointable)
-        if (!resume && !checkpoint.empty()) save_checkpoint(net, st, n, base_rate);  // the start: a path that works
+        if (!resume && !checkpoint.empty()) save_checkpoint(self, st, n, base_rate);  // the start: a path that works
       if (test) {
         test_part.resize(test_last - test_first);
         std::iota(test_part.begin(), test_part.end(), test_first);
@@ -496,7 +508,7 @@ class trainer {
             if (save_now) {
               st.next = s0 + m;
               st.seconds += std::chrono::duration<double>(clock::now() - t0).count();
-              save_checkpoint(net, st, n, base_rate);
+              save_checkpoint(self, st, n, base_rate);
               st.seconds -= std::chrono::duration<double>(clock::now() - t0).count();
               last_checkpoint = clock::now();
             }
@@ -546,7 +558,7 @@ class trainer {
         if constexpr (checkpointable) {
           if (!checkpoint.empty() && checkpoint_epochs && (e + 1) % checkpoint_epochs == 0) {
             ++st.epoch;  // the state after this epoch: the next one's start
-            save_checkpoint(net, st, n, base_rate);
+            save_checkpoint(self, st, n, base_rate);
             --st.epoch;
             last_checkpoint = clock::now();
           }

@@ -7,8 +7,9 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -273,16 +274,18 @@ inline void put_raw(std::vector<std::uint8_t>& out, const std::uint8_t* p, std::
 // Writes `path` through a temporary file and a rename: a crash leaves the old file or the new one.
 inline void write_atomically(const std::string& path, const std::vector<std::uint8_t>& out) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw data_error(path, data_error::no_offset, "cannot create the temporary file " + tmp);
-    f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) throw data_error(path, data_error::no_offset, "writing " + tmp + " failed (disk full?)");
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw data_error(path, data_error::no_offset, "cannot create the temporary file " + tmp + ": " + std::generic_category().message(errno));
+  const bool written = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(tmp.c_str());
+    throw data_error(path, data_error::no_offset, "writing " + tmp + " failed (disk full?)");
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + ec.message());
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {  // POSIX: replaces path in one step
+    const std::string why = std::generic_category().message(errno);
+    std::remove(tmp.c_str());
+    throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
+  }
 }
 // A version 3 file from a layout and the parameters' bytes in file order (native byte order).
 inline void write_v3(const std::string& path, const model_layout& m, std::size_t value_size, const std::uint8_t* raw) {
