@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of docs/benchmarks.md on this machine and prints the figures:
 #   bash scripts/bench.sh            kernels beside their scalar twins, end-to-end training and
-#                                    inference against the measured FMA peak, threads, the book's
+#                                    inference against the measured FMA peak, PyTorch's training
+#                                    beside nn's (when python3-torch is installed), threads, the book's
 #                                    convolutional networks beside PyTorch (when python3-torch is
 #                                    installed), int8 inference beside float (and PyTorch's int8),
 #                                    peak memory of the MNIST example on Fashion-MNIST, and
@@ -38,6 +39,13 @@ epochs=$([ $quick = 1 ] && echo 2 || echo 5)
 
 echo; echo "== end to end, mini-batch 64, one thread and two"
 "$build/benchmarks/train_bench" --data "$fashion" --epochs "$epochs" --batch 64 --threads 1,2
+
+echo; echo "== end to end, mini-batch 128, one thread, and PyTorch's training (the same algorithm) beside it"
+taskset -c 0 "$build/benchmarks/train_bench" --data "$fashion" --epochs "$epochs" --batch 128
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 "$root/benchmarks/torch_train.py" \
+    --data "$fashion" --epochs "$([ $quick = 1 ] && echo 1 || echo 3)"
+fi
 
 echo; echo "== convolutional networks (the book's chapter 6), one thread, nn beside PyTorch"
 samples=$([ $quick = 1 ] && echo 2000 || echo 10000)
