@@ -11,7 +11,6 @@
 // data source, or one's own.
 #pragma once
 
-#include <chrono>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -26,6 +25,7 @@
 #include "nn/cost.hpp"
 #include "nn/data/dataset.hpp"
 #include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/clock.hpp"
 #include "nn/detail/shape_check.hpp"
 #include "nn/fwd.hpp"
 #include "nn/optimizer.hpp"
@@ -135,7 +135,7 @@ class online_trainer {
                   "output_size() and bool next(std::span<T> x, std::span<T> y) (see docs/policies.md)");
     if (batch_size == 0) throw std::invalid_argument("nn::online_trainer: batch_size must be at least 1");
     detail::check_sizes<Net>(stream.input_size(), stream.output_size(), "nn::online_trainer: the stream");
-    const auto t0 = clock::now();
+    const double t0 = detail::monotonic_seconds();
     typename Net::workspace ws(batch_size);
     online_report rep;
     double recent_total = 0;
@@ -179,7 +179,6 @@ class online_trainer {
   }
 
  private:
-  using clock = std::chrono::steady_clock;
 
   // Divergence, judged on windows of at least 64 examples so that one unusual example (a stream is not
   // shuffled) is not mistaken for it: a non-finite cost at once, or a window's mean cost divergence_factor
@@ -219,10 +218,10 @@ class online_trainer {
   };
 
   // Sends the report so far, then starts a new "recent" window.
-  online_report report(online_report& rep, double& recent_total, clock::time_point t0) {
+  online_report report(online_report& rep, double& recent_total, double t0) {
     rep.recent_cost = rep.recent ? recent_total / static_cast<double>(rep.recent) : 0;
     rep.mean_cost = rep.total_cost / static_cast<double>(rep.examples);
-    rep.seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    rep.seconds = detail::monotonic_seconds() - t0;
     const online_report sent = rep;
     if (on_report) on_report(sent);
     recent_total = 0;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <concepts>
 #include <cmath>
 #include <cstddef>
@@ -28,12 +27,13 @@
 #include "nn/cost.hpp"
 #include "nn/data/dataset.hpp"
 #include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/clock.hpp"
 #include "nn/detail/shape_check.hpp"
 #include "nn/detail/thread_team.hpp"
+#include "nn/evaluate.hpp"
 #include "nn/fwd.hpp"
 #include "nn/layer.hpp"
 #include "nn/optimizer.hpp"
-#include "nn/evaluate.hpp"
 #include "nn/random.hpp"
 #include "nn/report.hpp"
 #include "nn/step.hpp"
@@ -116,7 +116,6 @@ class trainer {
   }
 
  private:
-  using clock = std::chrono::steady_clock;
   std::uint64_t steps_ = 0;  // steps taken by step(), for its dropout masks
 
   template <class T>
@@ -449,7 +448,7 @@ class trainer {
     const std::size_t batches = (n + batch_size - 1) / batch_size;
     const std::size_t reference_batches = std::min<std::size_t>(8, batches);
     const std::size_t progress_every = std::max<std::size_t>(1, n / 100);
-    auto last_checkpoint = clock::now();
+    double last_checkpoint = detail::monotonic_seconds();
     const bool by_time = !checkpoint.empty() && checkpoint_minutes > 0;
 
     try {
@@ -475,11 +474,11 @@ class trainer {
           if (static_cast<const void*>(test) == static_cast<const void*>(&train)) mine.insert(mine.end(), test_part.begin(), test_part.end());
           train.prepare(mine);
         }
-        const auto t0 = clock::now();
+        const double t0 = detail::monotonic_seconds();
         // After every mini-batch's step, on member 0 only: the sums of the whole mini-batch (over the
         // processes), the divergence check, progress and checkpoints by time.
         const auto after_step = [&](std::size_t s0, std::size_t m, double cost, std::size_t correct) {
-          bool save_now = by_time && me == 0 && clock::now() - last_checkpoint >= std::chrono::duration<double>(60 * checkpoint_minutes);
+          bool save_now = by_time && me == 0 && detail::monotonic_seconds() - last_checkpoint >= 60 * checkpoint_minutes;
           if (distributed) {
             double sums[3] = {cost, static_cast<double>(correct), save_now ? 1.0 : 0.0};
             processes->sum(std::span<double>(sums), "the costs of a step");
@@ -507,10 +506,10 @@ class trainer {
           if constexpr (checkpointable) {
             if (save_now) {
               st.next = s0 + m;
-              st.seconds += std::chrono::duration<double>(clock::now() - t0).count();
+              st.seconds += detail::monotonic_seconds() - t0;
               save_checkpoint(self, st, n, base_rate);
-              st.seconds -= std::chrono::duration<double>(clock::now() - t0).count();
-              last_checkpoint = clock::now();
+              st.seconds -= detail::monotonic_seconds() - t0;
+              last_checkpoint = detail::monotonic_seconds();
             }
           }
         };
@@ -524,7 +523,7 @@ class trainer {
         rep.samples = n;
         rep.threads = team.size();
         rep.learning_rate = detail::learning_rate_of(optimizer);
-        rep.seconds = st.seconds + std::chrono::duration<double>(clock::now() - t0).count();
+        rep.seconds = st.seconds + (detail::monotonic_seconds() - t0);
         rep.mean_cost = st.total / static_cast<double>(n);
         rep.train_correct = static_cast<std::size_t>(st.train_correct);
         const double first_cost = st.history.empty() ? rep.mean_cost : st.history.front().mean_cost;
@@ -532,7 +531,7 @@ class trainer {
           throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
                                   .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
         if (test) {
-          const auto t1 = clock::now();
+          const double t1 = detail::monotonic_seconds();
           std::size_t correct = threads <= 1 ? detail::count_correct(net, *test, test_first, test_last, eval_ws[0])
                                              : detail::evaluate_on(eval_team ? *eval_team : team, net, *test, eval_ws, test_first, test_last);
           if (distributed) {
@@ -542,7 +541,7 @@ class trainer {
           }
           rep.correct = correct;
           rep.tested = test->size();
-          rep.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
+          rep.eval_seconds = detail::monotonic_seconds() - t1;
         }
         if (patience) {
           if (st.best_params.empty() || rep.correct > st.history[st.best_epoch].correct) {
@@ -560,7 +559,7 @@ class trainer {
             ++st.epoch;  // the state after this epoch: the next one's start
             save_checkpoint(self, st, n, base_rate);
             --st.epoch;
-            last_checkpoint = clock::now();
+            last_checkpoint = detail::monotonic_seconds();
           }
         }
       }
