@@ -20,9 +20,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <sys/stat.h>  // POSIX, as nn/detail/input_file.hpp
+
 #if __has_include(<fcntl.h>) && __has_include(<unistd.h>)
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #define NN_HAS_FSYNC 1
 #endif
@@ -244,11 +245,7 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
     throw data_error(path, data_error::no_offset,
                      "flushing " + tmp + " to the disk failed: " + std::generic_category().message(synced ? errno : sync_error));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {  // POSIX: replaces path in one step
-    const std::string why = std::generic_category().message(errno);
-    std::remove(tmp.c_str());
-    throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
-  }
+  rename_into_place(tmp, path);
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -264,13 +261,11 @@ inline void write_durably(const std::string& path, const std::vector<std::uint8_
 // A checkpoint file's bytes, at most `limit` of them (what the state can hold, from the run's settings).
 inline std::vector<std::uint8_t> read_checkpoint_bytes(const std::string& path, std::uint64_t limit, const char* what = "checkpoint",
                                                        const std::string& raise = {}) {
-#ifdef NN_HAS_FSYNC
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
   if (!exists || !S_ISREG(st.st_mode))
     throw data_error(path, data_error::no_offset, std::string("expected a ") + what + " file, found " +
                                                       std::string(exists ? "something that is not a regular file" : "no file"));
-#endif
   // The size of the file opened, not of the path (a writer may rename a new one over it meanwhile).
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw data_error(path, data_error::no_offset, "cannot open it");

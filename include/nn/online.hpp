@@ -179,7 +179,6 @@ class online_trainer {
   }
 
  private:
-
   // Divergence, judged on windows of at least 64 examples so that one unusual example (a stream is not
   // shuffled) is not mistaken for it: a non-finite cost at once, or a window's mean cost divergence_factor
   // times the mean of the first 4 windows (at least 256 examples).

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstdint>
-#include <cstring>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
-#include <system_error>
+#include <cstring>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "nn/data/error.hpp"
@@ -271,6 +271,14 @@ inline void put_raw(std::vector<std::uint8_t>& out, const std::uint8_t* p, std::
   if constexpr (std::endian::native == std::endian::big)
     for (std::size_t i = from; i < out.size(); i += value_size) std::reverse(out.begin() + i, out.begin() + i + value_size);
 }
+// Renames the written temporary file `tmp` over `path` (POSIX: in one step); on failure removes it.
+inline void rename_into_place(const std::string& tmp, const std::string& path) {
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::generic_category().message(errno);
+    std::remove(tmp.c_str());
+    throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
+  }
+}
 // Writes `path` through a temporary file and a rename: a crash leaves the old file or the new one.
 inline void write_atomically(const std::string& path, const std::vector<std::uint8_t>& out) {
   const std::string tmp = path + ".tmp";
@@ -281,11 +289,7 @@ inline void write_atomically(const std::string& path, const std::vector<std::uin
     std::remove(tmp.c_str());
     throw data_error(path, data_error::no_offset, "writing " + tmp + " failed (disk full?)");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {  // POSIX: replaces path in one step
-    const std::string why = std::generic_category().message(errno);
-    std::remove(tmp.c_str());
-    throw data_error(path, data_error::no_offset, "cannot rename " + tmp + " into place: " + why);
-  }
+  rename_into_place(tmp, path);
 }
 // A version 3 file from a layout and the parameters' bytes in file order (native byte order).
 inline void write_v3(const std::string& path, const model_layout& m, std::size_t value_size, const std::uint8_t* raw) {
