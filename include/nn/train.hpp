@@ -349,50 +349,135 @@ class trainer {
                                " (their messages say why); process " + std::to_string(processes->rank()) + " stops too");
   }
 
+  // The run's place in an epoch, for after_step.
+  template <class T>
+  struct epoch_context {
+    run_state<T>& st;
+    const network_params<T>& self;
+    std::size_t n, epoch, batches, reference_batches, progress_every;
+    double base_rate, t0;
+    double& last_checkpoint;
+    bool by_time;
+  };
+
+  // What a run needs of its network and data: the only part of fit compiled for each (network, training
+  // data, test data). The rest of the run (epochs, the divergence check, checkpoints, reports, processes:
+  // run_loop) compiles once per value type, however many networks a program trains (docs/design.md,
+  // "Build time"). A few virtual calls per epoch, none per mini-batch.
+  template <class T>
+  class fit_part {
+   public:
+    network_params<T> params;  // the network's name (when a checkpoint or processes need it) and parameters
+    std::size_t train_size = 0, test_size = 0;
+    bool has_test = false;
+    bool same_source = false;     // one source is both the training and the test data
+    bool train_prepares = false;  // the training data reads files: it is told each epoch's samples first
+    // The workspaces: `rows` for this process's part of a mini-batch, one for each evaluating thread.
+    virtual void allocate(std::size_t rows, std::size_t evaluation_threads) = 0;
+    virtual void prepare_train(std::span<const std::size_t> samples) const = 0;
+    virtual void prepare_test(std::span<const std::size_t> samples) const = 0;
+    virtual void run_epoch(detail::thread_team& team, epoch_context<T>& c, T l2, std::uint64_t epoch_key) = 0;
+    // How many of the test samples [first, last) the network gets right, on team (nullptr: this thread).
+    virtual std::size_t test_correct(detail::thread_team* team, std::size_t first, std::size_t last) = 0;
+
+   protected:
+    fit_part() = default;
+    fit_part(const fit_part&) = delete;
+    fit_part& operator=(const fit_part&) = delete;
+    ~fit_part() = default;
+  };
+
+  template <class Net, class Train, class Test>
+  class fit_of final : public fit_part<typename Net::value_type> {
+    using T = typename Net::value_type;
+
+   public:
+    fit_of(trainer& t, Net& net, const Train& train, const Test* test, bool named) : t_(t), net_(net), train_(train), test_(test) {
+      this->params = network_params<T>{named ? Net::name() : std::string(), net.parameters(), Net::parameter_storage};
+      this->train_size = train.size();
+      this->has_test = test != nullptr;
+      this->test_size = test ? test->size() : 0;
+      this->same_source = static_cast<const void*>(test) == static_cast<const void*>(&train);
+      this->train_prepares = requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); };
+    }
+    void allocate(std::size_t rows, std::size_t evaluation_threads) override {
+      ws_.clear();
+      ws_.emplace_back(rows);
+      eval_ws_ = detail::evaluation_workspaces<Net>(evaluation_threads);
+    }
+    void prepare_train(std::span<const std::size_t> samples) const override {
+      if constexpr (requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); }) train_.prepare(samples);
+    }
+    void prepare_test(std::span<const std::size_t> samples) const override {
+      if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); })
+        if (test_ && !this->same_source) test_->prepare(samples);
+    }
+    void run_epoch(detail::thread_team& team, epoch_context<T>& c, T l2, std::uint64_t epoch_key) override {
+      t_.run_epoch(team, net_, train_, c, ws_[0], l2, epoch_key);
+    }
+    std::size_t test_correct(detail::thread_team* team, std::size_t first, std::size_t last) override {
+      if (!team) return detail::count_correct(net_, *test_, first, last, eval_ws_[0]);
+      return detail::evaluate_on(*team, net_, *test_, eval_ws_, first, last);
+    }
+
+   private:
+    trainer& t_;
+    Net& net_;
+    const Train& train_;
+    const Test* test_;
+    std::vector<typename Net::workspace> ws_, eval_ws_;
+  };
+
   template <class Net, class Train, class Test>
   std::vector<epoch_report> run(Net& net, const Train& train, const Test* test) {
     detail::check_shapes<Net>(train, "training");
     if (test) detail::check_shapes<Net>(*test, "test");
-    if (batch_size == 0) throw std::invalid_argument("nn::trainer: batch_size must be at least 1");
-    if (train.size() == 0) throw std::invalid_argument("nn::trainer: the training data is empty");
-
-    using T = typename Net::value_type;
-    static_assert(optimizer_for<Optimizer, T>,
+    static_assert(optimizer_for<Optimizer, typename Net::value_type>,
                   "nn::trainer: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                   "with std::span<T> and std::span<const T> (see docs/policies.md)");
-    constexpr bool checkpointable = requires(Optimizer& o, detail::state_writer& w) { o.checkpoint(w); };
+    fit_of<Net, Train, Test> part(*this, net, train, test, !checkpoint.empty() || (processes && processes->size() > 1));
+    return run_loop(part);
+  }
+
+  static constexpr bool checkpointable = requires(Optimizer& o, detail::state_writer& w) { o.checkpoint(w); };
+
+  // The run: fit's settings checked, the start (a checkpoint, or process 0's state), the epochs, each
+  // epoch's report and evaluation, early stopping and checkpoints. Compiled once per value type.
+  template <class T>
+  std::vector<epoch_report> run_loop(fit_part<T>& part) {
+    if (batch_size == 0) throw std::invalid_argument("nn::trainer: batch_size must be at least 1");
+    if (part.train_size == 0) throw std::invalid_argument("nn::trainer: the training data is empty");
     if (!checkpoint.empty() && !checkpointable)
       throw std::invalid_argument("nn::trainer: checkpoints hold the optimizer's state: give the optimizer a member template "
                                   "checkpoint(archive&) that passes each of its values to the archive (docs/policies.md)");
     if (resume && checkpoint.empty()) throw std::invalid_argument("nn::trainer: resume needs the checkpoint file's path (checkpoint)");
     if (!(checkpoint_minutes >= 0)) throw std::invalid_argument("nn::trainer: checkpoint_minutes must be ≥ 0");
-    const std::size_t n = train.size();
+    const std::size_t n = part.train_size;
     const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
     const bool distributed = procs > 1;
+    const network_params<T>& self = part.params;
     run_state<T> st;
     st.shuffle = rng(seed);
     st.order.resize(n);
     std::iota(st.order.begin(), st.order.end(), std::size_t{0});
     const std::size_t local_rows = (std::min(batch_size, n) + procs - 1) / procs;
-    typename Net::workspace ws(std::max<std::size_t>(1, local_rows));
+    part.allocate(std::max<std::size_t>(1, local_rows), part.has_test ? std::max<std::size_t>(threads, 1) : 0);
     if constexpr (!has_fused_learning_rate<Optimizer>)
-      if (grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
-    if (distributed && grads<T>().size() != Net::parameter_storage) grads<T>() = detail::aligned_buffer<T>(Net::parameter_storage);
+      if (grads<T>().size() != self.storage) grads<T>() = detail::aligned_buffer<T>(self.storage);
+    if (distributed && grads<T>().size() != self.storage) grads<T>() = detail::aligned_buffer<T>(self.storage);
     if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
       throw std::invalid_argument("nn::trainer: weight_decay must be a finite λ ≥ 0, not " + std::to_string(weight_decay));
     const T l2 = l2_of<T>(n);
     if (!(dropout >= 0 && dropout < 1))
       throw std::invalid_argument("nn::trainer: dropout must be a probability in [0, 1), not " + std::to_string(dropout));
-    if (patience && !test)
+    if (patience && !part.has_test)
       throw std::invalid_argument("nn::trainer: early stopping (patience) needs validation data: fit(net, train, validation)");
     rate_keeper keep(optimizer, static_cast<bool>(schedule));
     const double base_rate = detail::learning_rate_of(optimizer);
-    const network_params<T> self{checkpoint.empty() && !distributed ? std::string() : Net::name(), net.parameters(),
-                                 Net::parameter_storage};
     // The start, in stages that may fail on one process alone; after each the processes agree (agree),
     // so that a bad file or setting on one stops them all with an exception instead of a wait.
     if (distributed) {  // the same run everywhere: data, batches, epochs, evaluation
-      const double mine[5] = {double(n), double(batch_size), double(epochs), test ? double(test->size()) : -1.0, double(seed % (1u << 30))};
+      const double mine[5] = {double(n), double(batch_size), double(epochs), part.has_test ? double(part.test_size) : -1.0, double(seed % (1u << 30))};
       double sums[5] = {mine[0], mine[1], mine[2], mine[3], mine[4]};
       processes->sum(std::span<double>(sums), "the start's settings");
       std::exception_ptr differs;
@@ -420,17 +505,16 @@ class trainer {
     }
     agree(failure, resume ? "to load the checkpoint" : "to take process 0's network and settings");
     // This process's part of the test data; a source that reads files reads only it.
-    const std::size_t test_first = test ? test->size() * me / procs : 0, test_last = test ? test->size() * (me + 1) / procs : 0;
+    const std::size_t test_first = part.test_size * me / procs, test_last = part.test_size * (me + 1) / procs;
     std::vector<std::size_t> test_part;
     try {
       if constexpr (checkpointable)
         if (!resume && !checkpoint.empty()) save_checkpoint(self, st, n, base_rate);  // the start: a path that works
-      if (test) {
+      if (part.has_test) {
         test_part.resize(test_last - test_first);
         std::iota(test_part.begin(), test_part.end(), test_first);
+        part.prepare_test(test_part);
       }
-      if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); })
-        if (test && static_cast<const void*>(test) != static_cast<const void*>(&train)) test->prepare(test_part);
     } catch (...) {
       failure = std::current_exception();
     }
@@ -438,8 +522,7 @@ class trainer {
     const std::size_t team_size = std::max<std::size_t>(1, std::min(threads, local_rows / min_rows_per_thread));
     detail::thread_team team(team_size);
     std::unique_ptr<detail::thread_team> eval_team;
-    if (test && threads > 1) eval_team = team_size == threads ? nullptr : std::make_unique<detail::thread_team>(threads);
-    auto eval_ws = detail::evaluation_workspaces<Net>(test ? std::max<std::size_t>(threads, 1) : 0);
+    if (part.has_test && threads > 1) eval_team = team_size == threads ? nullptr : std::make_unique<detail::thread_team>(threads);
 
     // Divergence is checked after every mini-batch, so that a blow-up inside the first epoch stops at
     // once: a cost that is not finite, or a mini-batch's mean cost divergence_factor times the mean over
@@ -462,7 +545,7 @@ class trainer {
           st.next_progress = progress_every;
         }
         // A source that reads files reads this process's samples of the epoch (docs/distributed.md).
-        if constexpr (requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); }) {
+        if (part.train_prepares) {
           std::vector<std::size_t> mine;
           mine.reserve(n / procs + batches);
           for (std::size_t s0 = static_cast<std::size_t>(st.next); s0 < n; s0 += batch_size) {
@@ -471,49 +554,12 @@ class trainer {
                         st.order.begin() + static_cast<std::ptrdiff_t>(s0 + r.first + r.count));
           }
           // One source as training and test data: it holds both parts.
-          if (static_cast<const void*>(test) == static_cast<const void*>(&train)) mine.insert(mine.end(), test_part.begin(), test_part.end());
-          train.prepare(mine);
+          if (part.same_source) mine.insert(mine.end(), test_part.begin(), test_part.end());
+          part.prepare_train(mine);
         }
         const double t0 = detail::monotonic_seconds();
-        // After every mini-batch's step, on member 0 only: the sums of the whole mini-batch (over the
-        // processes), the divergence check, progress and checkpoints by time.
-        const auto after_step = [&](std::size_t s0, std::size_t m, double cost, std::size_t correct) {
-          bool save_now = by_time && me == 0 && detail::monotonic_seconds() - last_checkpoint >= 60 * checkpoint_minutes;
-          if (distributed) {
-            double sums[3] = {cost, static_cast<double>(correct), save_now ? 1.0 : 0.0};
-            processes->sum(std::span<double>(sums), "the costs of a step");
-            cost = sums[0];
-            correct = static_cast<std::size_t>(sums[1]);
-            save_now = sums[2] > 0;
-          }
-          st.total += cost;
-          st.train_correct += correct;
-          if (!std::isfinite(cost) || cost > st.batch_limit * static_cast<double>(m))
-            throw divergence_error({.epoch = e, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
-                                    .batches = batches, .cost = cost / static_cast<double>(m),
-                                    .reference = st.reference_sum / static_cast<double>(std::max<std::uint64_t>(1, st.reference_samples)),
-                                    .reference_batches = reference_batches, .learning_rate = detail::learning_rate_of(optimizer)});
-          if (st.batches_seen < reference_batches) {
-            st.reference_sum += cost;
-            st.reference_samples += m;
-            if (++st.batches_seen == reference_batches && st.reference_sum > 0)
-              st.batch_limit = divergence_factor * st.reference_sum / static_cast<double>(st.reference_samples);
-          }
-          if (on_progress && me == 0 && s0 + m >= st.next_progress) {
-            on_progress(s0 + m, n);
-            st.next_progress = s0 + m + progress_every;
-          }
-          if constexpr (checkpointable) {
-            if (save_now) {
-              st.next = s0 + m;
-              st.seconds += detail::monotonic_seconds() - t0;
-              save_checkpoint(self, st, n, base_rate);
-              st.seconds -= detail::monotonic_seconds() - t0;
-              last_checkpoint = detail::monotonic_seconds();
-            }
-          }
-        };
-        run_epoch(team, net, train, st, ws, after_step, l2, detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
+        epoch_context<T> ctx{st, self, n, e, batches, reference_batches, progress_every, base_rate, t0, last_checkpoint, by_time};
+        part.run_epoch(team, ctx, l2, detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
         st.next = 0;
         if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
 
@@ -530,23 +576,22 @@ class trainer {
         if (!std::isfinite(rep.mean_cost) || (first_cost > 0 && rep.mean_cost > divergence_factor * first_cost))
           throw divergence_error({.epoch = e, .epochs = epochs, .batches = batches, .cost = rep.mean_cost,
                                   .reference = first_cost, .learning_rate = detail::learning_rate_of(optimizer)});
-        if (test) {
+        if (part.has_test) {
           const double t1 = detail::monotonic_seconds();
-          std::size_t correct = threads <= 1 ? detail::count_correct(net, *test, test_first, test_last, eval_ws[0])
-                                             : detail::evaluate_on(eval_team ? *eval_team : team, net, *test, eval_ws, test_first, test_last);
+          std::size_t correct = part.test_correct(threads <= 1 ? nullptr : eval_team ? eval_team.get() : &team, test_first, test_last);
           if (distributed) {
             double c = static_cast<double>(correct);
             processes->sum(std::span<double>(&c, 1), "the evaluation's count");
             correct = static_cast<std::size_t>(c);
           }
           rep.correct = correct;
-          rep.tested = test->size();
+          rep.tested = part.test_size;
           rep.eval_seconds = detail::monotonic_seconds() - t1;
         }
         if (patience) {
           if (st.best_params.empty() || rep.correct > st.history[st.best_epoch].correct) {
             st.best_epoch = e;
-            st.best_params.assign(net.parameters().begin(), net.parameters().end());
+            st.best_params.assign(self.values.begin(), self.values.end());
           }
           rep.best_epoch = static_cast<std::size_t>(st.best_epoch);
           rep.stopped_early = e - st.best_epoch >= patience && e + 1 < epochs;
@@ -572,8 +617,50 @@ class trainer {
       if (distributed) processes->abort("nn::trainer: process " + std::to_string(me) + " of " + std::to_string(procs) + " failed");
       throw;
     }
-    if (patience) std::copy(st.best_params.begin(), st.best_params.end(), net.parameters().begin());
+    if (patience) std::copy(st.best_params.begin(), st.best_params.end(), self.values.begin());
     return st.history;
+  }
+
+  // After every mini-batch's step, on member 0 only: the sums of the whole mini-batch (over the
+  // processes), the divergence check, progress and checkpoints by time.
+  template <class T>
+  void after_step(epoch_context<T>& c, std::size_t s0, std::size_t m, double cost, std::size_t correct) {
+    run_state<T>& st = c.st;
+    const std::size_t me = processes ? processes->rank() : 0;
+    bool save_now = c.by_time && me == 0 && detail::monotonic_seconds() - c.last_checkpoint >= 60 * checkpoint_minutes;
+    if (processes && processes->size() > 1) {
+      double sums[3] = {cost, static_cast<double>(correct), save_now ? 1.0 : 0.0};
+      processes->sum(std::span<double>(sums), "the costs of a step");
+      cost = sums[0];
+      correct = static_cast<std::size_t>(sums[1]);
+      save_now = sums[2] > 0;
+    }
+    st.total += cost;
+    st.train_correct += correct;
+    if (!std::isfinite(cost) || cost > st.batch_limit * static_cast<double>(m))
+      throw divergence_error({.epoch = c.epoch, .epochs = epochs, .in_batch = true, .batch = s0 / batch_size,
+                              .batches = c.batches, .cost = cost / static_cast<double>(m),
+                              .reference = st.reference_sum / static_cast<double>(std::max<std::uint64_t>(1, st.reference_samples)),
+                              .reference_batches = c.reference_batches, .learning_rate = detail::learning_rate_of(optimizer)});
+    if (st.batches_seen < c.reference_batches) {
+      st.reference_sum += cost;
+      st.reference_samples += m;
+      if (++st.batches_seen == c.reference_batches && st.reference_sum > 0)
+        st.batch_limit = divergence_factor * st.reference_sum / static_cast<double>(st.reference_samples);
+    }
+    if (on_progress && me == 0 && s0 + m >= st.next_progress) {
+      on_progress(s0 + m, c.n);
+      st.next_progress = s0 + m + c.progress_every;
+    }
+    if constexpr (checkpointable) {
+      if (save_now) {
+        st.next = s0 + m;
+        st.seconds += detail::monotonic_seconds() - c.t0;
+        save_checkpoint(c.self, st, c.n, c.base_rate);
+        st.seconds -= detail::monotonic_seconds() - c.t0;
+        c.last_checkpoint = detail::monotonic_seconds();
+      }
+    }
   }
 
   // One epoch of mini-batch steps over st.order from st.next, every member of the team taking its part of
@@ -581,10 +668,10 @@ class trainer {
   // the process's part of the mini-batch gathered, then its share of both phases. Member 0 does the
   // bookkeeping. A member that throws (a bad sample, the divergence check, a callback) records it; all
   // leave at the next barrier, and it is rethrown here.
-  template <class Net, class Data, class After, class State>
-  void run_epoch(detail::thread_team& team, Net& net, const Data& train, State& st, typename Net::workspace& ws,
-                 After& after_step, typename Net::value_type l2, std::uint64_t epoch_key) {
-    using T = typename Net::value_type;
+  template <class Net, class Data, class T = typename Net::value_type>
+  void run_epoch(detail::thread_team& team, Net& net, const Data& train, epoch_context<T>& c, typename Net::workspace& ws,
+                 T l2, std::uint64_t epoch_key) {
+    run_state<T>& st = c.st;
     const std::size_t n = st.order.size(), from = static_cast<std::size_t>(st.next);
     const std::size_t procs = processes ? processes->size() : 1, me = processes ? processes->rank() : 0;
     const auto rows_at = [&](std::size_t at, std::size_t count) { return std::span<const std::size_t>(st.order.data() + at, count); };
@@ -606,7 +693,7 @@ class trainer {
           const auto after = [&] {
             T batch_cost(0);
             for (std::size_t s = 0; s < mine.count; ++s) batch_cost += ws.row_costs()[s];
-            after_step(s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, mine.count));
+            after_step(c, s0, m, static_cast<double>(batch_cost), detail::correct_rows<Net>(train, ws, mine.count));
           };
           // Weight decay's λ/n·w joins the gradient once: on process 0's part, before the sum over processes.
           const step_settings<T> settings{procs > 1 && me != 0 ? T(0) : l2, nn::dropout{dropout, detail::mix64(epoch_key + s0), mine.first}};
