@@ -1,6 +1,7 @@
 // End-to-end training speed against this machine's own FMA peak, measured in the same run.
 //
 //   train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] [--synthetic]
+//               [--network 784-30-10|784-100-10] [--train-only]
 //
 // Trains full epochs of 784-30-10 and 784-100-10 (sigmoid, quadratic cost, SGD, η = 3) on Fashion-MNIST's
 // 60,000 training images (or, when they are absent or with --synthetic, 60,000 random images of the same
@@ -9,7 +10,9 @@
 // for inference (`predict` on the 10,000 test images). Each figure is the median over the epochs (or
 // repetitions); the peak is the best of several runs of a register-only FMA loop. Images are kept as
 // bytes (nn::byte_dataset), as the MNIST example keeps them. With --threads 1,2 each network is trained
-// once per thread count, from the same seed (the results are the same bit for bit).
+// once per thread count, from the same seed (the results are the same bit for bit). --network runs one
+// network; --train-only trains with no test data and skips inference, for a profiler (docs/benchmarks.md:
+// `perf record` sees the training step alone).
 //
 // FLOP counts are the course's algorithm's, real neurons only (padding lanes are not counted), a
 // multiply-add being 2 FLOP: per training sample 2·Σ In·Out (forward) + 2·Σ In·Out (weight gradients)
@@ -41,7 +44,8 @@ struct options {
   std::string data;
   std::size_t epochs = 3, batch = 10, samples = 0;
   std::vector<std::size_t> threads{1};
-  bool synthetic = false;
+  bool synthetic = false, train_only = false;
+  std::string network;  // "": both
 };
 
 template <std::size_t... Sizes>
@@ -75,7 +79,7 @@ void run(const char* name, const nn::byte_dataset<float>& train, const nn::byte_
     t.batch_size = o.batch;
     t.threads = threads;
     t.on_epoch = nullptr;
-    const auto history = t.fit(net, train, test);
+    const auto history = o.train_only ? t.fit(net, train) : t.fit(net, train, test);
     std::vector<double> train_s, eval_s;
     for (const auto& r : history) {
       train_s.push_back(r.seconds);
@@ -86,6 +90,11 @@ void run(const char* name, const nn::byte_dataset<float>& train, const nn::byte_
     const double eval_sps = static_cast<double>(test.size()) / median(eval_s);
     const double eval_gf = eval_sps * inference_flops<Sizes...>() * 1e-9;
     if (threads == o.threads.front()) one_thread = sps;
+    if (o.train_only) {
+      std::printf("%-11s %-13s %9.0f samples/s  %6.1f GFLOP/s  %5.1f%% of peak   (batch %zu, %zu thread%s)\n", name, "train",
+                  sps, gf, 100 * gf / peak, o.batch, history.back().threads, history.back().threads == 1 ? "" : "s");
+      continue;
+    }
     std::printf("%-11s %-13s %9.0f samples/s  %6.1f GFLOP/s  %5.1f%% of peak   (batch %zu, %zu thread%s of %zu asked, "
                 "%.2fx, final test %zu / %zu)\n",
                 name, "train", sps, gf, 100 * gf / peak, o.batch, history.back().threads, history.back().threads == 1 ? "" : "s",
@@ -148,11 +157,17 @@ int main(int argc, char** argv) {
     else if (a == "--threads") o.threads = bench::numbers(next());
     else if (a == "--samples") o.samples = std::stoul(next());
     else if (a == "--synthetic") o.synthetic = true;
+    else if (a == "--train-only") o.train_only = true;
+    else if (a == "--network") o.network = next();
     else {
       std::fprintf(stderr, "usage: train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] "
-                           "[--synthetic]\n");
+                           "[--synthetic] [--network 784-30-10|784-100-10] [--train-only]\n");
       return a == "--help" ? 0 : 2;
     }
+  }
+  if (!o.network.empty() && o.network != "784-30-10" && o.network != "784-100-10") {
+    std::fprintf(stderr, "train_bench: --network is 784-30-10 or 784-100-10, not '%s'\n", o.network.c_str());
+    return 2;
   }
   if (o.epochs == 0 || o.batch == 0) {
     std::fprintf(stderr, "train_bench: --epochs and --batch must be at least 1\n");
@@ -184,6 +199,6 @@ int main(int argc, char** argv) {
   if (o.samples && o.samples < test.size()) test = nn::split_at(std::move(test), o.samples).first;
   std::printf(", %zu training and %zu test images of 784 bytes\n", train.size(), test.size());
   std::printf("%zu epochs, mini-batch %zu; medians over epochs\n\n", o.epochs, o.batch);
-  run<784, 30, 10>("784-30-10", train, test, o, peak);
-  run<784, 100, 10>("784-100-10", train, test, o, peak);
+  if (o.network.empty() || o.network == "784-30-10") run<784, 30, 10>("784-30-10", train, test, o, peak);
+  if (o.network.empty() || o.network == "784-100-10") run<784, 100, 10>("784-100-10", train, test, o, peak);
 }

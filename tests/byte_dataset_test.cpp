@@ -3,6 +3,8 @@
 #include <nn/network.hpp>
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -105,6 +107,46 @@ TEST_CASE("every byte converts to exactly T(b) / T(scale), in copy_input and in 
   nn::detail::gather<net_t>(d, std::span<const std::size_t>(&zero, 1), ws);
   for (int b = 0; b < 256; ++b) REQUIRE(ws.input().row_data(0)[b] == static_cast<float>(b) / 255.f);
   REQUIRE(ws.target().row_data(0)[1] == 1.f);
+}
+
+// The conversion multiplies by the reciprocal and corrects (nn::detail::byte_by_reciprocal) where the CPU has
+// FMAs, a register at a time; it must still give the division's bits, for every byte, every length (whole
+// registers and not), both types, and any scale, including those where the fast form is not exact or
+// means nothing (0, ∞, NaN, subnormal reciprocals), which must go the division's way.
+template <class T>
+void check_bytes_to_values(T scale) {
+  std::vector<std::uint8_t> bytes(1000);
+  nn::rng r(7);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(r.below(256));
+  for (std::size_t b = 0; b < 256; ++b) bytes[b] = static_cast<std::uint8_t>(b);  // every byte in the first 256
+  for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{15}, std::size_t{16}, std::size_t{17},
+                              std::size_t{31}, std::size_t{256}, std::size_t{259}, std::size_t{784}, std::size_t{1000}}) {
+    std::vector<T> out(n + 1, T(-1));
+    nn::detail::bytes_to_values(bytes.data(), n, scale, out.data());
+    for (std::size_t k = 0; k < n; ++k) {
+      const T want = static_cast<T>(bytes[k]) / scale;
+      INFO("scale " << scale << ", n " << n << ", k " << k << ", byte " << int(bytes[k]) << ": " << out[k] << " against " << want);
+      REQUIRE(std::memcmp(&out[k], &want, sizeof(T)) == 0);  // the same bits (0 and −0 differ; NaN equals NaN)
+    }
+    REQUIRE(out[n] == T(-1));  // nothing past the end
+  }
+}
+
+TEST_CASE("bytes convert to the division's bits by every path, for any scale and length", "[byte_dataset]") {
+#if defined(__FMA__)
+  // The fast form is taken for the scales data sets use; otherwise this test would not test it.
+  REQUIRE(nn::detail::reciprocal_is_exact(255.f));
+  REQUIRE(nn::detail::reciprocal_is_exact(255.0));
+  REQUIRE(nn::detail::reciprocal_is_exact(4.f));
+  REQUIRE(!nn::detail::reciprocal_is_exact(0.f));
+  REQUIRE(!nn::detail::reciprocal_is_exact(std::numeric_limits<float>::quiet_NaN()));
+#endif
+  for (const float s : {255.f, 1.f, 3.f, 4.f, 7.f, 10.f, 100.f, 127.5f, 1000.f, 0.1f, 1e-3f, -255.f, 3e38f, 1e-39f, 1e-45f, 0.f,
+                        std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
+    check_bytes_to_values(s);
+  for (const double s : {255.0, 3.0, 0.1, -7.0, 1e-310, 0.0, std::numeric_limits<double>::infinity()}) check_bytes_to_values(s);
+  nn::rng r(11);
+  for (int i = 0; i < 200; ++i) check_bytes_to_values(static_cast<float>(0.5 + 1000 * r.uniform()));
 }
 
 TEST_CASE("split_at and split of a byte_dataset pick the samples a dataset's would", "[byte_dataset]") {
