@@ -1,7 +1,7 @@
 // End-to-end training speed against this machine's own FMA peak, measured in the same run.
 //
 //   train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] [--synthetic]
-//               [--network 784-30-10|784-100-10] [--train-only]
+//               [--network 784-30-10|784-100-10] [--train-only] [--keep-subnormals]
 //
 // Trains full epochs of 784-30-10 and 784-100-10 (sigmoid, quadratic cost, SGD, η = 3) on Fashion-MNIST's
 // 60,000 training images (or, when they are absent or with --synthetic, 60,000 random images of the same
@@ -12,7 +12,8 @@
 // bytes (nn::byte_dataset), as the MNIST example keeps them. With --threads 1,2 each network is trained
 // once per thread count, from the same seed (the results are the same bit for bit). --network runs one
 // network; --train-only trains with no test data and skips inference, for a profiler (docs/benchmarks.md:
-// `perf record` sees the training step alone).
+// `perf record` sees the training step alone); --keep-subnormals trains with IEEE arithmetic
+// (trainer::flush_subnormals = false).
 //
 // FLOP counts are the course's algorithm's, real neurons only (padding lanes are not counted), a
 // multiply-add being 2 FLOP: per training sample 2·Σ In·Out (forward) + 2·Σ In·Out (weight gradients)
@@ -44,7 +45,7 @@ struct options {
   std::string data;
   std::size_t epochs = 3, batch = 10, samples = 0;
   std::vector<std::size_t> threads{1};
-  bool synthetic = false, train_only = false;
+  bool synthetic = false, train_only = false, keep_subnormals = false;
   std::string network;  // "": both
 };
 
@@ -79,6 +80,7 @@ void run(const char* name, const nn::byte_dataset<float>& train, const nn::byte_
     t.batch_size = o.batch;
     t.threads = threads;
     t.on_epoch = nullptr;
+    t.flush_subnormals = !o.keep_subnormals;
     const auto history = o.train_only ? t.fit(net, train) : t.fit(net, train, test);
     std::vector<double> train_s, eval_s;
     for (const auto& r : history) {
@@ -158,10 +160,11 @@ int main(int argc, char** argv) {
     else if (a == "--samples") o.samples = std::stoul(next());
     else if (a == "--synthetic") o.synthetic = true;
     else if (a == "--train-only") o.train_only = true;
+    else if (a == "--keep-subnormals") o.keep_subnormals = true;
     else if (a == "--network") o.network = next();
     else {
       std::fprintf(stderr, "usage: train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] "
-                           "[--synthetic] [--network 784-30-10|784-100-10] [--train-only]\n");
+                           "[--synthetic] [--network 784-30-10|784-100-10] [--train-only] [--keep-subnormals]\n");
       return a == "--help" ? 0 : 2;
     }
   }

@@ -1,7 +1,9 @@
 #include <nn/network.hpp>
+#include <nn/online.hpp>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -612,4 +614,85 @@ TEST_CASE("dropout: the same network on 1, 2 and 3 threads, a learner still, off
   bad.dropout = 1.0;
   auto net = one;
   REQUIRE_THROWS_WITH(bad.fit(net, train), "nn::trainer: dropout must be a probability in [0, 1), not 1.000000");
+}
+
+namespace {
+
+// The quadratic cost, recording in every call of delta (inside a training step, on whichever thread runs
+// it) whether arithmetic there flushes a subnormal result to zero: 1e-38 · 0.25 is subnormal in float.
+struct probing_cost : nn::quadratic_cost {
+  struct counts {
+    std::atomic<int> flushed{0}, kept{0};
+  };
+  counts* seen = nullptr;
+  template <class V, class Act>
+  V delta(const V& z, const V& a, const V& y, const Act& act) const noexcept {
+    volatile float tiny = 1e-38f;
+    const float product = tiny * 0.25f;
+    ++(product == 0.f ? seen->flushed : seen->kept);
+    return nn::quadratic_cost::delta(z, a, y, act);
+  }
+};
+
+// 64 blob samples one after another, for online_trainer.
+struct blob_stream {
+  const nn::dataset<float>* d;
+  std::size_t i = 0, end = 64;
+  std::size_t input_size() const { return 20; }
+  std::size_t output_size() const { return 5; }
+  bool next(std::span<float> x, std::span<float> y) {
+    if (i == end) return false;
+    std::copy_n(d->input(i % d->size()).begin(), 20, x.begin());
+    std::copy_n(d->target(i % d->size()).begin(), 5, y.begin());
+    ++i;
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("training steps flush subnormal numbers to zero, on every thread, unless told not to; the thread's state is kept",
+          "[train][threads]") {
+#if NN_HAS_MXCSR
+  REQUIRE(!nn::detail::subnormals_flushed());  // the program's state: IEEE arithmetic
+  const auto data = blobs<float>(128, 7);
+  for (const bool flush : {true, false}) {
+    for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+      probing_cost::counts seen;
+      nn::network<20, 4, 5> net(3);
+      nn::trainer<nn::sgd, probing_cost> t{nn::sgd{0.5}, probing_cost{{}, &seen}};
+      t.epochs = 2;
+      t.batch_size = 64;  // two members' worth of rows
+      t.threads = threads;
+      t.flush_subnormals = flush;
+      t.on_epoch = nullptr;
+      const auto history = t.fit(net, data, data);
+      INFO("flush " << flush << ", threads " << threads);
+      REQUIRE(history.back().threads == threads);
+      REQUIRE((flush ? seen.flushed : seen.kept) > 0);
+      REQUIRE((flush ? seen.kept : seen.flushed) == 0);
+      REQUIRE(!nn::detail::subnormals_flushed());  // put back after fit
+    }
+  }
+  // trainer::step and online_trainer take the same steps.
+  for (const bool flush : {true, false}) {
+    probing_cost::counts seen;
+    nn::network<20, 4, 5> net(3);
+    nn::trainer<nn::sgd, probing_cost> t{nn::sgd{0.5}, probing_cost{{}, &seen}};
+    t.flush_subnormals = flush;
+    nn::network<20, 4, 5>::workspace ws(4);
+    std::vector<std::size_t> rows{0, 1, 2, 3};
+    nn::detail::gather<nn::network<20, 4, 5>>(data, rows, ws);
+    t.step(net, ws);
+    nn::online_trainer<nn::sgd, probing_cost> o{nn::sgd{0.5}, probing_cost{{}, &seen}};
+    o.flush_subnormals = flush;
+    o.on_report = nullptr;
+    o.fit(net, blob_stream{&data});
+    REQUIRE((flush ? seen.flushed : seen.kept) == 4 + 64);
+    REQUIRE((flush ? seen.kept : seen.flushed) == 0);
+    REQUIRE(!nn::detail::subnormals_flushed());
+  }
+#else
+  SKIP("no MXCSR on this CPU: steps use IEEE arithmetic");
+#endif
 }

@@ -122,6 +122,7 @@ class online_trainer {
   std::size_t batch_size = 1;
   std::size_t report_every = 10000;  // examples between calls of on_report (0: only the final one)
   std::function<void(const online_report&)> on_report = print_online_report;
+  bool flush_subnormals = true;  // as nn::trainer's: subnormal numbers become 0 in the steps
 
   online_trainer() = default;
   explicit online_trainer(Optimizer o, Cost c = {}) : optimizer(std::move(o)), cost(std::move(c)) {}
@@ -161,7 +162,7 @@ class online_trainer {
         report_due = false;
       }
       ws.set_rows(m);
-      const double c = static_cast<double>(train_step(net, ws, optimizer, cost, grads<T>()));
+      const double c = static_cast<double>(train_step(net, ws, optimizer, cost, grads<T>(), step_settings<T>{T(0), {}, flush_subnormals}));
       rep.examples += m;
       ++rep.steps;
       watch.after_step(c, m, rep, detail::learning_rate_of(optimizer));

@@ -37,6 +37,7 @@
 #include <utility>
 
 #include "nn/detail/aligned_buffer.hpp"
+#include "nn/detail/float_env.hpp"
 #include "nn/detail/thread_team.hpp"
 #include "nn/executor.hpp"
 #include "nn/fwd.hpp"
@@ -123,6 +124,10 @@ template <class T>
 struct step_settings {
   T l2 = T(0);         // L2 weight decay λ/n (0: none)
   nn::dropout dropout{};
+  // Subnormal numbers become 0 during the step (nn/detail/float_env.hpp: x86's slow path for them cost
+  // the course's network a quarter of its speed). Results differ from IEEE arithmetic's only where a value
+  // would have been below the normal range (1.2e-38 in float).
+  bool flush_subnormals = true;
 };
 
 // One step on the mini-batch of m rows in ws (see the top of this file). `fill(first, count)` puts this
@@ -137,6 +142,7 @@ bool train_step(Net& net, typename Net::workspace& ws, std::size_t m, Optimizer&
   static_assert(optimizer_for<Optimizer, T>,
                 "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                 "with std::span<T> and std::span<const T> (see docs/policies.md)");
+  const detail::flush_subnormals_here flush(s.flush_subnormals);  // this member's thread, for the step
   const row_range mine = ex.rows(m);
   bool left = false;  // at a barrier inside phase 1 (layers that couple the rows), where a failure was told
   ex.run([&] {
