@@ -8,6 +8,9 @@
 # (docs/benchmarks.md). scripts/bench.sh runs it when Debian's python3-torch is installed, as
 #   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 benchmarks/torch_train.py
 # Usage: torch_train.py [--data DIR] [--epochs N] [--batch 10,64,128] [--hidden 30,100] [--form matmul,autograd]
+#                       [--flush-denormal]
+# --flush-denormal: torch.set_flush_denormal(True), subnormal numbers as 0, as nn's training steps do by
+# default (trainer::flush_subnormals); PyTorch's default is IEEE arithmetic.
 import argparse
 import gzip
 import statistics
@@ -22,8 +25,11 @@ p.add_argument("--epochs", type=int, default=3)
 p.add_argument("--batch", default="10,64,128")
 p.add_argument("--hidden", default="30,100")
 p.add_argument("--form", default="matmul,autograd")
+p.add_argument("--flush-denormal", action="store_true")
 a = p.parse_args()
 torch.set_num_threads(1)
+if a.flush_denormal and not torch.set_flush_denormal(True):
+    raise SystemExit("torch_train: this CPU cannot flush denormals")
 ETA = 3.0
 
 
@@ -65,7 +71,8 @@ def autograd_epoch(model, batch, order):
         opt.step()
 
 
-print(f"PyTorch {torch.__version__}, 1 thread; {n} training images, {a.epochs} epochs, median samples/s")
+print(f"PyTorch {torch.__version__}, 1 thread; {n} training images, {a.epochs} epochs, median samples/s"
+      + (", subnormals flushed to 0" if a.flush_denormal else ""))
 for form in a.form.split(","):
     for hidden in map(int, a.hidden.split(",")):
         for batch in map(int, a.batch.split(",")):

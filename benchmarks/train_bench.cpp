@@ -80,7 +80,10 @@ void run(const char* name, const nn::byte_dataset<float>& train, const nn::byte_
     t.batch_size = o.batch;
     t.threads = threads;
     t.on_epoch = nullptr;
-    t.flush_subnormals = !o.keep_subnormals;
+    // (A generic lambda, so that scripts/bench-compare.sh can build this file against an nn without it.)
+    [&](auto& tr) {
+      if constexpr (requires { tr.flush_subnormals; }) tr.flush_subnormals = !o.keep_subnormals;
+    }(t);
     const auto history = o.train_only ? t.fit(net, train) : t.fit(net, train, test);
     std::vector<double> train_s, eval_s;
     for (const auto& r : history) {

@@ -651,7 +651,7 @@ struct blob_stream {
 
 }  // namespace
 
-TEST_CASE("training steps flush subnormal numbers to zero, on every thread, unless told not to; the thread's state is kept",
+TEST_CASE("training steps flush subnormal numbers to zero, on every thread, unless told not to, and the thread keeps its state",
           "[train][threads]") {
 #if NN_HAS_MXCSR
   REQUIRE(!nn::detail::subnormals_flushed());  // the program's state: IEEE arithmetic
