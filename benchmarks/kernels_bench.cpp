@@ -1,7 +1,7 @@
 // Micro-benchmarks of the hot kernels (nn/simd/kernels.hpp), each beside its plain scalar twin from
 // tests/reference.hpp (the same arguments and padded layout, summing in T: the loop a user would write,
 // compiled with the same flags) in the same run, on the layers of the course's networks 784-30-10 and
-// 784-100-10 at mini-batch 10 (and 64 for the first layer of 784-100-10), with the sigmoid and the
+// 784-100-10 at mini-batch 10 (and 64 and 128 for the first layer of 784-100-10), with the sigmoid and the
 // quadratic cost. Names read kernel/implementation/shape/batch, with /double for double precision.
 //
 //   kernels_bench --benchmark_min_time=0.2 [--benchmark_filter=dense_forward]
@@ -245,12 +245,14 @@ void add(std::size_t m, bool outputs_only = false) {
   }
 }
 
-// Every layer of 784-30-10 and 784-100-10 at mini-batch 10, and the first of 784-100-10 also at 64.
+// Every layer of 784-30-10 and 784-100-10 at mini-batch 10, and the first of 784-100-10 also at 64 and
+// 128 (issue 17's mini-batches).
 template <template <class, std::size_t, std::size_t> class Kernel, class T>
 void add_course_layers() {
   add<Kernel, T, 784, 30>(10);
   add<Kernel, T, 784, 100>(10);
   add<Kernel, T, 784, 100>(64);
+  add<Kernel, T, 784, 100>(128);
   add<Kernel, T, 30, 10>(10);
   add<Kernel, T, 100, 10>(10);
 }
