@@ -140,6 +140,8 @@ TEST_CASE("bytes convert to the division's bits by every path, for any scale and
   REQUIRE(nn::detail::reciprocal_is_exact(4.f));
   REQUIRE(!nn::detail::reciprocal_is_exact(0.f));
   REQUIRE(!nn::detail::reciprocal_is_exact(std::numeric_limits<float>::quiet_NaN()));
+  REQUIRE(!nn::detail::reciprocal_is_exact(3e38f));  // a subnormal reciprocal: the division, flushed or not
+  REQUIRE(!nn::detail::reciprocal_is_exact(1e-39f));  // 1/scale overflows
 #endif
   for (const float s : {255.f, 1.f, 3.f, 4.f, 7.f, 10.f, 100.f, 127.5f, 1000.f, 0.1f, 1e-3f, -255.f, 3e38f, 1e-39f, 1e-45f, 0.f,
                         std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
@@ -147,6 +149,11 @@ TEST_CASE("bytes convert to the division's bits by every path, for any scale and
   for (const double s : {255.0, 3.0, 0.1, -7.0, 1e-310, 0.0, std::numeric_limits<double>::infinity()}) check_bytes_to_values(s);
   nn::rng r(11);
   for (int i = 0; i < 200; ++i) check_bytes_to_values(static_cast<float>(0.5 + 1000 * r.uniform()));
+  // The same inside a training step's floating-point state (subnormals flushed), against the division
+  // in that state: the scales whose quotients may be subnormal take the division there too.
+  const nn::detail::flush_subnormals_here flushed(true);
+  for (const float s : {255.f, 3.f, 3e38f, 8e37f, 1e-39f, 0.f}) check_bytes_to_values(s);
+  for (const double s : {255.0, 1e308, 1e-310}) check_bytes_to_values(s);
 }
 
 TEST_CASE("split_at and split of a byte_dataset pick the samples a dataset's would", "[byte_dataset]") {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <numeric>
 #include <span>
 #include <stdexcept>
@@ -81,14 +82,17 @@ inline T byte_by_reciprocal(T b, T scale, T r) noexcept {
 }
 
 // Whether byte_by_reciprocal gives the bits of T(b) / scale for every byte b: worked out once per scale and
-// thread (each thread remembers its last scale).
+// thread (each thread remembers its last scale). Only for a scale whose reciprocal is a normal number: then
+// no value of either form (1/scale ≤ b/scale ≤ 255/scale, the residual) is subnormal, so the answer holds
+// whether or not the thread flushes subnormals (training steps do: nn/detail/float_env.hpp).
 template <class T>
 bool reciprocal_is_exact(T scale) noexcept {
   thread_local T last = T(0);  // 0: never exact (b / 0 is ∞ or NaN)
   thread_local bool exact = false;
   if (!(scale == last)) {
     const T r = T(1) / scale;
-    exact = true;
+    const T big = std::numeric_limits<T>::max() / 256;  // 255/scale, and 255 itself, stay finite
+    exact = std::fabs(r) >= std::numeric_limits<T>::min() && std::fabs(r) <= big;
     for (int b = 0; b < 256; ++b) {
       const T x = static_cast<T>(b), fast = byte_by_reciprocal(x, scale, r), slow = x / scale;
       exact = exact && fast == slow && std::signbit(fast) == std::signbit(slow);
