@@ -151,7 +151,7 @@ TEST_CASE("bytes convert to the division's bits by every path, for any scale and
   for (int i = 0; i < 200; ++i) check_bytes_to_values(static_cast<float>(0.5 + 1000 * r.uniform()));
   // The same inside a training step's floating-point state (subnormals flushed), against the division
   // in that state: the scales whose quotients may be subnormal take the division there too.
-  const nn::detail::flush_subnormals_here flushed(true);
+  const nn::detail::subnormal_mode flushed(true);
   for (const float s : {255.f, 3.f, 3e38f, 8e37f, 1e-39f, 0.f}) check_bytes_to_values(s);
   for (const double s : {255.0, 1e308, 1e-310}) check_bytes_to_values(s);
 }

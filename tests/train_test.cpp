@@ -619,19 +619,27 @@ TEST_CASE("dropout: the same network on 1, 2 and 3 threads, a learner still, off
 namespace {
 
 // The quadratic cost, recording in every call of delta (inside a training step, on whichever thread runs
-// it) whether arithmetic there flushes a subnormal result to zero: 1e-38 · 0.25 is subnormal in float.
+// it) whether arithmetic there flushes subnormal numbers: a subnormal result (1e-38 · 0.25) becomes 0, and
+// a subnormal input (1e-39) counts as 0. `mixed` counts calls that saw one and not the other.
 struct probing_cost : nn::quadratic_cost {
   struct counts {
-    std::atomic<int> flushed{0}, kept{0};
+    std::atomic<int> flushed{0}, kept{0}, mixed{0};
   };
   counts* seen = nullptr;
   template <class V, class Act>
   V delta(const V& z, const V& a, const V& y, const Act& act) const noexcept {
-    volatile float tiny = 1e-38f;
-    const float product = tiny * 0.25f;
-    ++(product == 0.f ? seen->flushed : seen->kept);
+    volatile float tiny = 1e-38f, sub = 1e-39f;
+    const bool result_flushed = tiny * 0.25f == 0.f, input_flushed = sub * 1e30f == 0.f;
+    ++(result_flushed && input_flushed ? seen->flushed : !result_flushed && !input_flushed ? seen->kept : seen->mixed);
     return nn::quadratic_cost::delta(z, a, y, act);
   }
+};
+
+// An on_progress callback that records whether it ran with subnormals flushed (it must not: it is the
+// caller's code, outside the step's arithmetic).
+struct progress_probe {
+  std::atomic<int>* flushed_calls;
+  void operator()(std::size_t, std::size_t) const { *flushed_calls += nn::detail::subnormals_flushed(); }
 };
 
 // 64 blob samples one after another, for online_trainer.
@@ -666,13 +674,31 @@ TEST_CASE("training steps flush subnormal numbers to zero, on every thread, unle
       t.threads = threads;
       t.flush_subnormals = flush;
       t.on_epoch = nullptr;
+      std::atomic<int> progress_flushed{0};
+      t.on_progress = progress_probe{&progress_flushed};
       const auto history = t.fit(net, data, data);
       INFO("flush " << flush << ", threads " << threads);
       REQUIRE(history.back().threads == threads);
       REQUIRE((flush ? seen.flushed : seen.kept) > 0);
       REQUIRE((flush ? seen.kept : seen.flushed) == 0);
+      REQUIRE(seen.mixed == 0);
+      REQUIRE(progress_flushed == 0);
       REQUIRE(!nn::detail::subnormals_flushed());  // put back after fit
     }
+  }
+  // false means IEEE arithmetic in the steps even in a thread that flushes (as -ffast-math programs do),
+  // and that thread's state is put back.
+  {
+    const nn::detail::subnormal_mode program_flushes(true);
+    probing_cost::counts seen;
+    nn::network<20, 4, 5> net(3);
+    nn::trainer<nn::sgd, probing_cost> t{nn::sgd{0.5}, probing_cost{{}, &seen}};
+    t.flush_subnormals = false;
+    t.on_epoch = nullptr;
+    t.fit(net, data);
+    REQUIRE(seen.kept > 0);
+    REQUIRE(seen.flushed + seen.mixed == 0);
+    REQUIRE(nn::detail::subnormals_flushed());
   }
   // trainer::step and online_trainer take the same steps.
   for (const bool flush : {true, false}) {
@@ -691,6 +717,7 @@ TEST_CASE("training steps flush subnormal numbers to zero, on every thread, unle
     // delta is called once per register of a row's 5 outputs: 4 rows in step(), 64 one-row steps online.
     REQUIRE((flush ? seen.flushed : seen.kept) == (4 + 64) * nn::row_layout<float, 5>::registers);
     REQUIRE((flush ? seen.kept : seen.flushed) == 0);
+    REQUIRE(seen.mixed == 0);
     REQUIRE(!nn::detail::subnormals_flushed());
   }
 #else

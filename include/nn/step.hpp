@@ -126,7 +126,8 @@ struct step_settings {
   nn::dropout dropout{};
   // Subnormal numbers become 0 during the step (nn/detail/float_env.hpp: x86's slow path for them cost
   // the course's network a quarter of its speed). Results differ from IEEE arithmetic's only where a value
-  // would have been below the normal range (1.2e-38 in float).
+  // would have been below the normal range (1.2e-38 in float). false: IEEE arithmetic in the step, even
+  // in a program that flushes them elsewhere (-ffast-math's start-up code does).
   bool flush_subnormals = true;
 };
 
@@ -142,30 +143,34 @@ bool train_step(Net& net, typename Net::workspace& ws, std::size_t m, Optimizer&
   static_assert(optimizer_for<Optimizer, T>,
                 "nn: the optimizer must satisfy nn::optimizer_for<Optimizer, T>: step(params, grads) "
                 "with std::span<T> and std::span<const T> (see docs/policies.md)");
-  const detail::flush_subnormals_here flush(s.flush_subnormals);  // this member's thread, for the step
-  const row_range mine = ex.rows(m);
-  bool left = false;  // at a barrier inside phase 1 (layers that couple the rows), where a failure was told
-  ex.run([&] {
-    fill(mine.first, mine.count);
-    left = !net.backprop_errors(ws, cost, m, s.dropout, ex);
-  });
-  if (left || ex.barrier()) return false;
-  const std::size_t part = Exec::shares_parameters ? ex.rank() : 0, parts = Exec::shares_parameters ? ex.size() : 1;
-  const std::size_t total = ex.total_rows(m);
-  const T rows = static_cast<T>(total);
-  if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters && !exchanges_gradients<Exec>()) {
-    const T eta = static_cast<T>(optimizer.fused_learning_rate());
-    net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts, 0, nullptr, total});
-  } else {
-    net.backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / rows, s.l2, m, part, parts, 0, nullptr, total});
-    (void)ex.barrier();  // no member can have failed since the last one
-    ex.sum(grads.span());
-    if (!Exec::shares_parameters || ex.rank() == 0)
-      ex.run([&] { optimizer.step(net.parameters(), std::span<const T>(grads.span())); });
+  {
+    // This member's thread flushes subnormal numbers, or not, from the gather of its rows to the update;
+    // `after` (the caller's bookkeeping and callbacks) runs in the thread's own state.
+    const detail::subnormal_mode mode(s.flush_subnormals);
+    const row_range mine = ex.rows(m);
+    bool left = false;  // at a barrier inside phase 1 (layers that couple the rows), where a failure was told
+    ex.run([&] {
+      fill(mine.first, mine.count);
+      left = !net.backprop_errors(ws, cost, m, s.dropout, ex);
+    });
+    if (left || ex.barrier()) return false;
+    const std::size_t part = Exec::shares_parameters ? ex.rank() : 0, parts = Exec::shares_parameters ? ex.size() : 1;
+    const std::size_t total = ex.total_rows(m);
+    const T rows = static_cast<T>(total);
+    if constexpr (has_fused_learning_rate<Optimizer> && Exec::shares_parameters && !exchanges_gradients<Exec>()) {
+      const T eta = static_cast<T>(optimizer.fused_learning_rate());
+      net.backprop_gradients(ws, gradient_sink<T, true>{net.parameters().data(), -eta / rows, s.l2, m, part, parts, 0, nullptr, total});
+    } else {
+      net.backprop_gradients(ws, gradient_sink<T, false>{grads.data(), T(1) / rows, s.l2, m, part, parts, 0, nullptr, total});
+      (void)ex.barrier();  // no member can have failed since the last one
+      ex.sum(grads.span());
+      if (!Exec::shares_parameters || ex.rank() == 0)
+        ex.run([&] { optimizer.step(net.parameters(), std::span<const T>(grads.span())); });
+    }
+    // Values with no gradient (batch_norm's running statistics), which no member's phase 2 touches.
+    if constexpr (Net::any_couples_rows)
+      if (!Exec::shares_parameters || ex.rank() == 0) ex.run([&] { net.update_state(ws, total); });
   }
-  // Values with no gradient (batch_norm's running statistics), which no member's phase 2 touches.
-  if constexpr (Net::any_couples_rows)
-    if (!Exec::shares_parameters || ex.rank() == 0) ex.run([&] { net.update_state(ws, total); });
   if (ex.rank() == 0) ex.run(after);
   return !ex.barrier();
 }

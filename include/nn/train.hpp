@@ -363,6 +363,8 @@ class trainer {
     double base_rate, t0;
     double& last_checkpoint;
     bool by_time;
+    std::size_t me;    // this process's rank (0 without processes)
+    bool distributed;  // over several processes
   };
 
   // What a run needs of its network and data: the only part of fit compiled for each (network, training
@@ -563,7 +565,7 @@ class trainer {
           part.prepare_train(mine);
         }
         const double t0 = detail::monotonic_seconds();
-        epoch_context<T> ctx{st, self, n, e, batches, reference_batches, progress_every, base_rate, t0, last_checkpoint, by_time};
+        epoch_context<T> ctx{st, self, n, e, batches, reference_batches, progress_every, base_rate, t0, last_checkpoint, by_time, me, distributed};
         part.run_epoch(team, ctx, l2, detail::mix64(detail::mix64(seed ^ 0x64726f706f7574ULL) + e));
         st.next = 0;
         if constexpr (has_on_epoch_end<Optimizer>) optimizer.on_epoch_end(e);
@@ -631,9 +633,8 @@ class trainer {
   template <class T>
   void after_step(epoch_context<T>& c, std::size_t s0, std::size_t m, double cost, std::size_t correct) {
     run_state<T>& st = c.st;
-    const std::size_t me = processes ? processes->rank() : 0;
-    bool save_now = c.by_time && me == 0 && detail::monotonic_seconds() - c.last_checkpoint >= 60 * checkpoint_minutes;
-    if (processes && processes->size() > 1) {
+    bool save_now = c.by_time && c.me == 0 && detail::monotonic_seconds() - c.last_checkpoint >= 60 * checkpoint_minutes;
+    if (c.distributed) {
       double sums[3] = {cost, static_cast<double>(correct), save_now ? 1.0 : 0.0};
       processes->sum(std::span<double>(sums), "the costs of a step");
       cost = sums[0];
@@ -653,7 +654,7 @@ class trainer {
       if (++st.batches_seen == c.reference_batches && st.reference_sum > 0)
         st.batch_limit = divergence_factor * st.reference_sum / static_cast<double>(st.reference_samples);
     }
-    if (on_progress && me == 0 && s0 + m >= st.next_progress) {
+    if (on_progress && c.me == 0 && s0 + m >= st.next_progress) {
       on_progress(s0 + m, c.n);
       st.next_progress = s0 + m + c.progress_every;
     }

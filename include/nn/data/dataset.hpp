@@ -84,7 +84,8 @@ inline T byte_by_reciprocal(T b, T scale, T r) noexcept {
 // Whether byte_by_reciprocal gives the bits of T(b) / scale for every byte b: worked out once per scale and
 // thread (each thread remembers its last scale). Only for a scale whose reciprocal is a normal number: then
 // no value of either form (1/scale ≤ b/scale ≤ 255/scale, the residual) is subnormal, so the answer holds
-// whether or not the thread flushes subnormals (training steps do: nn/detail/float_env.hpp).
+// whether or not the thread flushes subnormals (training steps do: nn/detail/float_env.hpp). Like the rest
+// of nn, it assumes the default rounding (to nearest).
 template <class T>
 bool reciprocal_is_exact(T scale) noexcept {
   thread_local T last = T(0);  // 0: never exact (b / 0 is ∞ or NaN)

@@ -2,8 +2,8 @@
 // below 2.2e-308) is subnormal, and x86 CPUs compute with such values, or results, on a slow path: the
 // course's sigmoid network at η = 3 makes them once neurons saturate (σ(z) and σ'(z) for z < −87), and
 // trained 25 % slower for it on this machine (docs/benchmarks.md, "Where the time goes"). The guard sets
-// the MXCSR bits FTZ (such results become 0) and DAZ (such inputs count as 0) for the calling thread, and
-// puts the two bits back as they were when it goes. Elsewhere than x86 it does nothing.
+// or clears the MXCSR bits FTZ (such results become 0) and DAZ (such inputs count as 0) for the calling
+// thread, and puts the two bits back as they were when it goes. Elsewhere than x86 it does nothing.
 #pragma once
 
 #if defined(__SSE2__) || defined(_M_X64)
@@ -26,30 +26,31 @@ inline bool subnormals_flushed() noexcept {
 #endif
 }
 
-class flush_subnormals_here {
+// For a training step: subnormal numbers flushed (flush = true) or IEEE arithmetic (false) in the calling
+// thread, whatever its state was; the two bits are put back as they were when the guard goes.
+class subnormal_mode {
  public:
-  explicit flush_subnormals_here(bool on) noexcept {
+  explicit subnormal_mode(bool flush) noexcept {
 #if NN_HAS_MXCSR
-    if (on) {
-      saved_ = _mm_getcsr() & flush_bits;
-      _mm_setcsr(_mm_getcsr() | flush_bits);
-      active_ = true;
-    }
+    const unsigned csr = _mm_getcsr();
+    saved_ = csr & flush_bits;
+    const unsigned want = flush ? flush_bits : 0u;
+    if (saved_ != want) _mm_setcsr((csr & ~flush_bits) | want);
 #else
-    (void)on;
+    (void)flush;
 #endif
   }
-  ~flush_subnormals_here() {
+  ~subnormal_mode() {
 #if NN_HAS_MXCSR
-    if (active_) _mm_setcsr((_mm_getcsr() & ~flush_bits) | saved_);
+    const unsigned csr = _mm_getcsr();
+    if ((csr & flush_bits) != saved_) _mm_setcsr((csr & ~flush_bits) | saved_);
 #endif
   }
-  flush_subnormals_here(const flush_subnormals_here&) = delete;
-  flush_subnormals_here& operator=(const flush_subnormals_here&) = delete;
+  subnormal_mode(const subnormal_mode&) = delete;
+  subnormal_mode& operator=(const subnormal_mode&) = delete;
 
  private:
   unsigned saved_ = 0;
-  bool active_ = false;
 };
 
 }  // namespace nn::detail
