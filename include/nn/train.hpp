@@ -92,8 +92,8 @@ class trainer {
   bool resume = false;
   // Subnormal numbers (below 1.2e-38 in float) become 0 in the training steps (nn::step_settings): x86
   // CPUs compute with them on a slow path, which cost the course's network at η = 3 a quarter of its speed.
-  // Evaluation and inference are IEEE arithmetic either way. false: IEEE arithmetic in the steps too. A
-  // run resumed from a checkpoint gives the uninterrupted run's bits only with the same setting.
+  // Evaluation, inference and the callbacks run in the thread's own state. false: IEEE arithmetic in the
+  // steps. A run resumed from a checkpoint gives the uninterrupted run's bits only with the same setting.
   bool flush_subnormals = true;
   std::function<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
@@ -397,6 +397,8 @@ class trainer {
   template <class Net, class Train, class Test>
   class fit_of final : public fit_part<typename Net::value_type> {
     using T = typename Net::value_type;
+    template <class Data>
+    static constexpr bool prepares = requires(const Data& d, std::span<const std::size_t> i) { d.prepare(i); };
 
    public:
     fit_of(trainer& t, Net& net, const Train& train, const Test* test, bool named) : t_(t), net_(net), train_(train), test_(test) {
@@ -405,7 +407,7 @@ class trainer {
       this->has_test = test != nullptr;
       this->test_size = test ? test->size() : 0;
       this->same_source = static_cast<const void*>(test) == static_cast<const void*>(&train);
-      this->train_prepares = requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); };
+      this->train_prepares = prepares<Train>;
     }
     void allocate(std::size_t rows, std::size_t evaluation_threads) override {
       ws_.clear();
@@ -413,10 +415,10 @@ class trainer {
       eval_ws_ = detail::evaluation_workspaces<Net>(evaluation_threads);
     }
     void prepare_train(std::span<const std::size_t> samples) const override {
-      if constexpr (requires(const Train& d, std::span<const std::size_t> i) { d.prepare(i); }) train_.prepare(samples);
+      if constexpr (prepares<Train>) train_.prepare(samples);
     }
     void prepare_test(std::span<const std::size_t> samples) const override {
-      if constexpr (requires(const Test& d, std::span<const std::size_t> i) { d.prepare(i); })
+      if constexpr (prepares<Test>)
         if (test_ && !this->same_source) test_->prepare(samples);
     }
     void run_epoch(detail::thread_team& team, epoch_context<T>& c, T l2, std::uint64_t epoch_key) override {
