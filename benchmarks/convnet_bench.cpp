@@ -85,7 +85,7 @@ void time_kernels(const char* name, double peak) {
   const double f = median([&] { nn::simd::conv_forward<float, G>(p.data(), x.data(), y.data()); });
   const double b = median([&] { nn::simd::conv_backward_input<float, G>(p.data(), y.data(), gi.data()); });
   const double g = median([&] {
-    nn::simd::conv_gradient<float, G>(x.data(), y.data(), 1e-3f, 0, row / nn::simd::width<float>, true, grad.data());
+    nn::simd::conv_gradient<float, G>(x.data(), y.data(), 1e-3f, 0, row / nn::simd::layout_width<float>, true, grad.data());
   });
   auto share = [&](double t) { return 100 * flop / t * 1e-9 / peak; };
   std::printf("kernels %-34s forward %6.1f us %3.0f%%  input error %6.1f us %3.0f%%  weight gradient %6.1f us %3.0f%%\n",

@@ -5,7 +5,8 @@ set -euo pipefail
 
 # dataset-fashion-mnist: real data for the MNIST example's test and for scripts/fetch-data.sh.
 # libopenmpi-dev, openmpi-bin: the optional nn::mpi component, its tests and the mnist_mpi example.
-packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+# qemu-user: the tests that run a program built for any x86-64 as older CPUs (docs/portable.md).
+packages=(cmake make g++ libxsimd-dev catch2 zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin qemu-user)
 # libopenblas0-pthread: the BLAS of the PyTorch peer in scripts/bench.sh (without it Debian's PyTorch
 # falls back to the reference BLAS, about 6 GFLOP/s here, and the side-by-side figures mean nothing).
 [ "${NN_WITH_BENCHMARKS:-0}" = 1 ] && packages+=(libbenchmark-dev libopenblas0-pthread)

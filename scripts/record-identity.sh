@@ -16,7 +16,7 @@ for isa in avx512:-march=native avx2:-mavx2\ -mfma sse2:; do
   name=${isa%%:*}
   flags=${isa#*:}
   # shellcheck disable=SC2086
-  g++ -std=c++20 -O2 -ffp-contract=off $flags -DNN_CATCH_MAJOR=2 -DNN_FASHION_DIR='"/usr/share/datasets/fashion-mnist"' \
+  g++ -std=c++20 -O2 -ffp-contract=off $flags -DNN_DISPATCH=0 -DNN_CATCH_MAJOR=2 -DNN_FASHION_DIR='"/usr/share/datasets/fashion-mnist"' \
     -I"$work/inc" -I"$root/include" -I"$root/tests" "$root/tests/identity_test.cpp" "$work/main.o" -lz \
     -o "$work/$name" -w
   NN_IDENTITY_PRINT=1 "$work/$name" >"$work/$name.out" 2>&1 || true

@@ -5,7 +5,8 @@
 #                                     built with clang (the other compiler nn supports: code that only
 #                                     one of them gets right fails here) and without -march=native (so
 #                                     the SSE2 code paths run too), but for the tests labelled long
-#                                     (real-data training through the code the short tests run)
+#                                     (real-data training through the code the short tests run), once
+#                                     on each path of the run-time-chosen float kernels (NN_ISA)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The sanitized suite leaves out the tests labelled long, tests/onnx_pytorch.py among them.
@@ -35,4 +36,19 @@ fi
 # The benchmarks are figures, not tests: scripts/bench.sh and friends build them (75 s of CI otherwise).
 cmake -S "$root" -B "$build" -DNN_WERROR=ON -DNN_BUILD_BENCHMARKS=OFF "${flags[@]}"
 cmake --build "$build" -j "$jobs"
-ctest --test-dir "$build" --output-on-failure -j "$jobs" "${select[@]}"
+if [ "${1:-}" = "--sanitize" ]; then
+  # This build's float kernels are chosen at run time (no -march=native: NN_DISPATCH, docs/portable.md): the
+  # suite once on each path this CPU runs, forced as a user forces it (NN_ISA).
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
+  for isa in avx512 avx2 sse2; do
+    case $isa in
+      avx512) has avx512f avx512bw avx512dq avx512vl || { echo "test.sh: this CPU has no AVX-512: that path is not run"; continue; } ;;
+      avx2) has avx2 fma || { echo "test.sh: this CPU has no AVX2: that path is not run"; continue; } ;;
+    esac
+    echo "test.sh: the suite with NN_ISA=$isa"
+    NN_ISA=$isa ctest --test-dir "$build" --output-on-failure -j "$jobs" "${select[@]}"
+  done
+else
+  ctest --test-dir "$build" --output-on-failure -j "$jobs" "${select[@]}"
+fi

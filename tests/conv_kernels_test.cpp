@@ -151,11 +151,11 @@ void check_kernels() {
 
   const auto want = twin::gradient(G, x, e);
   nn::aligned_vector<T> first;
-  constexpr std::size_t registers = row / nn::simd::width<T>;
+  constexpr std::size_t units = row / nn::simd::layout_width<T>;  // conv_gradient splits rows in 64-byte units
   for (const std::size_t parts : {1, 2, 3}) {
     nn::aligned_vector<T> d(wt.size(), T(0));
     for (std::size_t part = 0; part < parts; ++part)
-      nn::simd::conv_gradient<T, G>(xt.data(), et.data(), T(1), registers * part / parts, registers * (part + 1) / parts,
+      nn::simd::conv_gradient<T, G>(xt.data(), et.data(), T(1), units * part / parts, units * (part + 1) / parts,
                                     part == 0, d.data());
     std::vector<double> got(want.size());
     for (std::size_t m = 0; m < G.maps; ++m) {

@@ -26,7 +26,7 @@ namespace k8 = nn::simd::int8;
 
 std::vector<k8::isa> paths() {
   std::vector<k8::isa> v;
-  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512_vnni})
+  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512, k8::isa::avx512_vnni})
     if (k8::supported(i)) v.push_back(i);
   return v;
 }
@@ -182,7 +182,7 @@ TEST_CASE("int8 paths: NN_ISA forces one, and says what is wrong with a name it 
     (void)k8::select();
     FAIL("expected std::invalid_argument");
   } catch (const std::invalid_argument& e) {
-    CHECK(std::string(e.what()) == "nn: NN_ISA=avx3 names no instruction set; expected avx512-vnni, avx-vnni, avx2, sse2 or scalar");
+    CHECK(std::string(e.what()) == "nn: NN_ISA=avx3 names no instruction set; expected avx512-vnni, avx512, avx-vnni, avx2, sse2 or scalar");
   }
   ::unsetenv("NN_ISA");
   CHECK(k8::select() == k8::best());
@@ -204,7 +204,7 @@ TEST_CASE("int8 paths: a network made while NN_ISA is set takes that path", "[in
   }
   const std::string want = v;
   bool runs = false;
-  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512_vnni})
+  for (const k8::isa i : {k8::isa::scalar, k8::isa::sse2, k8::isa::avx2, k8::isa::avx_vnni, k8::isa::avx512, k8::isa::avx512_vnni})
     if (want == k8::name(i)) runs = k8::supported(i);
   if (runs) CHECK(k8::name(nn::quantized<tiny>(tiny(1), r).path()) == want);
   else CHECK_THROWS_AS(nn::quantized<tiny>(tiny(1), r), std::invalid_argument);

@@ -1,5 +1,6 @@
-// Fixed-size, SIMD-aligned matrices. Rows are padded to a whole number of SIMD registers so every row
-// starts aligned; the padding is kept at zero, which lets kernels run whole registers over a row.
+// Fixed-size, SIMD-aligned matrices. Rows are padded to a multiple of 64 bytes (whatever the instruction
+// set) so every row starts aligned; the padding is kept at zero, which lets kernels run whole registers
+// over a row.
 // Big matrices live on the heap (a 784x100 float matrix is 306 KiB), small or large alike.
 #pragma once
 
@@ -21,9 +22,11 @@ struct row_layout {
   using value_type = T;
   static constexpr std::size_t cols = Cols;
   static constexpr std::size_t simd_width = simd::width<T>;
-  // Whole registers per row, and the row stride in elements (a multiple of the SIMD width).
+  // Registers that hold the row's values: the kernels' loops run over these.
   static constexpr std::size_t registers = (Cols + simd_width - 1) / simd_width;
-  static constexpr std::size_t stride = registers * simd_width;
+  // The row stride in elements: a multiple of 64 bytes (simd::layout_width), the same on every
+  // instruction set, so at least `registers` whole registers.
+  static constexpr std::size_t stride = (Cols + simd::layout_width<T> - 1) / simd::layout_width<T> * simd::layout_width<T>;
   // Lanes used in the last register (1..simd_width).
   static constexpr std::size_t tail = Cols - (registers - 1) * simd_width;
   static constexpr std::size_t alignment = simd::alignment;

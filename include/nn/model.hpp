@@ -50,7 +50,7 @@ class basic_sequential {
   static constexpr std::size_t outputs = output_shape::size;
 
  private:
-  static constexpr std::size_t W = simd::width<T>;
+  static constexpr std::size_t W = simd::layout_width<T>;  // blocks start on 64 bytes, whatever the ISA
   template <std::size_t K>  // slot K: what flows into layer K (0: the input; layer_count: the output)
   using slot_shape = std::conditional_t<K == 0, input_shape, typename layer_type<(K == 0 ? 0 : K - 1)>::output_shape>;
   template <std::size_t K>
@@ -198,10 +198,11 @@ class basic_sequential {
   };
 
   // All parameters zero (set them by hand, or call initialize).
-  basic_sequential() : params_(parameter_storage) {}
+  basic_sequential() : params_(parameter_storage) { choose_kernels(); }
   // Random parameters from `init` (default: the course's N(0, 1)) drawn from nn::rng(seed).
   template <initializer Init = normal_init>
   explicit basic_sequential(std::uint64_t seed, Init init = {}) : params_(parameter_storage) {
+    choose_kernels();
     rng r(seed);
     initialize(r, init);
   }
@@ -427,7 +428,7 @@ class basic_sequential {
       }
       B::gradient(layer_parameters<i>(), rows_of<const T, slot_shape<i>>(ws.template a<i>(0, m)),
                   rows_of<const T, slot_shape<i + 1>>(ws.template delta<i + 1>(0, m)), s);
-      // A block rounded up to whole registers: the rounding is the model's, and a gradient of it is zero.
+      // A block rounded up to 64 bytes: the rounding is the model's, and a gradient of it is zero.
       if constexpr (!Accumulate && offsets[i + 1] - offsets[i] != B::parameter_storage)
         if (sink.part == 0) std::fill(s.target + B::parameter_storage, sink.target + offsets[i + 1], T(0));
     });
@@ -448,6 +449,15 @@ class basic_sequential {
   }
 
  private:
+  // The run-time kernels' path (nn/simd/f32.hpp), chosen when the first model is made. NN_ISA is read
+  // again for every model, so a wrong one is a std::invalid_argument from whichever model meets it,
+  // not a failure in a kernel (which cannot throw).
+  static void choose_kernels() {
+    if constexpr (simd::runtime_paths<T>) {
+      (void)simd::select();
+      (void)simd::f32::active();
+    }
+  }
   template <std::size_t I, class Exec>
   static train_context context(workspace& ws, std::size_t m, std::size_t first, const dropout& d, const Exec& ex) noexcept {
     train_context c{I + 1 < layer_count ? d : dropout{}, first + d.row_offset, I + 1};

@@ -134,7 +134,7 @@ class basic_network : public detail::dense_stack_t<Policies, Sizes...> {
   }
 
  private:
-  static constexpr std::size_t stride(std::size_t l) { return detail::round_up(sizes[l], simd::width<T>); }
+  static constexpr std::size_t stride(std::size_t l) { return detail::round_up(sizes[l], simd::layout_width<T>); }
   static std::size_t weight_index(std::size_t l, std::size_t j, std::size_t k) {
     if (l >= layer_count || j >= sizes[l + 1] || k >= sizes[l])
       throw std::out_of_range(shape() + "::weight(" + std::to_string(l) + ", " + std::to_string(j) + ", " +

@@ -10,8 +10,7 @@
 //
 // nn::parameter_storage_of<Net>(values) lays out parameters given in file order (nn::save_parameters',
 // ONNX's: layer by layer, nn::dense's w[j][k] then b[j]) as Net keeps them (each layer's rows padded to
-// whole SIMD registers of the machine the program is built for), at compile time when values are
-// constexpr.
+// 64 bytes, the same for every instruction set), at compile time when values are constexpr.
 #pragma once
 
 #include <algorithm>

@@ -6,7 +6,7 @@
 //                  nn::dense<100, nn::sigmoid>, nn::dense<10, nn::softmax>>
 //
 // Parameters: a row of weights per map, [channel][row][column] (PyTorch's and ONNX's order) padded to
-// whole registers, then the biases; files hold them without the padding. It keeps z for the
+// 64 bytes, then the biases; files hold them without the padding. It keeps z for the
 // activation's derivative. Dropout does not apply to it (the book drops out only in
 // fully connected layers). Kernels: nn/simd/conv.hpp.
 #pragma once
@@ -55,7 +55,7 @@ struct conv2d {
     using kept_shape = output_shape;
     using activation = Activation;
     static constexpr std::size_t taps = geometry.taps();
-    static constexpr std::size_t row = simd::conv_tiles<T, geometry>::row;  // taps padded to whole registers
+    static constexpr std::size_t row = simd::conv_tiles<T, geometry>::row;  // taps padded to 64 bytes
     static constexpr std::size_t parameter_count = Maps * taps + Maps;
     static constexpr std::size_t parameter_storage = Maps * row + Maps;
     static constexpr std::size_t bias_offset = Maps * row;
@@ -106,17 +106,17 @@ struct conv2d {
 
     static rows_of<const T, output_shape> pre_activation(kept_rows<T, kept_shape> k) noexcept { return k[0]; }
 
-    // This part's registers [first, last) of every map's row of weights (padding included), and the
+    // This part's 64-byte units [first, last) of every map's row of weights (padding included), and the
     // biases in one part.
     template <bool Accumulate>
     static void gradient(const T* p, rows_of<const T, In> x, rows_of<const T, output_shape> g,
                          const gradient_sink<T, Accumulate>& s) noexcept {
-      constexpr std::size_t registers = row / simd::width<T>;
-      const std::size_t first = registers * s.part / s.parts, last = registers * (s.part + 1) / s.parts;
+      constexpr std::size_t LW = simd::layout_width<T>, units = row / LW;
+      const std::size_t first = units * s.part / s.parts, last = units * (s.part + 1) / s.parts;
       const bool bias = (s.position - 1) % s.parts == s.part;
       const auto each_weight = [&](auto&& f) {
         for (std::size_t m = 0; m < Maps; ++m)
-          for (std::size_t i = first * simd::width<T>; i < last * simd::width<T>; ++i) f(m * row + i);
+          for (std::size_t i = first * LW; i < last * LW; ++i) f(m * row + i);
       };
       if constexpr (Accumulate) {
         if (s.l2 != T(0)) {

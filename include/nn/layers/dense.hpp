@@ -1,6 +1,6 @@
 // nn::dense<N, Activation>: a fully connected layer of N neurons, a = f(W·x + b), the course's layer.
 // Its input may have any shape (it is flattened). Parameters: the weights input-major (row i holds input
-// i's weights to every neuron, padded to whole registers; the course's w_jk is row k, column j), then
+// i's weights to every neuron, padded to 64 bytes; the course's w_jk is row k, column j), then
 // the biases. It keeps z for the derivative and, while dropout is on, f(z) and the mask.
 #pragma once
 

@@ -10,7 +10,7 @@
 // pixel p's patch), with the taps in the lanes: a rank update with no horizontal sums, which stays fast
 // when an image has few pixels and many taps. Padding and stride live only in the unrolling and the
 // padded copy, so one product kernel serves every geometry. The weights are rows of `taps` padded to
-// whole registers ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the
+// 64 bytes ([map][channel][row][column] within a row, PyTorch's and ONNX's order), then the
 // biases. Scratch is on the stack, nothing is allocated: in the forward pass at most 288 KB (the padded
 // image and a tile of outputs; more, and the layer unrolls instead), 64 KB per tile in the others and
 // 128 KB more for the gradient's patches.
@@ -65,7 +65,7 @@ namespace simd {
 // The tile: how many output pixels at a time (a multiple of the SIMD width), and the scratch it needs.
 template <class T, conv_geometry G>
 struct conv_tiles {
-  static constexpr std::size_t W = width<T>;
+  static constexpr std::size_t W = layout_width<T>;  // tiles of 64 bytes, whatever the instruction set
   static constexpr std::size_t taps = G.taps(), maps = G.maps, all_pixels = G.pixels();
   static constexpr std::size_t padded_pixels = (all_pixels + W - 1) / W * W;
   // Rows of scratch: P (taps), the error's rows (maps) and a product (taps or maps).
@@ -74,8 +74,8 @@ struct conv_tiles {
   static constexpr std::size_t fit = budget / rows / W * W;
   static constexpr std::size_t pixels = std::min(padded_pixels, std::max(W, fit));
   static constexpr std::size_t count = (all_pixels + pixels - 1) / pixels;
-  // A row of weights: the taps padded to whole registers.
-  static constexpr std::size_t row = (taps + W - 1) / W * W;
+  // A row of weights: the taps padded to 64 bytes (layout_width, the same on every instruction set).
+  static constexpr std::size_t row = (taps + layout_width<T> - 1) / layout_width<T> * layout_width<T>;
   // The gradient's tiles: pixel-major patches of `row` values, at most 128 KB (float).
   static constexpr std::size_t grad_pixels = std::min(all_pixels, std::max<std::size_t>(1, 2 * budget / row));
   static constexpr std::size_t grad_count = (all_pixels + grad_pixels - 1) / grad_pixels;
@@ -181,6 +181,12 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
                   std::size_t cols, const T* init, T* out, std::size_t c0, std::size_t c1, T alpha = T(1),
                   const std::uint32_t* b_rows = nullptr) noexcept {
   constexpr std::size_t W = width<T>;
+  if constexpr (runtime_paths<T>) {  // (c0 · W is a multiple of 64 bytes: the callers split rows so)
+    f32::active().product({rows, inner, (c1 - c0) * W, a, ars, acs, b + c0 * W, cols, nullptr, out + c0 * W, cols,
+                           Add ? f32::product_finish::add : f32::product_finish::store, alpha, Add ? nullptr : init,
+                           Gather ? b_rows : nullptr});
+    return;
+  }
   constexpr std::size_t CB = 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
   constexpr std::size_t SB = rows_max < 8 ? rows_max : 8;
@@ -274,7 +280,7 @@ void conv_gather_maps(const T* g, std::size_t p0, std::size_t n, T* out) noexcep
 // from xp, with nothing unrolled. The kernel_w − 1 extra pixels of each row are computed and dropped.
 template <class T, conv_geometry G>
 struct conv_pitch {
-  static constexpr std::size_t W = width<T>;
+  static constexpr std::size_t W = layout_width<T>;  // tiles of 64 bytes, whatever the instruction set
   static constexpr std::size_t hp = G.out_h + G.kernel_h - 1, wp = G.out_w + G.kernel_w - 1;
   static constexpr std::size_t pixels = (G.out_h - 1) * wp + G.out_w;  // up to the last real pixel
   // A tile of whole registers: the whole image, or as many as keep its maps × tile outputs within 32 KB.
@@ -356,13 +362,15 @@ void conv_backward_input(const T* p, const T* g, T* gi) noexcept {
   }
 }
 
-// One sample's share of the parameters' gradient, for the registers [c0, c1) of every map's row of
-// weights: grad_w[m][r] += alpha · Σ_p g[m][p]·Q[p][r], and with `bias`, grad_b[m] += alpha · Σ_p
-// g[m][p]. (The sums run tile by tile in order, so any split of the registers gives the same bits.)
+// One sample's share of the parameters' gradient, for the 64-byte units [u0, u1) of every map's row of
+// weights (values [u0, u1) · layout_width<T>: units, not registers, so that kernels for any instruction
+// set stay within a thread's part): grad_w[m][r] += alpha · Σ_p g[m][p]·Q[p][r], and with `bias`,
+// grad_b[m] += alpha · Σ_p g[m][p]. (The sums run tile by tile in order, so any split gives the same bits.)
 template <class T, conv_geometry G>
-void conv_gradient(const T* x, const T* g, T alpha, std::size_t c0, std::size_t c1, bool bias, T* target) noexcept {
+void conv_gradient(const T* x, const T* g, T alpha, std::size_t u0, std::size_t u1, bool bias, T* target) noexcept {
   using tiles = conv_tiles<T, G>;
   constexpr std::size_t Row = tiles::row, TQ = tiles::grad_pixels;
+  const std::size_t c0 = u0 * (layout_width<T> / width<T>), c1 = u1 * (layout_width<T> / width<T>);
   alignas(alignment) T Q[TQ * Row];
   for (std::size_t t = 0; t < tiles::grad_count; ++t) {
     const std::size_t p0 = t * TQ, n = std::min(TQ, G.pixels() - p0);

@@ -1,11 +1,11 @@
 // The int8 kernels of quantized inference (nn/quantize.hpp): unsigned 8-bit activations times signed 8-bit
 // weights, summed exactly in int32, and the quantization of float rows into bytes.
 //
-// One program holds every instruction set's version, chosen at run time (nn::simd::int8::select): AVX-512
-// VNNI (vpdpbusd: 64 products an instruction), AVX-VNNI (its 256-bit VEX form), AVX2 and SSE2 (bytes
-// widened to 16 bits, pmaddwd: no saturation, unlike pmaddubsw), and plain C++ (every CPU; the twin the
-// tests hold the others to). The environment variable NN_ISA forces one ("avx512-vnni", "avx-vnni", "avx2",
-// "sse2", "scalar"). Integer sums are exact,
+// One program holds every instruction set's version, chosen at run time (nn::simd::select, nn/simd/isa.hpp):
+// AVX-512 VNNI (vpdpbusd: 64 products an instruction), AVX-VNNI (its 256-bit VEX form), AVX2 and SSE2
+// (bytes widened to 16 bits, pmaddwd: no saturation, unlike pmaddubsw), and plain C++ (every CPU; the twin
+// the tests hold the others to). The environment variable NN_ISA forces one ("avx512-vnni", "avx-vnni",
+// "avx2", "sse2", "scalar"; "avx512", AVX-512 without VNNI, takes AVX2's product). Integer sums are exact,
 // so every path gives the same bits; each function here carries its own target attribute, so none of this
 // depends on the flags the program is built with.
 //
@@ -24,13 +24,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "nn/simd/isa.hpp"
 #include "nn/simd/kernels.hpp"  // NN_UNROLL
 
 // (x86-64 only: 32-bit x86 may compute the scalar twin's x · inv in x87's extended precision, and so round
 // differently from the SIMD paths; it takes the scalar twin alone.)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define NN_INT8_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -64,17 +64,12 @@ struct quantize_args {
   std::size_t out_stride;  // bytes from row to row, at least row_bytes(n)
 };
 
-enum class isa { scalar, sse2, avx2, avx_vnni, avx512_vnni };
-
-inline const char* name(isa i) noexcept {
-  switch (i) {
-    case isa::sse2: return "sse2";
-    case isa::avx2: return "avx2";
-    case isa::avx_vnni: return "avx-vnni";
-    case isa::avx512_vnni: return "avx512-vnni";
-    default: return "scalar";
-  }
-}
+// The levels of nn/simd/isa.hpp, which int8 shares with the fp32 kernels.
+using simd::best;
+using simd::isa;
+using simd::name;
+using simd::select;
+using simd::supported;
 
 namespace detail {
 
@@ -236,13 +231,6 @@ inline void gemm_avx_vnni(const gemm_args& a) noexcept {
     row_blocks<6>(a.rows, [&](std::size_t s0, auto sb) { avx_vnni_block<decltype(sb)::value>(a, s0, p); });
 }
 
-// AVX-VNNI itself (CPUID leaf 7, subleaf 1, EAX bit 4): clang 14's __builtin_cpu_supports does not know it.
-inline bool cpu_has_avx_vnni() noexcept {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
-  return (eax >> 4) & 1;
-}
-
 // Quantization, a register of floats at a time; the rest of a row as the scalar twin does it.
 #define NN_INT8_QUANTIZE(NAME, TARGET, LANES, BODY)                                                                   \
   __attribute__((target(TARGET))) inline void NAME(const quantize_args& a) noexcept {                                \
@@ -295,23 +283,6 @@ struct kernels {
   void (*quantize)(const quantize_args&) noexcept;
 };
 
-// Whether this CPU (and its operating system, which must save the wider registers) runs a path.
-inline bool supported(isa i) noexcept {
-#ifdef NN_INT8_X86
-  switch (i) {
-    case isa::scalar: return true;
-    case isa::sse2: return __builtin_cpu_supports("sse2");
-    case isa::avx2: return __builtin_cpu_supports("avx2");
-    case isa::avx_vnni: return __builtin_cpu_supports("avx2") && detail::cpu_has_avx_vnni();  // (avx2: the OS saves ymm)
-    case isa::avx512_vnni:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
-  }
-  return false;
-#else
-  return i == isa::scalar;
-#endif
-}
-
 // A path's kernels; std::invalid_argument when this CPU cannot run it.
 inline kernels kernels_for(isa i) {
   if (!supported(i)) throw std::invalid_argument(std::string("nn: this CPU cannot run the ") + name(i) + " int8 kernels");
@@ -320,31 +291,12 @@ inline kernels kernels_for(isa i) {
     case isa::sse2: return {i, detail::gemm_sse2, detail::quantize_sse2};
     case isa::avx2: return {i, detail::gemm_avx2, detail::quantize_avx2};
     case isa::avx_vnni: return {i, detail::gemm_avx_vnni, detail::quantize_avx2};
+    case isa::avx512: return {i, detail::gemm_avx2, detail::quantize_avx512};
     case isa::avx512_vnni: return {i, detail::gemm_vnni, detail::quantize_avx512};
     default: break;
   }
 #endif
   return {isa::scalar, detail::gemm_scalar, detail::quantize_scalar};
-}
-
-// The fastest path this CPU runs.
-inline isa best() noexcept {
-  for (const isa i : {isa::avx512_vnni, isa::avx_vnni, isa::avx2, isa::sse2})
-    if (supported(i)) return i;
-  return isa::scalar;
-}
-
-// The path a quantized network takes unless told otherwise: NN_ISA's when it is set (std::invalid_argument
-// naming the variable when this CPU cannot run it or it names none), else the fastest.
-inline isa select() {
-  const char* v = std::getenv("NN_ISA");
-  if (!v || !*v) return best();
-  for (const isa i : {isa::avx512_vnni, isa::avx_vnni, isa::avx2, isa::sse2, isa::scalar}) {
-    if (std::strcmp(v, name(i)) != 0) continue;
-    if (!supported(i)) throw std::invalid_argument(std::string("nn: NN_ISA=") + v + ", but this CPU cannot run it (the best it runs is " + name(best()) + ")");
-    return i;
-  }
-  throw std::invalid_argument(std::string("nn: NN_ISA=") + v + " names no instruction set; expected avx512-vnni, avx-vnni, avx2, sse2 or scalar");
 }
 
 }  // namespace nn::simd::int8

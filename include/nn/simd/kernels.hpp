@@ -2,13 +2,15 @@
 //
 // Layout (see docs/design.md): a mini-batch is a matrix with one sample per row; a layer's weights are
 // stored input-major, Wt[i][o] = weight from input i to neuron o (the course's w_oi), so a row of Wt
-// holds one input's weights to every neuron of the layer. Every row is padded to whole registers and
-// the padding is zero; kernels keep it zero.
+// holds one input's weights to every neuron of the layer. Every row is padded to 64 bytes (whole
+// registers) and the padding is zero; kernels keep it zero. In a build without AVX-512 the float products
+// go to nn/simd/f32.hpp's kernels, chosen at run time (NN_DISPATCH below).
 //
 // Each kernel keeps a block of accumulators in registers (sample rows x output registers) and streams
 // the shared operand once per block. Block sizes are compile-time, chosen from the register count.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -17,35 +19,28 @@
 #include <utility>
 
 #include "nn/matrix.hpp"
+#include "nn/simd/f32.hpp"
+#include "nn/simd/unroll.hpp"
 #include "nn/simd/xsimd_compat.hpp"
 
-// The kernels keep a block of accumulators (an array of registers) whose sizes are compile-time
-// constants, chosen per block by a small lambda over an integral_constant (static_blocks,
-// dynamic_blocks); inside a block, loops over those constant sizes are unrolled by NN_UNROLL, so the
-// arrays live in registers. Plain loops, not a lambda per index: a lambda is a function the compiler
-// instantiates, optimises and inlines for every block size of every kernel, and loops took about a
-// quarter off convnet's build (docs/benchmarks.md, "Compile time") for the same instructions.
-// GCC at -O2 stops inlining the block lambdas part way, and then keeps the accumulator arrays in memory
-// (a store per FMA): forced inlining makes -O2 code as fast as -O3's.
-// A build may define NN_INLINE itself: nn's sanitizer build makes it empty, which compiles the test suite
-// three times faster at the cost of slower kernels (docs/testing.md).
-#ifndef NN_INLINE
-#if defined(__GNUC__) || defined(__clang__)
-#define NN_INLINE __attribute__((always_inline))
+// NN_DISPATCH: 1 when the float products of the dense kernels below go to nn/simd/f32.hpp's kernels, chosen
+// at run time; 0 when they are compiled for this translation unit's instruction set (xsimd's). By default
+// 1 on x86-64 (GCC, clang) when the build does not enable AVX-512 (a program built for any x86-64 then runs
+// AVX-512 or AVX2 kernels where the CPU has them), else 0 (-march=native on an AVX-512 CPU keeps its
+// compile-time kernels and their speed). A build may set it either way (docs/portable.md).
+#ifndef NN_DISPATCH
+#if defined(NN_SIMD_X86) && !defined(__AVX512F__)
+#define NN_DISPATCH 1
 #else
-#define NN_INLINE
+#define NN_DISPATCH 0
 #endif
-#endif
-// Unrolls the loop that follows completely (its trip count is a compile-time constant of at most 16).
-#if defined(__clang__)
-#define NN_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define NN_UNROLL _Pragma("GCC unroll 16")
-#else
-#define NN_UNROLL
 #endif
 
 namespace nn::simd {
+
+// Whether the dense kernels take nn/simd/f32.hpp's run-time paths for T.
+template <class T>
+inline constexpr bool runtime_paths = NN_DISPATCH && std::is_same_v<T, float>;
 
 namespace detail {
 
@@ -161,36 +156,40 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t line = 64 / sizeof(T);
   T* const out = z ? z : a.data();  // W·x + b goes here first; a = f(out) in place when there is no z
 
-  detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-    constexpr std::size_t sb_n = decltype(sb_c)::value;
-    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
-      constexpr std::size_t cb_n = decltype(cb_c)::value;
-      batch<T> acc[sb_n][cb_n];
-      NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
-        const batch<T> bias = detail::load(b + (c0 + cb) * W);
-        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc[sb][cb] = bias; }
-      }
-      const T* xr = x.row_data(s0);
-      const T* wr = w.data() + c0 * W;
-      for (std::size_t i = 0; i < In; ++i, wr += SO) {
-        // The first column block asks for the next row block's inputs, a cache line per row every 64
-        // bytes of i: when x comes from memory (predict), they arrive while this block computes.
-        if (c0 == 0 && i % line == 0)
-          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-            if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
-          }
-        batch<T> wv[cb_n];
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
-        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-          const batch<T> xv(xr[sb * SI + i]);
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); }
+  if constexpr (runtime_paths<T>) {
+    f32::active().product({x.rows(), In, Out, x.data(), SI, 1, w.data(), SO, b, out, SO});
+  } else {
+    detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
+      constexpr std::size_t sb_n = decltype(sb_c)::value;
+      detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
+        constexpr std::size_t cb_n = decltype(cb_c)::value;
+        batch<T> acc[sb_n][cb_n];
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
+          const batch<T> bias = detail::load(b + (c0 + cb) * W);
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc[sb][cb] = bias; }
         }
-      }
-      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
-      }
+        const T* xr = x.row_data(s0);
+        const T* wr = w.data() + c0 * W;
+        for (std::size_t i = 0; i < In; ++i, wr += SO) {
+          // The first column block asks for the next row block's inputs, a cache line per row every 64
+          // bytes of i: when x comes from memory (predict), they arrive while this block computes.
+          if (c0 == 0 && i % line == 0)
+            NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+              if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
+            }
+          batch<T> wv[cb_n];
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+            const batch<T> xv(xr[sb * SI + i]);
+            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); }
+          }
+        }
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+        }
+      });
     });
-  });
+  }
   // The activation in a plain loop over the (L1-resident) results: inlining exp into every unrolled
   // block would multiply the compile time and code size for no speed.
   activate<T, Out>(matrix_ref<const T, dynamic, Out>(out, x.rows()), a, act);
@@ -276,12 +275,28 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
     detail::store(dp.data() + off, d);
   };
 
-  if constexpr (C == 1 && Out * SI * sizeof(T) <= 32768) {
-    alignas(alignment) T wt[Out * SI];  // wt[o][i] = Wt[i][o], padding zero
+  // wt[o][i] = Wt[i][o], padding zero (for a narrow next layer).
+  const auto transpose = [&](T* wt) {
     for (std::size_t o = 0; o < Out; ++o) {
       for (std::size_t i = 0; i < In; ++i) wt[o * SI + i] = w.data()[i * SO + o];
       for (std::size_t i = In; i < SI; ++i) wt[o * SI + i] = T(0);
     }
+  };
+
+  if constexpr (runtime_paths<T>) {
+    // (a narrow layer: the transposed weights times the error, as below; else dot products along Wt's rows)
+    if constexpr (Out <= 16 && Out * SI * sizeof(T) <= 32768) {
+      alignas(alignment) T wt[Out * SI];
+      transpose(wt);
+      f32::active().product({dp.rows(), Out, In, delta.data(), SO, 1, wt, SI, nullptr, dp.data(), SI});
+    } else {
+      f32::active().dot({dp.rows(), In, Out, w.data(), SO, delta.data(), SO, dp.data(), SI});
+    }
+    for (std::size_t s = 0; s < dp.rows(); ++s)
+      for (std::size_t c = 0; c < CI; ++c) finish(s * SI + c * W, c, detail::load(dp.data() + s * SI + c * W));
+  } else if constexpr (C == 1 && Out * SI * sizeof(T) <= 32768) {
+    alignas(alignment) T wt[Out * SI];
+    transpose(wt);
     for (std::size_t s = 0; s < dp.rows(); ++s) {
       const T* ds = delta.data() + s * SO;
       detail::static_blocks<CI, 8>([&](std::size_t c0, auto cb_c) NN_INLINE {
@@ -329,7 +344,8 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
 //   Accumulate = false:  g[i][o]  = alpha · Σ_s x[s][i]·delta[s][o]     (a gradient)
 //   Accumulate = true:   g[i][o] += alpha · Σ_s x[s][i]·delta[s][o]     (e.g. SGD fused: g = Wt, alpha = −η/m)
 // Only rows [first, last) of g are computed (threads split a layer's rows; each sum runs over the samples
-// in the same order whatever the split).
+// in the same order whatever the split). A gradient's every value is written: the padding past the
+// registers that hold values (a row is 64 bytes long, and registers may be narrower) gets 0.
 template <bool Accumulate, class T, std::size_t In, std::size_t Out>
 void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic, Out> delta,
                  matrix_ref<T, In, Out> g, T alpha, std::size_t first = 0, std::size_t last = In) noexcept {
@@ -341,36 +357,43 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
   const std::size_t m = x.rows();
   const batch<T> av(alpha);
 
-  detail::dynamic_blocks<IB>(last - first, [&](std::size_t i_start, auto ib_c) NN_INLINE {
-    constexpr std::size_t ib_n = decltype(ib_c)::value;
-    const std::size_t i0 = first + i_start;
-    detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
-      constexpr std::size_t cb_n = decltype(cb_c)::value;
-      batch<T> acc[ib_n][cb_n];
-      NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
-      }
-      const T* dr = delta.data() + c0 * W;
-      const T* xr = x.data() + i0;
-      for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
-        batch<T> dv[cb_n];
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { dv[cb] = detail::load(dr + cb * W); }
+  if constexpr (runtime_paths<T>) {
+    f32::active().product({last - first, m, Out, x.data() + first, 1, SI, delta.data(), SO, nullptr, g.data() + first * SO, SO,
+                           Accumulate ? f32::product_finish::add : f32::product_finish::scale, alpha});
+  } else {
+    detail::dynamic_blocks<IB>(last - first, [&](std::size_t i_start, auto ib_c) NN_INLINE {
+      constexpr std::size_t ib_n = decltype(ib_c)::value;
+      const std::size_t i0 = first + i_start;
+      detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
+        constexpr std::size_t cb_n = decltype(cb_c)::value;
+        batch<T> acc[ib_n][cb_n];
         NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
-          const batch<T> xv(xr[ib]);
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
         }
-      }
-      NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
-          T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
-          if constexpr (Accumulate)
-            detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
-          else
-            detail::store(p, av * acc[ib][cb]);
+        const T* dr = delta.data() + c0 * W;
+        const T* xr = x.data() + i0;
+        for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
+          batch<T> dv[cb_n];
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { dv[cb] = detail::load(dr + cb * W); }
+          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
+            const batch<T> xv(xr[ib]);
+            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); }
+          }
         }
-      }
+        NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
+            T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
+            if constexpr (Accumulate)
+              detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
+            else
+              detail::store(p, av * acc[ib][cb]);
+          }
+        }
+      });
     });
-  });
+  }
+  if constexpr (!Accumulate && C * W < SO)
+    for (std::size_t i = first; i < last; ++i) std::fill(g.data() + i * SO + C * W, g.data() + (i + 1) * SO, T(0));
 }
 
 // Bias gradient: g[o] (+)= alpha · Σ_s delta[s][o].
@@ -387,6 +410,7 @@ void column_sum(matrix_ref<const T, dynamic, Out> delta, T* g, T alpha) noexcept
     else
       detail::store(g + c * W, av * acc);
   }
+  if constexpr (!Accumulate && C * W < SO) std::fill(g + C * W, g + SO, T(0));  // (the padding's gradient)
 }
 
 // y += alpha · x over two spans of equal length (any alignment, any length).

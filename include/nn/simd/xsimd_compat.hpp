@@ -27,6 +27,15 @@ inline constexpr std::size_t width = batch<T>::size;
 // build can be read by a build for a wider instruction set.
 inline constexpr std::size_t alignment = arch::alignment() > 64 ? arch::alignment() : 64;
 
+// Values of T per unit of every data layout: rows of a matrix and blocks of parameters are padded to a
+// multiple of 64 bytes (16 floats, 8 doubles) whatever the instruction set, so a build with -march=native,
+// one with -mavx2 and one with SSE2 alone lay out a matrix, a network and a workspace alike (and a
+// program may run kernels for any of them on the same data). A multiple of every register's width.
+template <class T>
+inline constexpr std::size_t layout_width = 64 / sizeof(T);
+static_assert(layout_width<float> % width<float> == 0 && layout_width<double> % width<double> == 0,
+              "nn: a register wider than 64 bytes needs a wider layout unit");
+
 template <class T>
 inline T reduce_add(const batch<T>& v) noexcept {
 #if XSIMD_VERSION_MAJOR >= 9

@@ -1,0 +1,211 @@
+// The float kernels chosen at run time: one program holds them for AVX-512, AVX2 + FMA, SSE2 and plain
+// C++ (every CPU; the twin the tests hold the others to), and takes the fastest this CPU runs, or the one
+// NN_ISA names (nn/simd/isa.hpp). nn's dense kernels (nn/simd/kernels.hpp) call them for float in a build
+// whose instruction set stops short of AVX-512 (NN_DISPATCH, docs/portable.md): a program built for any
+// x86-64 then trains at AVX-512 speed where the CPU has it. A build with AVX-512 enabled keeps its own
+// compile-time kernels.
+//
+// Two kernels serve the dense layer's products; both read and write rows whose stride is a multiple of 64
+// bytes (nn's layout on every instruction set, simd::layout_width), so a path with wider registers than the
+// build's runs over the same data:
+// - product: out[i][0..cols) = finish(init[0..cols) + Σ_k a[i·ars + k·acs] · b[k][0..cols)), a broadcast
+//   of a times rows of b into a block of accumulators (dense_forward: x times Wt plus the bias;
+//   rank_update: xᵀ times the error; the error at the inputs of a narrow layer; a convolution's
+//   products, nn/simd/conv.hpp);
+// - dot: out[s][i] = Σ_c a[i][c] · b[s][c], dot products along whole rows (the error at the inputs of a
+//   wide layer).
+// Each writes whole registers from column 0: the lanes past `cols` up to the register's end get the same
+// formula over the rows' zero padding (0 when init's padding is 0), and none past the row's stride.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "nn/simd/isa.hpp"
+#include "nn/simd/unroll.hpp"
+
+#ifdef NN_SIMD_X86
+#include <immintrin.h>
+#endif
+
+namespace nn::simd::f32 {
+
+// What product does with the sum: out = sum, out = alpha · sum, or out += alpha · sum (as one FMA where the
+// path has them, as the compile-time kernels do).
+enum class product_finish { store, scale, add };
+
+struct product_args {
+  std::size_t rows, inner, cols;
+  const float* a;
+  std::size_t ars, acs;  // a[i][k] at a[i·ars + k·acs]
+  const float* b;        // row k at b + k·b_stride, 64-byte aligned
+  std::size_t b_stride;
+  const float* init;  // a row added to every sum (a bias), or null
+  float* out;         // row i at out + i·out_stride, 64-byte aligned
+  std::size_t out_stride;
+  product_finish finish = product_finish::store;
+  float alpha = 1.0f;
+  const float* init_rows = nullptr;      // or init_rows[i] added to every sum of row i (a map's bias)
+  const std::uint32_t* b_rows = nullptr;  // or row k at b + b_rows[k], any alignment (conv_forward's taps)
+};
+
+struct dot_args {
+  std::size_t rows, n, cols;  // out: rows × n sums of cols products
+  const float* a;             // row i at a + i·a_stride (n rows), 64-byte aligned
+  std::size_t a_stride;
+  const float* b;  // row s at b + s·b_stride (rows rows), 64-byte aligned
+  std::size_t b_stride;
+  float* out;  // out[s][i] at out + s·out_stride + i
+  std::size_t out_stride;
+};
+
+namespace scalar {
+// The plain C++ twins: the same sums in the same order, each product added separately.
+inline void product(const product_args& p) noexcept {
+  for (std::size_t i = 0; i < p.rows; ++i)
+    for (std::size_t c = 0; c < p.cols; ++c) {
+      float acc = p.init ? p.init[c] : p.init_rows ? p.init_rows[i] : 0.0f;
+      for (std::size_t k = 0; k < p.inner; ++k)
+        acc += p.a[i * p.ars + k * p.acs] * p.b[(p.b_rows ? p.b_rows[k] : k * p.b_stride) + c];
+      float* o = p.out + i * p.out_stride + c;
+      *o = p.finish == product_finish::store ? acc : p.finish == product_finish::scale ? p.alpha * acc : *o + p.alpha * acc;
+    }
+}
+inline void dot(const dot_args& p) noexcept {
+  for (std::size_t s = 0; s < p.rows; ++s)
+    for (std::size_t i = 0; i < p.n; ++i) {
+      float acc = 0.0f;
+      for (std::size_t c = 0; c < p.cols; ++c) acc += p.a[i * p.a_stride + c] * p.b[s * p.b_stride + c];
+      p.out[s * p.out_stride + i] = acc;
+    }
+}
+}  // namespace scalar
+
+#ifdef NN_SIMD_X86
+
+// Each set's region: every function defined in it gets the set's target attribute (GCC: the pragma;
+// clang: an attribute on every function, lambdas included).
+#define NN_F32_PRAGMA(X) _Pragma(#X)
+#if defined(__clang__)
+#define NN_F32_BEGIN(TARGET) NN_F32_PRAGMA(clang attribute push(__attribute__((target(TARGET))), apply_to = function))
+#define NN_F32_END NN_F32_PRAGMA(clang attribute pop)
+#else
+#define NN_F32_BEGIN(TARGET) NN_F32_PRAGMA(GCC push_options) NN_F32_PRAGMA(GCC target(TARGET))
+#define NN_F32_END NN_F32_PRAGMA(GCC pop_options)
+#endif
+
+// A register's lanes summed in pairs: (l0 + l1) + (l2 + l3) ..., the same tree on every path.
+template <std::size_t N>
+inline float pairwise(const float* l) noexcept {
+  if constexpr (N == 1) return l[0];
+  else return pairwise<N / 2>(l) + pairwise<N / 2>(l + N / 2);
+}
+
+NN_F32_BEGIN("sse2")
+namespace sse2 {
+struct ops {
+  using reg = __m128;
+  static constexpr std::size_t width = 4, registers = 16;
+  NN_INLINE static reg zero() noexcept { return _mm_setzero_ps(); }
+  NN_INLINE static reg set1(float v) noexcept { return _mm_set1_ps(v); }
+  NN_INLINE static reg load(const float* p) noexcept { return _mm_load_ps(p); }
+  NN_INLINE static reg loadu(const float* p) noexcept { return _mm_loadu_ps(p); }
+  NN_INLINE static void store(float* p, reg v) noexcept { _mm_store_ps(p, v); }
+  NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm_mul_ps(a, b); }
+  NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm_add_ps(_mm_mul_ps(a, b), c); }  // (no FMA)
+  NN_INLINE static float sum(reg v) noexcept {
+    alignas(16) float l[4];
+    _mm_store_ps(l, v);
+    return pairwise<4>(l);
+  }
+};
+}  // namespace sse2
+#define NN_F32_PATH sse2
+#include "nn/simd/f32_paths.inc"
+#undef NN_F32_PATH
+NN_F32_END
+
+NN_F32_BEGIN("avx2,fma")
+namespace avx2 {
+struct ops {
+  using reg = __m256;
+  static constexpr std::size_t width = 8, registers = 16;
+  NN_INLINE static reg zero() noexcept { return _mm256_setzero_ps(); }
+  NN_INLINE static reg set1(float v) noexcept { return _mm256_set1_ps(v); }
+  NN_INLINE static reg load(const float* p) noexcept { return _mm256_load_ps(p); }
+  NN_INLINE static reg loadu(const float* p) noexcept { return _mm256_loadu_ps(p); }
+  NN_INLINE static void store(float* p, reg v) noexcept { _mm256_store_ps(p, v); }
+  NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
+  NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
+  NN_INLINE static float sum(reg v) noexcept {
+    alignas(32) float l[8];
+    _mm256_store_ps(l, v);
+    return pairwise<8>(l);
+  }
+};
+}  // namespace avx2
+#define NN_F32_PATH avx2
+#include "nn/simd/f32_paths.inc"
+#undef NN_F32_PATH
+NN_F32_END
+
+NN_F32_BEGIN("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")
+namespace avx512 {
+struct ops {
+  using reg = __m512;
+  static constexpr std::size_t width = 16, registers = 32;
+  NN_INLINE static reg zero() noexcept { return _mm512_setzero_ps(); }
+  NN_INLINE static reg set1(float v) noexcept { return _mm512_set1_ps(v); }
+  NN_INLINE static reg load(const float* p) noexcept { return _mm512_load_ps(p); }
+  NN_INLINE static reg loadu(const float* p) noexcept { return _mm512_loadu_ps(p); }
+  NN_INLINE static void store(float* p, reg v) noexcept { _mm512_store_ps(p, v); }
+  NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
+  NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+  NN_INLINE static float sum(reg v) noexcept {
+    alignas(64) float l[16];
+    _mm512_store_ps(l, v);
+    return pairwise<16>(l);
+  }
+};
+}  // namespace avx512
+#define NN_F32_PATH avx512
+#include "nn/simd/f32_paths.inc"
+#undef NN_F32_PATH
+NN_F32_END
+
+#endif  // NN_SIMD_X86
+
+// One path's kernels.
+struct kernels {
+  isa id;  // scalar, sse2, avx2 or avx512
+  void (*product)(const product_args&) noexcept;
+  void (*dot)(const dot_args&) noexcept;
+};
+
+// The kernels of the fastest path at or below level i (AVX-512 for avx512 and avx512-vnni, AVX2 for avx2
+// and avx-vnni); std::invalid_argument when this CPU cannot run level i.
+inline kernels kernels_for(isa i) {
+  if (!supported(i)) throw std::invalid_argument(std::string("nn: this CPU cannot run the ") + name(i) + " fp32 kernels");
+#ifdef NN_SIMD_X86
+  switch (i) {
+    case isa::sse2: return {isa::sse2, sse2::product, sse2::dot};
+    case isa::avx2:
+    case isa::avx_vnni: return {isa::avx2, avx2::product, avx2::dot};
+    case isa::avx512:
+    case isa::avx512_vnni: return {isa::avx512, avx512::product, avx512::dot};
+    default: break;
+  }
+#endif
+  return {isa::scalar, scalar::product, scalar::dot};
+}
+
+// The kernels this program takes: chosen once, at the first call (nn::simd::select: NN_ISA, else the
+// fastest). nn's models call it when they are made, so a wrong NN_ISA is a std::invalid_argument there.
+inline const kernels& active() {
+  static const kernels k = kernels_for(select());
+  return k;
+}
+
+}  // namespace nn::simd::f32

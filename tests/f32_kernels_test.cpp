@@ -1,0 +1,160 @@
+// nn/simd/f32.hpp, the float kernels chosen at run time: every path this CPU runs (AVX-512, AVX2, SSE2 and
+// the plain C++ twin) against a long double sum, for sizes that are and are not multiples of each path's
+// register (1 to 50 columns: a wider register runs over the rows' 64-byte padding), every remainder of the
+// row and column blocks, each finish (store, scale, add) and the dot products; the padding of the rows
+// stays zero. Then the choice itself: NN_ISA, and what a wrong one does. ctest runs the whole suite once
+// more on each path with NN_ISA set (tests/CMakeLists.txt, .ci/run).
+#include <nn/network.hpp>
+#include <nn/simd/f32.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+
+namespace {
+
+namespace f32 = nn::simd::f32;
+using nn::simd::isa;
+
+std::vector<isa> paths() {
+  std::vector<isa> v;
+  for (const isa i : {isa::scalar, isa::sse2, isa::avx2, isa::avx512})
+    if (nn::simd::supported(i)) v.push_back(i);
+  return v;
+}
+
+constexpr std::size_t padded(std::size_t n) { return (n + 15) / 16 * 16; }
+
+// Rows of `stride` floats, 64-byte aligned, the padding past `cols` zero.
+struct rows {
+  std::size_t count, cols, stride;
+  nn::detail::aligned_buffer<float> v;
+  rows(std::size_t count_, std::size_t cols_, nn::rng& r) : count(count_), cols(cols_), stride(padded(cols_)), v(count_ * padded(cols_)) {
+    for (std::size_t i = 0; i < count; ++i)
+      for (std::size_t c = 0; c < cols; ++c) v.data()[i * stride + c] = static_cast<float>(r.uniform() * 2 - 1);
+  }
+  float at(std::size_t i, std::size_t c) const { return v.data()[i * stride + c]; }
+};
+
+// |got − want| within the bound on a sum of n products of magnitude at most `scale` each.
+void check_close(float got, long double want, std::size_t n, long double scale) {
+  const long double tol = (n + 2) * 2 * std::numeric_limits<float>::epsilon() * scale + 1e-30L;
+  INFO("got " << got << ", want " << static_cast<double>(want));
+  CHECK(std::fabs(static_cast<long double>(got) - want) <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("f32 product: every path, every finish, sizes that are not multiples of a register", "[f32]") {
+  nn::rng r(5);
+  for (const isa path : paths()) {
+    INFO("path " << nn::simd::name(path));
+    const f32::kernels k = f32::kernels_for(path);
+    for (const std::size_t m : {1, 2, 3, 5, 7, 9, 13, 26})
+      for (const std::size_t cols : {1, 3, 4, 8, 10, 15, 16, 17, 30, 33, 50, 64, 65})
+        for (const std::size_t inner : {1, 7, 40})
+          for (const auto finish : {f32::product_finish::store, f32::product_finish::scale, f32::product_finish::add}) {
+            INFO("rows " << m << ", inner " << inner << ", cols " << cols << ", finish " << static_cast<int>(finish));
+            // a is read with both layouts: row-major (a sample per row) and transposed (rank_update's xᵀ);
+            // b's rows are 64-byte aligned rows, or gathered from anywhere (conv_forward's taps); the sums
+            // start at 0, at a row of init (a layer's bias) or at a value per row (a map's bias).
+            const bool transposed = (m + cols) % 2 == 1, gather = (m + inner) % 3 == 0;
+            const int start = finish == f32::product_finish::store ? static_cast<int>((m + cols + inner) % 3) : 0;
+            const rows a = transposed ? rows(inner, m, r) : rows(m, inner, r), b(inner, cols, r), init(1, cols, r), per_row(1, m, r);
+            const rows pool(inner + 2, cols + 16, r);  // gathered rows: row k at an odd offset
+            std::vector<std::uint32_t> offsets(inner);
+            for (std::size_t q = 0; q < inner; ++q) offsets[q] = static_cast<std::uint32_t>(((q * 7) % inner) * pool.stride + 1 + q % 5);
+            const auto b_at = [&](std::size_t q, std::size_t c) { return gather ? pool.v.data()[offsets[q] + c] : b.at(q, c); };
+            rows out(m, cols, r), before = out;
+            std::copy_n(out.v.data(), out.count * out.stride, before.v.data());
+            const float alpha = finish == f32::product_finish::store ? 1.0f : -0.375f;
+            f32::product_args args{m, inner, cols, a.v.data(), transposed ? 1 : a.stride, transposed ? a.stride : 1,
+                                   gather ? pool.v.data() : b.v.data(), b.stride, start == 1 ? init.v.data() : nullptr,
+                                   out.v.data(), out.stride, finish, alpha};
+            args.init_rows = start == 2 ? per_row.v.data() : nullptr;
+            args.b_rows = gather ? offsets.data() : nullptr;
+            k.product(args);
+            for (std::size_t i = 0; i < m; ++i) {
+              for (std::size_t c = 0; c < cols; ++c) {
+                long double sum = start == 1 ? init.at(0, c) : start == 2 ? per_row.at(0, i) : 0.0L;
+                for (std::size_t q = 0; q < inner; ++q)
+                  sum += static_cast<long double>(transposed ? a.at(q, i) : a.at(i, q)) * b_at(q, c);
+                const long double want = finish == f32::product_finish::store ? sum
+                                         : finish == f32::product_finish::scale ? alpha * sum
+                                                                                : before.at(i, c) + alpha * sum;
+                check_close(out.at(i, c), want, inner + 1, 2.0L);
+              }
+              // (gathered rows have values past cols: what the lanes there get is the caller's to drop)
+              if (!gather && start != 2)
+                for (std::size_t c = cols; c < out.stride; ++c) REQUIRE(out.at(i, c) == 0.0f);
+            }
+          }
+  }
+}
+
+TEST_CASE("f32 dot: every path, sizes that are not multiples of a register", "[f32]") {
+  nn::rng r(6);
+  for (const isa path : paths()) {
+    INFO("path " << nn::simd::name(path));
+    const f32::kernels k = f32::kernels_for(path);
+    for (const std::size_t m : {1, 2, 3, 4, 5, 7, 13})
+      for (const std::size_t n : {1, 2, 3, 4, 5, 11, 30})
+        for (const std::size_t cols : {1, 5, 8, 16, 17, 40, 100}) {
+          INFO("rows " << m << ", n " << n << ", cols " << cols);
+          const rows a(n, cols, r), b(m, cols, r);
+          rows out(m, n, r);
+          k.dot({m, n, cols, a.v.data(), a.stride, b.v.data(), b.stride, out.v.data(), out.stride});
+          for (std::size_t s = 0; s < m; ++s)
+            for (std::size_t i = 0; i < n; ++i) {
+              long double want = 0;
+              for (std::size_t c = 0; c < cols; ++c) want += static_cast<long double>(a.at(i, c)) * b.at(s, c);
+              check_close(out.at(s, i), want, cols, 1.0L);
+            }
+        }
+  }
+}
+
+TEST_CASE("f32 paths: each level takes the widest kernels at or below it", "[f32]") {
+  CHECK(f32::kernels_for(isa::scalar).id == isa::scalar);
+  if (nn::simd::supported(isa::sse2)) CHECK(f32::kernels_for(isa::sse2).id == isa::sse2);
+  if (nn::simd::supported(isa::avx2)) CHECK(f32::kernels_for(isa::avx2).id == isa::avx2);
+  if (nn::simd::supported(isa::avx_vnni)) CHECK(f32::kernels_for(isa::avx_vnni).id == isa::avx2);
+  if (nn::simd::supported(isa::avx512)) CHECK(f32::kernels_for(isa::avx512).id == isa::avx512);
+  if (nn::simd::supported(isa::avx512_vnni)) CHECK(f32::kernels_for(isa::avx512_vnni).id == isa::avx512);
+  for (const isa i : {isa::avx2, isa::avx512})
+    if (!nn::simd::supported(i)) CHECK_THROWS_AS(f32::kernels_for(i), std::invalid_argument);
+}
+
+// ctest runs this file once more for each path with NN_ISA set: the program takes that path.
+TEST_CASE("f32 paths: the program takes NN_ISA's path, else the fastest", "[f32]") {
+  const char* v = std::getenv("NN_ISA");
+  const isa want = nn::simd::select();
+  const f32::kernels& k = f32::active();
+  CHECK(k.id == f32::kernels_for(want).id);
+  if (!v || !*v) CHECK(want == nn::simd::best());
+  else CHECK(std::string(nn::simd::name(want)) == v);
+}
+
+TEST_CASE("f32 paths: a wrong NN_ISA stops a network being made, naming the variable", "[f32]") {
+  if constexpr (!nn::simd::runtime_paths<float>) {
+    SUCCEED("this build compiles its float kernels for its own instruction set (NN_DISPATCH=0)");
+  } else {
+    const char* old = std::getenv("NN_ISA");
+    const std::string saved = old ? old : "";
+    ::setenv("NN_ISA", "avx3", 1);
+    try {
+      nn::network<3, 2> net(1);
+      FAIL("expected std::invalid_argument");
+    } catch (const std::invalid_argument& e) {
+      CHECK(std::string(e.what()) == "nn: NN_ISA=avx3 names no instruction set; expected avx512-vnni, avx512, avx-vnni, avx2, sse2 or scalar");
+    }
+    if (saved.empty()) ::unsetenv("NN_ISA");
+    else ::setenv("NN_ISA", saved.c_str(), 1);
+    nn::network<3, 2> net(1);  // the right name now: made
+    CHECK(net.parameters().size() > 0);
+  }
+}
