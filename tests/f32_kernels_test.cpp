@@ -77,7 +77,7 @@ TEST_CASE("f32 product: every path, every finish, sizes that are not multiples o
                                    out.v.data(), out.stride, finish, alpha};
             args.init_rows = start == 2 ? per_row.v.data() : nullptr;
             args.b_rows = gather ? offsets.data() : nullptr;
-            k.product(args);
+            (gather ? f32::gathered_for(path) : k.product)(args);
             for (std::size_t i = 0; i < m; ++i) {
               for (std::size_t c = 0; c < cols; ++c) {
                 long double sum = start == 1 ? init.at(0, c) : start == 2 ? per_row.at(0, i) : 0.0L;

@@ -182,9 +182,11 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
                   const std::uint32_t* b_rows = nullptr) noexcept {
   constexpr std::size_t W = width<T>;
   if constexpr (runtime_paths<T>) {  // (c0 · W is a multiple of 64 bytes: the callers split rows so)
-    f32::active().product({rows, inner, (c1 - c0) * W, a, ars, acs, b + c0 * W, cols, nullptr, out + c0 * W, cols,
-                           Add ? f32::product_finish::add : f32::product_finish::store, alpha, Add ? nullptr : init,
-                           Gather ? b_rows : nullptr});
+    const f32::product_args args{rows, inner, (c1 - c0) * W, a, ars, acs, b + c0 * W, cols, nullptr, out + c0 * W, cols,
+                                 Add ? f32::product_finish::add : f32::product_finish::store, alpha, Add ? nullptr : init,
+                                 Gather ? b_rows : nullptr};
+    if constexpr (Gather) f32::gathered()(args);
+    else f32::active().product(args);
     return;
   }
   constexpr std::size_t CB = 4;

@@ -48,7 +48,7 @@ struct product_args {
   product_finish finish = product_finish::store;
   float alpha = 1.0f;
   const float* init_rows = nullptr;      // or init_rows[i] added to every sum of row i (a map's bias)
-  const std::uint32_t* b_rows = nullptr;  // or row k at b + b_rows[k], any alignment (conv_forward's taps)
+  const std::uint32_t* b_rows = nullptr;  // gathered(): row k at b + b_rows[k], any alignment (conv_forward's taps)
 };
 
 struct dot_args {
@@ -60,6 +60,8 @@ struct dot_args {
   float* out;  // out[s][i] at out + s·out_stride + i
   std::size_t out_stride;
 };
+
+using product_fn = void (*)(const product_args&) noexcept;
 
 namespace scalar {
 // The plain C++ twins: the same sums in the same order, each product added separately.
@@ -73,6 +75,7 @@ inline void product(const product_args& p) noexcept {
       *o = p.finish == product_finish::store ? acc : p.finish == product_finish::scale ? p.alpha * acc : *o + p.alpha * acc;
     }
 }
+inline void product_gathered(const product_args& p) noexcept { product(p); }
 inline void dot(const dot_args& p) noexcept {
   for (std::size_t s = 0; s < p.rows; ++s)
     for (std::size_t i = 0; i < p.n; ++i) {
@@ -206,6 +209,23 @@ inline kernels kernels_for(isa i) {
 inline const kernels& active() {
   static const kernels k = kernels_for(select());
   return k;
+}
+
+// The product whose rows of b are gathered (b_rows), for path kernels_for(i).id: apart from `kernels`,
+// so that only a program with a convolution compiles it (a third of the float kernels' compile time).
+inline product_fn gathered_for(isa i) {
+  switch (kernels_for(i).id) {
+#ifdef NN_SIMD_X86
+    case isa::sse2: return sse2::product_gathered;
+    case isa::avx2: return avx2::product_gathered;
+    case isa::avx512: return avx512::product_gathered;
+#endif
+    default: return scalar::product_gathered;
+  }
+}
+inline product_fn gathered() {
+  static const product_fn f = gathered_for(active().id);
+  return f;
 }
 
 }  // namespace nn::simd::f32
