@@ -4,11 +4,13 @@
 // row and column blocks, each finish (store, scale, add) and the dot products; the padding of the rows
 // stays zero. Then the choice itself: NN_ISA, and what a wrong one does. ctest runs the whole suite once
 // more on each path with NN_ISA set (tests/CMakeLists.txt, .ci/run).
+#include <nn/io.hpp>
 #include <nn/network.hpp>
 #include <nn/simd/f32.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -70,6 +72,9 @@ TEST_CASE("f32 product: every path, every finish, sizes that are not multiples o
             for (std::size_t q = 0; q < inner; ++q) offsets[q] = static_cast<std::uint32_t>(((q * 7) % inner) * pool.stride + 1 + q % 5);
             const auto b_at = [&](std::size_t q, std::size_t c) { return gather ? pool.v.data()[offsets[q] + c] : b.at(q, c); };
             rows out(m, cols, r), before = out;
+            // Padding of NaN: a lane past cols may be left as it was or written (0 here), never anything else.
+            for (std::size_t i = 0; i < m; ++i)
+              std::fill(out.v.data() + i * out.stride + cols, out.v.data() + (i + 1) * out.stride, std::nanf(""));
             std::copy_n(out.v.data(), out.count * out.stride, before.v.data());
             const float alpha = finish == f32::product_finish::store ? 1.0f : -0.375f;
             f32::product_args args{m, inner, cols, a.v.data(), transposed ? 1 : a.stride, transposed ? a.stride : 1,
@@ -90,7 +95,7 @@ TEST_CASE("f32 product: every path, every finish, sizes that are not multiples o
               }
               // (gathered rows have values past cols: what the lanes there get is the caller's to drop)
               if (!gather && start != 2)
-                for (std::size_t c = cols; c < out.stride; ++c) REQUIRE(out.at(i, c) == 0.0f);
+                for (std::size_t c = cols; c < out.stride; ++c) REQUIRE((std::isnan(out.at(i, c)) || out.at(i, c) == 0.0f));
             }
           }
   }
@@ -116,6 +121,32 @@ TEST_CASE("f32 dot: every path, sizes that are not multiples of a register", "[f
             }
         }
   }
+}
+
+// Through a network, on the path this program takes (ctest runs the file once per NN_ISA): a gradient
+// into a buffer of NaN has every value written, the padding 0, whichever path wrote how many lanes.
+TEST_CASE("f32 paths: a network's gradient writes every value, its padding 0", "[f32]") {
+  using Net = nn::network<7, 10, 30, 3>;  // rows of 10 and 30 values: padding in every layer's rows
+  const Net net(5);
+  const std::size_t m = 6;
+  Net::workspace ws(m);
+  nn::rng r(8);
+  for (std::size_t s = 0; s < m; ++s) {
+    for (std::size_t i = 0; i < 7; ++i) ws.input()(s, i) = static_cast<float>(r.uniform());
+    for (std::size_t o = 0; o < 3; ++o) ws.target()(s, o) = static_cast<float>(r.uniform());
+  }
+  nn::aligned_vector<float> grads(Net::parameter_storage, std::nanf(""));
+  (void)net.gradient(ws, nn::quadratic_cost{}, std::span<float>(grads));
+  std::vector<bool> real(Net::parameter_storage, false);
+  nn::detail::for_each_parameter(const_cast<Net&>(net), [&](float& v) { real[static_cast<std::size_t>(&v - net.parameters().data())] = true; });
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < grads.size(); ++i) {
+    INFO("storage index " << i << (real[i] ? " (a parameter)" : " (padding)"));
+    REQUIRE(std::isfinite(grads[i]));
+    if (!real[i]) REQUIRE(grads[i] == 0.0f);
+    nonzero += grads[i] != 0.0f;
+  }
+  CHECK(nonzero > Net::parameter_count / 2);
 }
 
 TEST_CASE("f32 paths: each level takes the widest kernels at or below it", "[f32]") {

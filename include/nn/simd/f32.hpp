@@ -14,12 +14,16 @@
 //   products, nn/simd/conv.hpp);
 // - dot: out[s][i] = Σ_c a[i][c] · b[s][c], dot products along whole rows (the error at the inputs of a
 //   wide layer).
-// Each writes whole registers from column 0: the lanes past `cols` up to the register's end get the same
-// formula over the rows' zero padding (0 when init's padding is 0), and none past the row's stride.
+// Each writes columns [0, cols) and may write on to the end of its last register (never past the row's
+// 64-byte stride), the same formula over the rows' zero padding (0 when init's padding is 0): which lanes
+// past `cols` are written depends on the path (the plain C++ twin writes none), so a caller that needs the
+// padding written (a gradient's) writes it itself.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -64,7 +68,8 @@ struct dot_args {
 using product_fn = void (*)(const product_args&) noexcept;
 
 namespace scalar {
-// The plain C++ twins: the same sums in the same order, each product added separately.
+// The plain C++ twins: product's sums in the same order as the SIMD paths' (each product added separately);
+// dot's straight along the row (the SIMD paths sum lane by lane, then the lanes in a tree).
 inline void product(const product_args& p) noexcept {
   for (std::size_t i = 0; i < p.rows; ++i)
     for (std::size_t c = 0; c < p.cols; ++c) {
@@ -205,16 +210,26 @@ inline kernels kernels_for(isa i) {
 }
 
 // The kernels this program takes: chosen once, at the first call (nn::simd::select: NN_ISA, else the
-// fastest). nn's models call it when they are made, so a wrong NN_ISA is a std::invalid_argument there.
-inline const kernels& active() {
-  static const kernels k = kernels_for(select());
+// fastest). Every model's constructor calls select() first, so a wrong NN_ISA is a std::invalid_argument
+// there. A program that makes no model (inference through an nn::network_view alone) meets it here, in
+// a kernel that cannot throw: it is said on stderr, and the fastest path is taken.
+inline const kernels& active() noexcept {
+  static const kernels k = [] {
+    try {
+      return kernels_for(select());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s; taking %s\n", e.what(), name(best()));
+      return kernels_for(best());
+    }
+  }();
   return k;
 }
 
 // The product whose rows of b are gathered (b_rows), for path kernels_for(i).id: apart from `kernels`,
 // so that only a program with a convolution compiles it (a third of the float kernels' compile time).
 inline product_fn gathered_for(isa i) {
-  switch (kernels_for(i).id) {
+  const isa path = kernels_for(i).id;
+  switch (path) {
 #ifdef NN_SIMD_X86
     case isa::sse2: return sse2::product_gathered;
     case isa::avx2: return avx2::product_gathered;
@@ -223,8 +238,8 @@ inline product_fn gathered_for(isa i) {
     default: return scalar::product_gathered;
   }
 }
-inline product_fn gathered() {
-  static const product_fn f = gathered_for(active().id);
+inline product_fn gathered() noexcept {
+  static const product_fn f = gathered_for(active().id);  // (active().id is one this CPU runs: no throw)
   return f;
 }
 

@@ -392,8 +392,10 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
       });
     });
   }
-  if constexpr (!Accumulate && C * W < SO)
-    for (std::size_t i = first; i < last; ++i) std::fill(g.data() + i * SO + C * W, g.data() + (i + 1) * SO, T(0));
+  // (from Out: a run-time path narrower than this build's registers, or the plain C++ one, leaves lanes of
+  // [Out, C·W) unwritten)
+  if constexpr (!Accumulate && Out < SO)
+    for (std::size_t i = first; i < last; ++i) std::fill(g.data() + i * SO + Out, g.data() + (i + 1) * SO, T(0));
 }
 
 // Bias gradient: g[o] (+)= alpha · Σ_s delta[s][o].
