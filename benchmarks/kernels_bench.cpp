@@ -290,6 +290,14 @@ int main(int argc, char** argv) {
   // Only the hidden layers' errors are computed: the input layer (784) needs none.
   add<dense_backward_input, float, 30, 10>(10);
   add<dense_backward_input, float, 100, 10>(10);
+  // Wide next layers, where the error is dot products along the weights' rows: the Fashion-MNIST recipe's
+  // 512→256 and chapter 6's ch6a (2880→100), beside their forward passes.
+  for (const std::size_t m : {10, 64}) {
+    add<dense_backward_input, float, 512, 256>(m);
+    add<dense_forward, float, 512, 256>(m);
+    add<dense_backward_input, float, 2880, 100>(m);
+    add<dense_forward, float, 2880, 100>(m);
+  }
   add<output_delta, float, 1, 10>(10, true);
   add_layer_outputs<column_sum_accumulate>();
   add_layer_outputs<column_sum_write>();

@@ -200,9 +200,20 @@ TEST_CASE("conv2d kernels equal their scalar twins at odd sizes, strides and pad
   check_float<make_conv_geometry(1, 28, 28, 100, 5, 5, 1, P::valid)>();
   // The default recipe's second convolution: stride 1, read from the padded image in two tiles.
   check_float<make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>();
-  // Stride 1 on an image whose padded copy would not fit the stack: the unrolling path.
+  // The error at the input over tiles of whole output rows: two tiles (22 rows of 45, then 15), and
+  // (the book's second layer) the taps in several chunks.
+  constexpr auto rows = make_conv_geometry(2, 37, 45, 3, 4, 3, 1, P::same);
+  STATIC_REQUIRE(nn::simd::fold_tiles<float, rows>::count == 2);
+  STATIC_REQUIRE(nn::simd::fold_tiles<double, rows>::count == 2);
+  check_both<rows>();
+  constexpr auto ch6b = make_conv_geometry(20, 12, 12, 40, 5, 5, 1, P::valid);
+  STATIC_REQUIRE(nn::simd::fold_tiles<float, ch6b>::chunk < ch6b.taps());
+  STATIC_REQUIRE(nn::simd::fold_tiles<double, ch6b>::chunk < ch6b.taps());
+  // Stride 1 on an image whose padded copy would not fit the stack: the unrolling path, and the error at
+  // the input the strided layers' way (folded tile by tile).
   constexpr auto big = make_conv_geometry(3, 160, 160, 2, 3, 3, 1, P::same);
   STATIC_REQUIRE(nn::simd::conv_pitch<float, big>::scratch_bytes > nn::simd::conv_pitch<float, big>::stack_limit);
+  STATIC_REQUIRE(!nn::simd::fold_tiles<float, big>::fits);
   STATIC_REQUIRE(nn::simd::conv_pitch<float, make_conv_geometry(32, 14, 14, 64, 3, 3, 1, P::same)>::count == 2);
   check_float<big>();
 }

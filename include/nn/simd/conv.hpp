@@ -5,7 +5,9 @@
 // map is a matrix product Y[m][p] = b[m] + Σ_r w[m][r]·P[r][p] with the pixels in the SIMD lanes (with
 // stride 1, P's rows are read straight from a zero-padded copy of the image, conv_pitch). Each output
 // map comes out as a contiguous run of pixels, already channels × height × width. The error at the input
-// is the same product with the weights transposed, folded back onto the image (col2im). The weights'
+// is the same product with the weights transposed, folded back onto the image (col2im; with stride 1 a
+// tile of whole output rows at a time onto a zero-padded copy, each tap's row of the product added as
+// runs of out_w values with nothing to clip: fold_tiles). The weights'
 // gradient dW[m][r] = Σ_p g[m][p]·Q[p][r] uses the patches the other way round, pixel-major (Q[p] is
 // pixel p's patch), with the taps in the lanes: a rank update with no horizontal sums, which stays fast
 // when an image has few pixels and many taps. Padding and stride live only in the unrolling and the
@@ -347,20 +349,65 @@ void conv_forward(const T* p, const T* x, T* y) noexcept {
   }
 }
 
-// One sample's error at the input, from the error at the output before the activation (g): gi = wᵀ ∗ g,
-// folded onto the image. gi is overwritten (its padding past the image is left as it is).
+// The error at the input of a stride-1 convolution, the product-and-fold way: D = Wᵀ·G over tiles of whole
+// output rows (at most 1,024 pixels; the taps in chunks of at most 64 KB of D), each row of D added onto a
+// zero-padded copy of the image (conv_pitch's layout) at its tap's offset, a run of out_w values at a
+// compile-time length with nothing to clip; the copy's interior is the error.
+template <class T, conv_geometry G>
+struct fold_tiles {
+  static constexpr std::size_t W = layout_width<T>;
+  static constexpr std::size_t rows = std::max<std::size_t>(1, std::min(G.out_h, 1024 / G.out_w));  // output rows per tile
+  static constexpr std::size_t count = (G.out_h + rows - 1) / rows;
+  static constexpr std::size_t lanes = (rows * G.out_w + W - 1) / W * W;
+  static constexpr std::size_t chunk = std::min(G.taps(), std::max<std::size_t>(8, 65536 / sizeof(T) / lanes));
+  static constexpr std::size_t scratch_bytes = (conv_pitch<T, G>::hp * conv_pitch<T, G>::wp * G.channels +
+                                                (G.maps + chunk) * lanes) * sizeof(T);
+  static constexpr bool fits = G.stride == 1 && scratch_bytes <= conv_pitch<T, G>::stack_limit;
+};
+
+// One sample's error at the input, from the error at the output before the activation (g): gi = wᵀ ∗ g.
+// gi is overwritten (its padding past the image is left as it is).
 template <class T, conv_geometry G>
 void conv_backward_input(const T* p, const T* g, T* gi) noexcept {
   using tiles = conv_tiles<T, G>;
-  constexpr std::size_t TP = tiles::pixels;
-  alignas(alignment) T Gm[G.maps * TP];
-  alignas(alignment) T D[G.taps() * TP];
-  std::fill(gi, gi + G.input_size(), T(0));
-  for (std::size_t t = 0; t < tiles::count; ++t) {
-    const std::size_t p0 = tiles::first(t), n = tiles::size(t);
-    conv_gather_maps<T, G, TP>(g, p0, n, Gm);
-    conv_product<T, false>(G.taps(), G.maps, p, 1, tiles::row, Gm, TP, nullptr, D, 0, TP / width<T>);
-    conv_fold<T, G, TP>(D, p0, n, gi);
+  if constexpr (fold_tiles<T, G>::fits) {
+    using ft = fold_tiles<T, G>;
+    using pt = conv_pitch<T, G>;
+    constexpr std::size_t K2 = G.kernel_h * G.kernel_w, ow = G.out_w;
+    alignas(alignment) T gp[pt::hp * pt::wp * G.channels];
+    alignas(alignment) T Gm[G.maps * ft::lanes];
+    alignas(alignment) T D[ft::chunk * ft::lanes];
+    std::fill(gp, gp + pt::hp * pt::wp * G.channels, T(0));
+    for (std::size_t t = 0; t < ft::count; ++t) {
+      const std::size_t oy0 = t * ft::rows, rows = std::min(ft::rows, G.out_h - oy0), n = rows * ow;
+      conv_gather_maps<T, G, ft::lanes>(g, oy0 * ow, n, Gm);
+      const std::size_t registers = (n + width<T> - 1) / width<T>;
+      for (std::size_t r0 = 0; r0 < G.taps(); r0 += ft::chunk) {
+        const std::size_t r1 = std::min(G.taps(), r0 + ft::chunk);
+        conv_product<T, false>(r1 - r0, G.maps, p + r0, 1, tiles::row, Gm, ft::lanes, nullptr, D, 0, registers);
+        for (std::size_t r = r0; r < r1; ++r) {
+          const std::size_t c = r / K2, ky = r % K2 / G.kernel_w, kx = r % G.kernel_w;
+          T* dst = gp + (c * pt::hp + oy0 + ky) * pt::wp + kx;
+          const T* src = D + (r - r0) * ft::lanes;
+          for (std::size_t y = 0; y < rows; ++y, dst += pt::wp, src += ow)
+            NN_UNROLL for (std::size_t x = 0; x < ow; ++x) dst[x] += src[x];
+        }
+      }
+    }
+    for (std::size_t c = 0; c < G.channels; ++c)
+      for (std::size_t iy = 0; iy < G.height; ++iy)
+        std::copy_n(gp + (c * pt::hp + iy + G.pad_top) * pt::wp + G.pad_left, G.width, gi + (c * G.height + iy) * G.width);
+  } else {  // strided, or too large for the stack: the product with Wᵀ per tile, folded onto the image
+    constexpr std::size_t TP = tiles::pixels;
+    alignas(alignment) T Gm[G.maps * TP];
+    alignas(alignment) T D[G.taps() * TP];
+    std::fill(gi, gi + G.input_size(), T(0));
+    for (std::size_t t = 0; t < tiles::count; ++t) {
+      const std::size_t p0 = tiles::first(t), n = tiles::size(t);
+      conv_gather_maps<T, G, TP>(g, p0, n, Gm);
+      conv_product<T, false>(G.taps(), G.maps, p, 1, tiles::row, Gm, TP, nullptr, D, 0, TP / width<T>);
+      conv_fold<T, G, TP>(D, p0, n, gi);
+    }
   }
 }
 
