@@ -87,7 +87,7 @@ std::vector<std::array<float, N>> samples(std::size_t count, std::uint64_t seed,
 #if defined(NN_WITH_RTNEURAL)
 // |a - b| / max(|a|, |b|). Both libraries sum each neuron's products in the same order, from its bias, and
 // use xsimd's exp and tanh: compiled with contraction (GCC's default in GNU mode, this program's build),
-// RTNeural's a * b + c become FMAs, like nn's xsimd::fma, and the outputs are the same bits. With
+// RTNeural's a * b + c become FMAs, like nn's nn::simd::fma, and the outputs are the same bits. With
 // -ffp-contract=off RTNeural rounds each product: outputs near 0 of the tanh network then differ by up to
 // a few 1e-5 relative (cancellation in z), hence --tolerance.
 double relative_difference(float a, float b) {

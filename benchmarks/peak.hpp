@@ -43,7 +43,7 @@ template <class T>
   nn::simd::detail::static_for<K>([&](auto k) { acc[k] = B(T(k.value) * T(1e-3)); });
   const B a(T(0.9999999)), b(T(1e-7));
   for (std::size_t it = 0; it < iterations; ++it)
-    nn::simd::detail::static_for<K>([&](auto k) { acc[k] = xsimd::fma(acc[k], a, b); });
+    nn::simd::detail::static_for<K>([&](auto k) { acc[k] = nn::simd::fma(acc[k], a, b); });
   B sum(T(0));
   for (const auto& v : acc) sum += v;
   return nn::simd::reduce_add(sum);

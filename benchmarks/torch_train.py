@@ -8,7 +8,10 @@
 # (docs/benchmarks.md). scripts/bench.sh runs it when Debian's python3-torch is installed, as
 #   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 0 /usr/bin/python3 benchmarks/torch_train.py
 # Usage: torch_train.py [--data DIR] [--epochs N] [--batch 10,64,128] [--hidden 30,100] [--form matmul,autograd]
-#                       [--flush-denormal]
+#                       [--flush-denormal] [--recipe]
+# --recipe: instead, the Fashion-MNIST recipe of train_bench --network 784-512-256-10 as a user writes it
+# in PyTorch: 784-512-256-10, relu, dropout 0.2, cross-entropy (softmax and the log-likelihood), Adam with
+# lr = 0.001.
 # --flush-denormal: torch.set_flush_denormal(True), subnormal numbers as 0, as nn's training steps do by
 # default (trainer::flush_subnormals); PyTorch's default is IEEE arithmetic.
 import argparse
@@ -26,6 +29,7 @@ p.add_argument("--batch", default="10,64,128")
 p.add_argument("--hidden", default="30,100")
 p.add_argument("--form", default="matmul,autograd")
 p.add_argument("--flush-denormal", action="store_true")
+p.add_argument("--recipe", action="store_true")
 a = p.parse_args()
 torch.set_num_threads(1)
 if a.flush_denormal and not torch.set_flush_denormal(True):
@@ -71,8 +75,37 @@ def autograd_epoch(model, batch, order):
         opt.step()
 
 
+def recipe_epoch(model, opt, batch, order):
+    model.train()
+    loss = torch.nn.CrossEntropyLoss()
+    for i in range(0, n, batch):
+        b = order[i:i + batch]
+        opt.zero_grad()
+        loss(model(x[b]), labels[b]).backward()
+        opt.step()
+
+
 print(f"PyTorch {torch.__version__}, 1 thread; {n} training images, {a.epochs} epochs, median samples/s"
       + (", subnormals flushed to 0" if a.flush_denormal else ""))
+if a.recipe:
+    for batch in map(int, a.batch.split(",")):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                                    torch.nn.Linear(512, 256), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                                    torch.nn.Linear(256, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=0.001)
+        rates = []
+        for e in range(a.epochs):
+            order = torch.randperm(n)
+            t0 = time.perf_counter()
+            recipe_epoch(model, opt, batch, order)
+            rates.append(n / (time.perf_counter() - t0))
+        model.eval()
+        with torch.no_grad():
+            correct = int((model(x).argmax(1) == labels).sum())
+        print(f"pytorch recipe   784-512-256-10 batch {batch:3d}: {statistics.median(rates):9.0f} samples/s"
+              f"   (training accuracy after {a.epochs} epochs {correct / n:.3f})")
+    raise SystemExit(0)
 for form in a.form.split(","):
     for hidden in map(int, a.hidden.split(",")):
         for batch in map(int, a.batch.split(",")):

@@ -1,7 +1,7 @@
 // End-to-end training speed against this machine's own FMA peak, measured in the same run.
 //
 //   train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] [--synthetic]
-//               [--network 784-30-10|784-100-10] [--train-only] [--keep-subnormals]
+//               [--network 784-30-10|784-100-10|784-512-256-10] [--train-only] [--keep-subnormals]
 //
 // Trains full epochs of 784-30-10 and 784-100-10 (sigmoid, quadratic cost, SGD, η = 3) on Fashion-MNIST's
 // 60,000 training images (or, when they are absent or with --synthetic, 60,000 random images of the same
@@ -11,14 +11,16 @@
 // repetitions); the peak is the best of several runs of a register-only FMA loop. Images are kept as
 // bytes (nn::byte_dataset), as the MNIST example keeps them. With --threads 1,2 each network is trained
 // once per thread count, from the same seed (the results are the same bit for bit). --network runs one
-// network; --train-only trains with no test data and skips inference, for a profiler (docs/benchmarks.md:
+// network; 784-512-256-10, only when asked for, is the Fashion-MNIST recipe (examples/fashion_mnist.cpp:
+// relu and He initialisation, dropout 0.2, softmax and the log-likelihood cost, Adam with η = 0.001); --train-only trains with no test data and skips inference, for a profiler (docs/benchmarks.md:
 // `perf record` sees the training step alone); --keep-subnormals trains with IEEE arithmetic
 // (trainer::flush_subnormals = false).
 //
 // FLOP counts are the course's algorithm's, real neurons only (padding lanes are not counted), a
 // multiply-add being 2 FLOP: per training sample 2·Σ In·Out (forward) + 2·Σ In·Out (weight gradients)
 // + 2·Σ_{l>0} In·Out (hidden errors) + 2·P/m (the update of P parameters once per mini-batch of m);
-// per inference sample 2·Σ In·Out. Activations, costs and exp are not counted.
+// per inference sample 2·Σ In·Out. Activations, costs, exp, dropout and Adam's extra arithmetic are not
+// counted.
 #include <nn/data/idx.hpp>
 #include <nn/network.hpp>
 
@@ -30,6 +32,7 @@
 #include <filesystem>
 #include <string>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,14 +71,28 @@ constexpr double inference_flops() {
   return 2 * mac;
 }
 
-template <std::size_t... Sizes>
+// Recipe: the Fashion-MNIST recipe's layers and step (above) instead of the course's.
+template <bool Recipe, std::size_t... Sizes>
 void run(const char* name, const nn::byte_dataset<float>& train, const nn::byte_dataset<float>& test, const options& o,
          double peak) {
-  using Net = nn::network<Sizes...>;
+  using Net = std::conditional_t<Recipe, nn::basic_network<nn::policies<float, nn::relu, nn::softmax>, Sizes...>,
+                                 nn::network<Sizes...>>;
+  using Trainer = std::conditional_t<Recipe, nn::trainer<nn::adam, nn::log_likelihood>, nn::trainer<>>;
   double one_thread = 0;
   for (const std::size_t threads : o.threads) {
-    Net net(1);
-    nn::trainer<> t{nn::sgd{3.0}};
+    Net net = [] {
+      if constexpr (Recipe) return Net(1, nn::he_init{});
+      else return Net(1);
+    }();
+    Trainer t = [] {
+      if constexpr (Recipe) {
+        Trainer r{nn::adam{0.001}};
+        r.dropout = 0.2;
+        return r;
+      } else {
+        return Trainer{nn::sgd{3.0}};
+      }
+    }();
     t.epochs = o.epochs;
     t.batch_size = o.batch;
     t.threads = threads;
@@ -167,12 +184,12 @@ int main(int argc, char** argv) {
     else if (a == "--network") o.network = next();
     else {
       std::fprintf(stderr, "usage: train_bench [--data DIR] [--epochs N] [--batch N] [--threads 1,2] [--samples N] "
-                           "[--synthetic] [--network 784-30-10|784-100-10] [--train-only] [--keep-subnormals]\n");
+                           "[--synthetic] [--network 784-30-10|784-100-10|784-512-256-10] [--train-only] [--keep-subnormals]\n");
       return a == "--help" ? 0 : 2;
     }
   }
-  if (!o.network.empty() && o.network != "784-30-10" && o.network != "784-100-10") {
-    std::fprintf(stderr, "train_bench: --network is 784-30-10 or 784-100-10, not '%s'\n", o.network.c_str());
+  if (!o.network.empty() && o.network != "784-30-10" && o.network != "784-100-10" && o.network != "784-512-256-10") {
+    std::fprintf(stderr, "train_bench: --network is 784-30-10, 784-100-10 or 784-512-256-10, not '%s'\n", o.network.c_str());
     return 2;
   }
   if (o.epochs == 0 || o.batch == 0) {
@@ -205,6 +222,7 @@ int main(int argc, char** argv) {
   if (o.samples && o.samples < test.size()) test = nn::split_at(std::move(test), o.samples).first;
   std::printf(", %zu training and %zu test images of 784 bytes\n", train.size(), test.size());
   std::printf("%zu epochs, mini-batch %zu; medians over epochs\n\n", o.epochs, o.batch);
-  if (o.network.empty() || o.network == "784-30-10") run<784, 30, 10>("784-30-10", train, test, o, peak);
-  if (o.network.empty() || o.network == "784-100-10") run<784, 100, 10>("784-100-10", train, test, o, peak);
+  if (o.network.empty() || o.network == "784-30-10") run<false, 784, 30, 10>("784-30-10", train, test, o, peak);
+  if (o.network.empty() || o.network == "784-100-10") run<false, 784, 100, 10>("784-100-10", train, test, o, peak);
+  if (o.network == "784-512-256-10") run<true, 784, 512, 256, 10>("784-512-256-10", train, test, o, peak);
 }

@@ -142,10 +142,10 @@ struct momentum {
     std::size_t i = 0;
     for (; i + W <= params.size(); i += W) {
       const simd::batch<T> g = simd::batch<T>::load_unaligned(grads.data() + i);
-      const simd::batch<T> nv = xsimd::fma(m, simd::batch<T>::load_aligned(v + i), neg_eta * g);
+      const simd::batch<T> nv = simd::fma(m, simd::batch<T>::load_aligned(v + i), neg_eta * g);
       nv.store_aligned(v + i);
       const simd::batch<T> p = simd::batch<T>::load_unaligned(params.data() + i);
-      (nesterov ? p + xsimd::fma(m, nv, neg_eta * g) : p + nv).store_unaligned(params.data() + i);
+      (nesterov ? p + simd::fma(m, nv, neg_eta * g) : p + nv).store_unaligned(params.data() + i);
     }
     for (; i < params.size(); ++i) {
       const T nv = static_cast<T>(mu) * v[i] + static_cast<T>(-learning_rate) * grads[i];
@@ -194,8 +194,8 @@ struct adam {
     std::size_t i = 0;
     for (; i + W <= params.size(); i += W) {
       const B g = B::load_unaligned(grads.data() + i);
-      const B nm = xsimd::fma(B(b1), B::load_aligned(m + i), B(T(1) - b1) * g);
-      const B nv = xsimd::fma(B(b2), B::load_aligned(v + i), B(T(1) - b2) * g * g);
+      const B nm = simd::fma(B(b1), B::load_aligned(m + i), B(T(1) - b1) * g);
+      const B nv = simd::fma(B(b2), B::load_aligned(v + i), B(T(1) - b2) * g * g);
       nm.store_aligned(m + i);
       nv.store_aligned(v + i);
       (B::load_unaligned(params.data() + i) - B(a) * nm / (xsimd::sqrt(nv) + B(e))).store_unaligned(params.data() + i);

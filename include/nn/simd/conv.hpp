@@ -217,13 +217,13 @@ void conv_product(std::size_t rows, std::size_t inner, const T* a, std::size_t a
         }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           const batch<T> x(ar[sb * ars]);
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(x, bv[cb], acc[sb][cb]); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = simd::fma(x, bv[cb], acc[sb][cb]); }
         }
       }
       NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
         NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
           T* o = out + (i0 + sb) * cols + (cr + cb) * W;
-          if constexpr (Add) detail::store(o, xsimd::fma(av, acc[sb][cb], detail::load(o)));
+          if constexpr (Add) detail::store(o, simd::fma(av, acc[sb][cb], detail::load(o)));
           else detail::store(o, acc[sb][cb]);
         }
       }

@@ -181,7 +181,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
           NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
           NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
             const batch<T> xv(xr[sb * SI + i]);
-            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = xsimd::fma(xv, wv[cb], acc[sb][cb]); }
+            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = simd::fma(xv, wv[cb], acc[sb][cb]); }
           }
         }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
@@ -306,7 +306,7 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
         for (std::size_t o = 0; o < Out; ++o) {
           const batch<T> dv(ds[o]);
           NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
-            acc[cb] = xsimd::fma(dv, detail::load(wt + o * SI + (c0 + cb) * W), acc[cb]);
+            acc[cb] = simd::fma(dv, detail::load(wt + o * SI + (c0 + cb) * W), acc[cb]);
           }
         }
         NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { finish(s * SI + (c0 + cb) * W, c0 + cb, acc[cb]); }
@@ -327,7 +327,7 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
           NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); }
           NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
             const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
-            NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = xsimd::fma(wv[ib], dv, acc[sb][ib]); }
+            NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = simd::fma(wv[ib], dv, acc[sb][ib]); }
           }
         }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
@@ -377,14 +377,14 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
           NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { dv[cb] = detail::load(dr + cb * W); }
           NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
             const batch<T> xv(xr[ib]);
-            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = xsimd::fma(xv, dv[cb], acc[ib][cb]); }
+            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = simd::fma(xv, dv[cb], acc[ib][cb]); }
           }
         }
         NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
           NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
             T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
             if constexpr (Accumulate)
-              detail::store(p, xsimd::fma(av, acc[ib][cb], detail::load(p)));
+              detail::store(p, simd::fma(av, acc[ib][cb], detail::load(p)));
             else
               detail::store(p, av * acc[ib][cb]);
           }
@@ -408,7 +408,7 @@ void column_sum(matrix_ref<const T, dynamic, Out> delta, T* g, T alpha) noexcept
     batch<T> acc(T(0));
     for (std::size_t s = 0; s < delta.rows(); ++s) acc += detail::load(delta.data() + s * SO + c * W);
     if constexpr (Accumulate)
-      detail::store(g + c * W, xsimd::fma(av, acc, detail::load(g + c * W)));
+      detail::store(g + c * W, simd::fma(av, acc, detail::load(g + c * W)));
     else
       detail::store(g + c * W, av * acc);
   }
@@ -423,7 +423,7 @@ void axpy(T alpha, std::span<const T> x, std::span<T> y) noexcept {
   const batch<T> av(alpha);
   std::size_t i = 0;
   for (; i + W <= n; i += W) {
-    const batch<T> r = xsimd::fma(av, batch<T>::load_unaligned(x.data() + i), batch<T>::load_unaligned(y.data() + i));
+    const batch<T> r = simd::fma(av, batch<T>::load_unaligned(x.data() + i), batch<T>::load_unaligned(y.data() + i));
     r.store_unaligned(y.data() + i);
   }
   for (; i < n; ++i) y[i] += alpha * x[i];
@@ -442,11 +442,11 @@ T l2_norm(std::span<const T> x) noexcept {
   for (; i + 4 * W <= n; i += 4 * W)
     for (std::size_t k = 0; k < 4; ++k) {
       const batch<T> v = batch<T>::load_unaligned(x.data() + i + k * W);
-      acc[k] = xsimd::fma(v, v, acc[k]);
+      acc[k] = simd::fma(v, v, acc[k]);
     }
   for (; i + W <= n; i += W) {
     const batch<T> v = batch<T>::load_unaligned(x.data() + i);
-    acc[0] = xsimd::fma(v, v, acc[0]);
+    acc[0] = simd::fma(v, v, acc[0]);
   }
   T s = reduce_add((acc[0] + acc[1]) + (acc[2] + acc[3]));
   for (; i < n; ++i) s += x[i] * x[i];
@@ -472,7 +472,7 @@ void axpy_registers(T c, std::span<const T> x, std::span<T> y) noexcept {
   const batch<T> cv(c);
   const T* xp = x.data();
   T* const end = y.data() + y.size();
-  for (T* p = y.data(); p < end; p += width<T>, xp += width<T>) detail::store(p, xsimd::fma(cv, detail::load(xp), detail::load(p)));
+  for (T* p = y.data(); p < end; p += width<T>, xp += width<T>) detail::store(p, simd::fma(cv, detail::load(xp), detail::load(p)));
 }
 
 // y ← m ⊙ y over whole aligned registers.

@@ -22,7 +22,7 @@ std::pair<double, double> sum_products(const T* g, const T* h, std::size_t n) no
   for (; i < whole; i += W) {
     const auto v = batch<T>::load_unaligned(g + i);
     s += v;
-    p = xsimd::fma(v, batch<T>::load_unaligned(h + i), p);
+    p = simd::fma(v, batch<T>::load_unaligned(h + i), p);
   }
   double sum = reduce_add(s), products = reduce_add(p);
   for (; i < n; ++i) {
@@ -39,7 +39,7 @@ void affine(const T* x, T a, T b, T* y, std::size_t n) noexcept {
   const batch<T> va(a), vb(b);
   const std::size_t whole = n / W * W;
   std::size_t i = 0;
-  for (; i < whole; i += W) xsimd::fma(va, batch<T>::load_unaligned(x + i), vb).store_unaligned(y + i);
+  for (; i < whole; i += W) simd::fma(va, batch<T>::load_unaligned(x + i), vb).store_unaligned(y + i);
   for (; i < n; ++i) y[i] = std::fma(a, x[i], b);  // as the lanes round
 }
 
@@ -51,7 +51,7 @@ void affine2(const T* u, const T* v, T a, T b, T c, T* y, std::size_t n) noexcep
   const std::size_t whole = n / W * W;
   std::size_t i = 0;
   for (; i < whole; i += W)
-    xsimd::fma(va, batch<T>::load_unaligned(u + i), xsimd::fma(vb, batch<T>::load_unaligned(v + i), vc)).store_unaligned(y + i);
+    simd::fma(va, batch<T>::load_unaligned(u + i), simd::fma(vb, batch<T>::load_unaligned(v + i), vc)).store_unaligned(y + i);
   for (; i < n; ++i) y[i] = std::fma(a, u[i], std::fma(b, v[i], c));
 }
 

@@ -123,9 +123,22 @@ inline batch<T> min(const batch<T>& a, const batch<T>& b) noexcept { return xsim
 template <std::floating_point T>
 inline T min(T a, T b) noexcept { return a < b ? a : b; }
 
+// a·b + c, rounded once: every kernel's multiply-add goes through here. xsimd before 11 has no AVX-512
+// FMA: its fma there is a multiply and an add, two roundings and two instructions (an FMA only where the
+// compiler contracts, and nn's own builds do not: -ffp-contract=off). On a CPU whose FMA units also do
+// the multiplies and the adds (Intel's) that halved nn's speed, the same on Zen 4 (separate adders) only
+// cost instructions; and the results depended on the xsimd release. So on AVX-512 nn asks for the
+// instruction itself: the same one xsimd 11 and later use.
 template <class T>
 inline batch<T> fma(const batch<T>& a, const batch<T>& b, const batch<T>& c) noexcept {
-  return xsimd::fma(a, b, c);
+#if XSIMD_VERSION_MAJOR < 11 && defined(__AVX512F__)
+  if constexpr (std::is_base_of_v<xsimd::avx512f, arch> && std::is_same_v<T, float>)
+    return batch<T>(_mm512_fmadd_ps(a, b, c));
+  else if constexpr (std::is_base_of_v<xsimd::avx512f, arch> && std::is_same_v<T, double>)
+    return batch<T>(_mm512_fmadd_pd(a, b, c));
+  else
+#endif
+    return xsimd::fma(a, b, c);
 }
 template <std::floating_point T>
 inline T fma(T a, T b, T c) noexcept { return std::fma(a, b, c); }
