@@ -123,6 +123,40 @@ TEST_CASE("f32 dot: every path, sizes that are not multiples of a register", "[f
   }
 }
 
+// The AVX-512 path's dot products to the bit: each lane an FMA chain along the row's registers, then the
+// lanes summed in the order of xsimd 8.1's AVX-512 hadd (i + (i + 8), then + 4, then neighbours, then the
+// pairs), which the compile-time kernels of an AVX-512 build use: the 4 × 4 blocks summed at once
+// (sums_4x4) and the blocks at the edges one by one must both give it.
+TEST_CASE("f32 dot: the AVX-512 path sums in the compile-time kernels' order, to the bit", "[f32]") {
+  if (!nn::simd::supported(isa::avx512)) {  // (the other paths are checked against long double above)
+    WARN("this CPU has no AVX-512: its dot path is not run");
+    return;
+  }
+  nn::rng r(8);
+  const f32::kernels k = f32::kernels_for(isa::avx512);
+  for (const std::size_t m : {1, 4, 5, 9})
+    for (const std::size_t n : {3, 4, 8, 11})
+      for (const std::size_t cols : {16, 40, 100}) {
+        INFO("rows " << m << ", n " << n << ", cols " << cols);
+        rows a(n, cols, r), b(m, cols, r);
+        // Magnitudes over 2^±20, so that every step of the order shows in the bits.
+        for (std::size_t i = 0; i < a.count * a.stride; ++i) a.v.data()[i] *= std::ldexp(1.0f, static_cast<int>(i * 7 % 41) - 20);
+        rows out(m, n, r);
+        k.dot({m, n, cols, a.v.data(), a.stride, b.v.data(), b.stride, out.v.data(), out.stride});
+        for (std::size_t s = 0; s < m; ++s)
+          for (std::size_t i = 0; i < n; ++i) {
+            float l[16] = {};
+            for (std::size_t c = 0; c < a.stride; c += 16)
+              for (std::size_t j = 0; j < 16; ++j) l[j] = std::fma(a.at(i, c + j), b.at(s, c + j), l[j]);
+            float h[8], q[4];
+            for (std::size_t j = 0; j < 8; ++j) h[j] = l[j + 8] + l[j];
+            for (std::size_t j = 0; j < 4; ++j) q[j] = h[j] + h[j + 4];
+            const float want = (q[0] + q[1]) + (q[2] + q[3]);
+            CHECK(out.at(s, i) == want);
+          }
+      }
+}
+
 // Through a network, on the path this program takes (ctest runs the file once per NN_ISA): a gradient
 // into a buffer of NaN has every value written, the padding 0, whichever path wrote how many lanes.
 TEST_CASE("f32 paths: a network's gradient writes every value, its padding 0", "[f32]") {

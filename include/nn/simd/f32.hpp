@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -116,6 +117,7 @@ namespace sse2 {
 struct ops {
   using reg = __m128;
   static constexpr std::size_t width = 4, registers = 16;
+  static constexpr bool joint_sums = false;
   NN_INLINE static reg zero() noexcept { return _mm_setzero_ps(); }
   NN_INLINE static reg set1(float v) noexcept { return _mm_set1_ps(v); }
   NN_INLINE static reg load(const float* p) noexcept { return _mm_load_ps(p); }
@@ -140,6 +142,7 @@ namespace avx2 {
 struct ops {
   using reg = __m256;
   static constexpr std::size_t width = 8, registers = 16;
+  static constexpr bool joint_sums = false;
   NN_INLINE static reg zero() noexcept { return _mm256_setzero_ps(); }
   NN_INLINE static reg set1(float v) noexcept { return _mm256_set1_ps(v); }
   NN_INLINE static reg load(const float* p) noexcept { return _mm256_load_ps(p); }
@@ -171,10 +174,33 @@ struct ops {
   NN_INLINE static void store(float* p, reg v) noexcept { _mm512_store_ps(p, v); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+  // A register's sum in the order of xsimd 8.1's AVX-512 hadd, which nn's compile-time kernels use too:
+  // lanes i and i + 8, then i and i + 4, then neighbours, then the two pairs.
   NN_INLINE static float sum(reg v) noexcept {
-    alignas(64) float l[16];
-    _mm512_store_ps(l, v);
-    return pairwise<16>(l);
+    const __m256 s = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+    const __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    const __m128 u = _mm_hadd_ps(t, t);
+    return _mm_cvtss_f32(_mm_hadd_ps(u, u));
+  }
+  // The sums of a 4 × 4 block of registers in one register, lane 4k + m holding a[k][m]'s, each in
+  // sum()'s order: a tree of shuffles that does the four steps for sixteen registers at once (the
+  // horizontal sums of dot products cost as much as their FMAs when summed one by one).
+  static constexpr bool joint_sums = true;
+  NN_INLINE static reg sums_4x4(const reg (&a)[4][4]) noexcept {
+    // Register j = 4m + k of the tree is a[k][m]; it ends in lane 4k + m.
+    reg q[4];
+    for (std::size_t m = 0; m < 4; ++m) q[m] = quarters(halves(a[0][m], a[1][m]), halves(a[2][m], a[3][m]));
+    return pairs(pairs(q[0], q[1]), pairs(q[2], q[3]));
+  }
+  // The tree's steps on two registers x and y (sums_4x4's order: xsimd's hadd's, operand for operand).
+  NN_INLINE static reg halves(reg x, reg y) noexcept {  // x's lanes i + (i + 8) in lanes 0-7, y's in 8-15
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xEE), _mm512_shuffle_f32x4(x, y, 0x44));
+  }
+  NN_INLINE static reg quarters(reg x, reg y) noexcept {  // each register's i + (i + 4), a quarter each
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x88), _mm512_shuffle_f32x4(x, y, 0xDD));
+  }
+  NN_INLINE static reg pairs(reg x, reg y) noexcept {  // neighbours, in every 128-bit lane
+    return _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x88), _mm512_shuffle_ps(x, y, 0xDD));
   }
 };
 }  // namespace avx512

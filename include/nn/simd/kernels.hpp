@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <type_traits>
@@ -330,6 +331,24 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
             NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = simd::fma(wv[ib], dv, acc[sb][ib]); }
           }
         }
+#if defined(NN_SIMD_X86) && defined(__AVX512F__)
+        // AVX-512 floats: a 4 × 4 block's sums at once (f32.hpp), the same bits as one by one.
+        if constexpr (std::is_same_v<T, float> && width<T> == 16) {
+          using ops = f32::avx512::ops;
+          if constexpr (sb_n == 4 && ib_n == 4) {
+            ops::reg a[4][4];
+            NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) NN_UNROLL for (std::size_t ib = 0; ib < 4; ++ib) a[sb][ib] = acc[sb][ib];
+            alignas(64) float l[16];
+            ops::store(l, ops::sums_4x4(a));
+            NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) std::memcpy(dp.data() + (s0 + sb) * SI + i0, l + 4 * sb, 4 * sizeof(float));
+          } else {
+            NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+              NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = ops::sum(acc[sb][ib]); }
+            }
+          }
+          return;
+        }
+#endif
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); }
         }
