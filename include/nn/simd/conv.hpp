@@ -245,11 +245,14 @@ void conv_patches(const T* x, std::size_t p0, std::size_t n, T* Q) noexcept {
     const std::ptrdiff_t right = static_cast<std::ptrdiff_t>(G.width) - x0;
     const std::size_t hi = right <= 0 ? 0 : std::min<std::size_t>(G.kernel_w, static_cast<std::size_t>(right));
     if (y0 >= 0 && static_cast<std::size_t>(y0) + G.kernel_h <= G.height && lo == 0 && hi == G.kernel_w) {
-      // Inside the image (most pixels): rows of kernel_w values, copied at a compile-time length.
+      // Inside the image (most pixels): rows of kernel_w values, copied value by value at a compile-time
+      // length (std::copy_n of 3 or 5 floats became a call to memcpy: 10 % of the kernels' time).
       const T* src = x + static_cast<std::size_t>(y0) * G.width + static_cast<std::size_t>(x0);
       for (std::size_t c = 0; c < G.channels; ++c)
-        for (std::size_t ky = 0; ky < G.kernel_h; ++ky, out += G.kernel_w)
-          std::copy_n(src + (c * G.height + ky) * G.width, G.kernel_w, out);
+        for (std::size_t ky = 0; ky < G.kernel_h; ++ky, out += G.kernel_w) {
+          const T* row = src + (c * G.height + ky) * G.width;
+          NN_UNROLL for (std::size_t kx = 0; kx < G.kernel_w; ++kx) out[kx] = row[kx];
+        }
       std::fill(Q + q * Row + G.taps(), Q + (q + 1) * Row, T(0));
       continue;
     }
