@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
 
   const double peak = bench::fma_peak_gflops<float>();
   std::printf("FMA peak, one core, float: %.1f GFLOP/s (%zu lanes of float per register)\n", peak,
-              nn::simd::width<float>);
+              bench::peak_loop_for<float>().lanes);
 
   nn::byte_dataset<float> train(784, 10), test(784, 10);
   if (!o.synthetic && !o.data.empty()) {
