@@ -297,6 +297,7 @@ int main(int argc, char** argv) {
     add<dense_forward, float, 512, 256>(m);
     add<dense_backward_input, float, 2880, 100>(m);
     add<dense_forward, float, 2880, 100>(m);
+    add<dense_forward, float, 784, 512>(m);
   }
   add<output_delta, float, 1, 10>(10, true);
   add_layer_outputs<column_sum_accumulate>();
