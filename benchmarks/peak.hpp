@@ -53,56 +53,25 @@ template <class T>
 
 #if defined(__x86_64__) && !defined(__AVX512F__)
 // A build for an older instruction set (the portable build, whose float kernels are chosen at run time:
-// docs/portable.md) measures the CPU's peak all the same, with the loop compiled for the widest set the
-// CPU runs: 16 chains of 512-bit FMAs, or 12 of 256-bit ones.
-template <class T>
-[[gnu::noinline, gnu::target("avx512f")]] T fma_chains_avx512(std::size_t iterations) {
-  alignas(64) T lanes[64 / sizeof(T)];
-  if constexpr (std::is_same_v<T, float>) {
-    __m512 acc[16];
-    for (int k = 0; k < 16; ++k) acc[k] = _mm512_set1_ps(static_cast<float>(k) * 1e-3f);
-    const __m512 a = _mm512_set1_ps(0.9999999f), b = _mm512_set1_ps(1e-7f);
-    for (std::size_t it = 0; it < iterations; ++it)
-      for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_ps(acc[k], a, b);
-    for (int k = 1; k < 16; ++k) acc[0] = _mm512_add_ps(acc[0], acc[k]);
-    _mm512_store_ps(lanes, acc[0]);
-  } else {
-    __m512d acc[16];
-    for (int k = 0; k < 16; ++k) acc[k] = _mm512_set1_pd(static_cast<double>(k) * 1e-3);
-    const __m512d a = _mm512_set1_pd(0.9999999), b = _mm512_set1_pd(1e-7);
-    for (std::size_t it = 0; it < iterations; ++it)
-      for (int k = 0; k < 16; ++k) acc[k] = _mm512_fmadd_pd(acc[k], a, b);
-    for (int k = 1; k < 16; ++k) acc[0] = _mm512_add_pd(acc[0], acc[k]);
-    _mm512_store_pd(lanes, acc[0]);
+// docs/portable.md) measures the CPU's float peak all the same, with the loop compiled for the widest
+// set the CPU runs: 16 chains of 512-bit FMAs, or 12 of 256-bit ones (one body, two sets).
+#define NN_PEAK_LOOP(NAME, TARGET, REG, CHAINS, LANES, SET1, FMADD, ADD, STORE)     \
+  [[gnu::noinline, gnu::target(TARGET)]] inline float NAME(std::size_t iterations) { \
+    REG acc[CHAINS];                                                                \
+    for (int k = 0; k < CHAINS; ++k) acc[k] = SET1(static_cast<float>(k) * 1e-3f);  \
+    const REG a = SET1(0.9999999f), b = SET1(1e-7f);                                \
+    for (std::size_t it = 0; it < iterations; ++it)                                 \
+      for (int k = 0; k < CHAINS; ++k) acc[k] = FMADD(acc[k], a, b);                \
+    for (int k = 1; k < CHAINS; ++k) acc[0] = ADD(acc[0], acc[k]);                  \
+    alignas(64) float lanes[LANES];                                                 \
+    STORE(lanes, acc[0]);                                                           \
+    float sum = 0;                                                                  \
+    for (const float v : lanes) sum += v;                                           \
+    return sum;                                                                     \
   }
-  T sum = 0;
-  for (const T v : lanes) sum += v;
-  return sum;
-}
-template <class T>
-[[gnu::noinline, gnu::target("avx2,fma")]] T fma_chains_avx2(std::size_t iterations) {
-  alignas(32) T lanes[32 / sizeof(T)];
-  if constexpr (std::is_same_v<T, float>) {
-    __m256 acc[12];
-    for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k) * 1e-3f);
-    const __m256 a = _mm256_set1_ps(0.9999999f), b = _mm256_set1_ps(1e-7f);
-    for (std::size_t it = 0; it < iterations; ++it)
-      for (int k = 0; k < 12; ++k) acc[k] = _mm256_fmadd_ps(acc[k], a, b);
-    for (int k = 1; k < 12; ++k) acc[0] = _mm256_add_ps(acc[0], acc[k]);
-    _mm256_store_ps(lanes, acc[0]);
-  } else {
-    __m256d acc[12];
-    for (int k = 0; k < 12; ++k) acc[k] = _mm256_set1_pd(static_cast<double>(k) * 1e-3);
-    const __m256d a = _mm256_set1_pd(0.9999999), b = _mm256_set1_pd(1e-7);
-    for (std::size_t it = 0; it < iterations; ++it)
-      for (int k = 0; k < 12; ++k) acc[k] = _mm256_fmadd_pd(acc[k], a, b);
-    for (int k = 1; k < 12; ++k) acc[0] = _mm256_add_pd(acc[0], acc[k]);
-    _mm256_store_pd(lanes, acc[0]);
-  }
-  T sum = 0;
-  for (const T v : lanes) sum += v;
-  return sum;
-}
+NN_PEAK_LOOP(fma_chains_avx512, "avx512f", __m512, 16, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_store_ps)
+NN_PEAK_LOOP(fma_chains_avx2, "avx2,fma", __m256, 12, 8, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_store_ps)
+#undef NN_PEAK_LOOP
 #endif
 
 // The loop the peak is measured with: chains × lanes FMAs per iteration.
@@ -112,8 +81,10 @@ struct peak_loop {
 template <class T>
 peak_loop peak_loop_for() {
 #if defined(__x86_64__) && !defined(__AVX512F__)
-  if (nn::simd::supported(nn::simd::isa::avx512)) return {16, 64 / sizeof(T)};
-  if (nn::simd::supported(nn::simd::isa::avx2)) return {12, 32 / sizeof(T)};
+  if constexpr (std::is_same_v<T, float>) {
+    if (nn::simd::supported(nn::simd::isa::avx512)) return {16, 16};
+    if (nn::simd::supported(nn::simd::isa::avx2) && nn::simd::width<float> < 8) return {12, 8};
+  }
 #endif
   return {nn::simd::detail::register_count<T> >= 32 ? 16u : 12u, nn::simd::width<T>};
 }
@@ -128,8 +99,7 @@ double fma_peak_gflops() {
     const auto t0 = std::chrono::steady_clock::now();
     T r;
 #if defined(__x86_64__) && !defined(__AVX512F__)
-    if (loop.lanes * sizeof(T) == 64) r = fma_chains_avx512<T>(iterations);
-    else if (loop.lanes * sizeof(T) == 32 && nn::simd::width<T> * sizeof(T) < 32) r = fma_chains_avx2<T>(iterations);
+    if (loop.lanes != nn::simd::width<T>) r = loop.lanes == 16 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations);
     else
 #endif
       r = fma_chains<T>(iterations);
