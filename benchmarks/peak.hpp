@@ -61,7 +61,7 @@ template <class T>
     for (int k = 0; k < CHAINS; ++k) acc[k] = SET1(static_cast<float>(k) * 1e-3f);  \
     const REG a = SET1(0.9999999f), b = SET1(1e-7f);                                \
     for (std::size_t it = 0; it < iterations; ++it)                                 \
-      for (int k = 0; k < CHAINS; ++k) acc[k] = FMADD(acc[k], a, b);                \
+      NN_UNROLL for (int k = 0; k < CHAINS; ++k) acc[k] = FMADD(acc[k], a, b);      \
     for (int k = 1; k < CHAINS; ++k) acc[0] = ADD(acc[0], acc[k]);                  \
     alignas(64) float lanes[LANES];                                                 \
     STORE(lanes, acc[0]);                                                           \

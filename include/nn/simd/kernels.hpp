@@ -331,8 +331,9 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
             NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = simd::fma(wv[ib], dv, acc[sb][ib]); }
           }
         }
-#if defined(NN_SIMD_X86) && defined(__AVX512F__)
-        // AVX-512 floats: a 4 × 4 block's sums at once (f32.hpp), the same bits as one by one.
+#if defined(NN_SIMD_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+        // AVX-512 floats: a 4 × 4 block's sums at once (f32.hpp), the same bits as one by one. (Only with
+        // every extension f32.hpp's AVX-512 path is compiled for: a build with -mavx512f alone sums one by one.)
         if constexpr (std::is_same_v<T, float> && width<T> == 16) {
           using ops = f32::avx512::ops;
           if constexpr (sb_n == 4 && ib_n == 4) {

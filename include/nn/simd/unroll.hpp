@@ -18,9 +18,10 @@
 #define NN_INLINE
 #endif
 #endif
-// Unrolls the loop that follows completely (its trip count is a compile-time constant of at most 16).
+// Unrolls the loop that follows: completely when its trip count is a compile-time constant of at most 16
+// (the kernels' blocks), else 16 times (a row of a convolution's fold).
 #if defined(__clang__)
-#define NN_UNROLL _Pragma("unroll")
+#define NN_UNROLL _Pragma("unroll 16")
 #elif defined(__GNUC__)
 #define NN_UNROLL _Pragma("GCC unroll 16")
 #else
