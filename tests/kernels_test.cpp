@@ -23,6 +23,13 @@ namespace {
 template <class T, std::size_t N>
 using bm = nn::matrix<T, nn::dynamic, N>;
 
+// Whether this build's compile-time kernels multiply-add with FMAs (AVX2 with FMA, AVX-512).
+#if defined(__FMA__) || defined(__AVX512F__)
+constexpr bool defined_fma = true;
+#else
+constexpr bool defined_fma = false;
+#endif
+
 template <class T>
 constexpr long double u = ref::unit_roundoff<T>;
 
@@ -85,6 +92,41 @@ TEMPLATE_TEST_CASE_SIG("dense_forward matches the scalar W·x + b and sigmoid", 
   bm<T, Out> a2(m);
   nn::simd::dense_forward<T, In, Out>(x, w, b.data(), nullptr, a2, nn::sigmoid{});
   CHECK(std::equal(a2.data(), a2.data() + m * a2.stride, a.data()));
+}
+
+// Weights larger than 512 KB take panels of 128 inputs (each sum stored between panels and loaded back),
+// in chunks of row blocks: every sum must still be the FMA chain of its inputs in order from the bias.
+// To the bit where the build's kernels are FMAs (the compile-time kernels of an AVX2 or AVX-512 build);
+// elsewhere within the rounding bound.
+TEST_CASE("dense_forward of weights larger than L2 (784 x 512): each sum the chain of its FMAs in order", "[kernels]") {
+  constexpr std::size_t In = 784, Out = 512;
+  constexpr bool exact = NN_DISPATCH == 0 && (defined_fma);
+  nn::rng r(11);
+  nn::matrix<float, In, Out> w;
+  nn::vector<float, Out> b;
+  ref::fill(w, r);
+  ref::fill(b, r);
+  for (const std::size_t m : {1, 7, 48, 61, 100}) {  // 100: two chunks of 8 row blocks and a remainder
+    INFO("rows " << m);
+    bm<float, In> x(m);
+    ref::fill(x, r);
+    bm<float, Out> z(m), a(m);
+    nn::simd::dense_forward<float, In, Out>(x, w, b.data(), z.data(), a, nn::sigmoid{});
+    std::size_t wrong = 0;
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t o = 0; o < Out; ++o) {
+        float want = b.data()[o];
+        long double sum = b.data()[o], mag = std::fabs(static_cast<long double>(b.data()[o]));
+        for (std::size_t i = 0; i < In; ++i) {
+          want = std::fma(x(s, i), w(i, o), want);
+          sum += static_cast<long double>(x(s, i)) * w(i, o);
+          mag += std::fabs(static_cast<long double>(x(s, i)) * w(i, o));
+        }
+        if (exact) wrong += z(s, o) != want;
+        else wrong += std::fabs(z(s, o) - sum) > (In + 1) * u<float> * mag;
+      }
+    CHECK(wrong == 0);
+  }
 }
 
 TEMPLATE_TEST_CASE_SIG("dense_backward_input matches (W^T delta) times the activation's derivative", "[kernels]",

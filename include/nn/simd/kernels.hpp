@@ -160,36 +160,63 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   if constexpr (runtime_paths<T>) {
     f32::active().product({x.rows(), In, Out, x.data(), SI, 1, w.data(), SO, b, out, SO});
   } else {
-    detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-      constexpr std::size_t sb_n = decltype(sb_c)::value;
-      detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
-        constexpr std::size_t cb_n = decltype(cb_c)::value;
-        batch<T> acc[sb_n][cb_n];
+    // Samples [s0, s0 + sb_n) × output registers [c0, c0 + cb_n), inputs [k0, k1): from the bias when k0
+    // is 0, else from what the previous panel of inputs stored, so every sum has the same additions in
+    // the same order whatever the panels.
+    const auto block = [&](std::size_t s0, auto sb_c, std::size_t c0, auto cb_c, std::size_t k0, std::size_t k1) NN_INLINE {
+      constexpr std::size_t sb_n = decltype(sb_c)::value, cb_n = decltype(cb_c)::value;
+      batch<T> acc[sb_n][cb_n];
+      if (k0 == 0) {
         NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
           const batch<T> bias = detail::load(b + (c0 + cb) * W);
           NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc[sb][cb] = bias; }
         }
-        const T* xr = x.row_data(s0);
-        const T* wr = w.data() + c0 * W;
-        for (std::size_t i = 0; i < In; ++i, wr += SO) {
-          // The first column block asks for the next row block's inputs, a cache line per row every 64
-          // bytes of i: when x comes from memory (predict), they arrive while this block computes.
-          if (c0 == 0 && i % line == 0)
-            NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-              if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
-            }
-          batch<T> wv[cb_n];
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
-          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-            const batch<T> xv(xr[sb * SI + i]);
-            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = simd::fma(xv, wv[cb], acc[sb][cb]); }
-          }
-        }
+      } else {
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = detail::load(out + (s0 + sb) * SO + (c0 + cb) * W); }
         }
+      }
+      const T* xr = x.row_data(s0);
+      const T* wr = w.data() + k0 * SO + c0 * W;
+      for (std::size_t i = k0; i < k1; ++i, wr += SO) {
+        // The first column block asks for the next row block's inputs, a cache line per row every 64
+        // bytes of i: when x comes from memory (predict), they arrive while this block computes.
+        if (c0 == 0 && i % line == 0)
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+            if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
+          }
+        batch<T> wv[cb_n];
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
+        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+          const batch<T> xv(xr[sb * SI + i]);
+          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = simd::fma(xv, wv[cb], acc[sb][cb]); }
+        }
+      }
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+      }
+    };
+    if constexpr (In * SO * sizeof(T) <= (512u << 10)) {
+      // Weights that stay in L2: each block of samples takes every column block in turn, its inputs in L1.
+      detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
+        detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE { block(s0, sb_c, c0, cb_c, 0, In); });
       });
-    });
+    } else {
+      // Larger weights (784 → 512: 1.6 MB): chunks of 8 row blocks (their inputs and outputs stay in L2),
+      // in each panels of 128 inputs, and per panel each column block's weights (128 × up to 4 registers,
+      // 32 KB) serve every row block of the chunk from L1, where they came from L2 or further for every
+      // block of samples: 784 → 512 from 113–116 to 142–155 GFLOP/s (docs/benchmarks.md).
+      constexpr std::size_t panel = 128, chunk = 8 * SB;
+      for (std::size_t r0 = 0; r0 < x.rows(); r0 += chunk) {
+        const std::size_t rn = std::min(chunk, x.rows() - r0);
+        for (std::size_t k0 = 0; k0 < In; k0 += panel) {
+          const std::size_t k1 = std::min(In, k0 + panel);
+          detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
+            detail::dynamic_blocks<SB>(rn, [&](std::size_t s0, auto sb_c) NN_INLINE { block(r0 + s0, sb_c, c0, cb_c, k0, k1); });
+          });
+        }
+      }
+    }
   }
   // The activation in a plain loop over the (L1-resident) results: inlining exp into every unrolled
   // block would multiply the compile time and code size for no speed.
