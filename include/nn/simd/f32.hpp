@@ -192,6 +192,12 @@ struct ops {
     for (std::size_t m = 0; m < 4; ++m) q[m] = quarters(halves(a[0][m], a[1][m]), halves(a[2][m], a[3][m]));
     return pairs(pairs(q[0], q[1]), pairs(q[2], q[3]));
   }
+  // Those sums written out: row k's four at out + k·stride (any alignment).
+  NN_INLINE static void write_sums_4x4(const reg (&a)[4][4], float* out, std::size_t stride) noexcept {
+    alignas(64) float l[16];
+    store(l, sums_4x4(a));
+    for (std::size_t k = 0; k < 4; ++k) std::memcpy(out + k * stride, l + 4 * k, 4 * sizeof(float));
+  }
   // The tree's steps on two registers x and y (sums_4x4's order: xsimd's hadd's, operand for operand).
   NN_INLINE static reg halves(reg x, reg y) noexcept {  // x's lanes i + (i + 8) in lanes 0-7, y's in 8-15
     return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0xEE), _mm512_shuffle_f32x4(x, y, 0x44));

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <cstring>
 #include <limits>
 #include <span>
 #include <type_traits>
@@ -366,9 +365,7 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
           if constexpr (sb_n == 4 && ib_n == 4) {
             ops::reg a[4][4];
             NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) NN_UNROLL for (std::size_t ib = 0; ib < 4; ++ib) a[sb][ib] = acc[sb][ib];
-            alignas(64) float l[16];
-            ops::store(l, ops::sums_4x4(a));
-            NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) std::memcpy(dp.data() + (s0 + sb) * SI + i0, l + 4 * sb, 4 * sizeof(float));
+            ops::write_sums_4x4(a, dp.data() + s0 * SI + i0, SI);
           } else {
             NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
               NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = ops::sum(acc[sb][ib]); }
