@@ -82,10 +82,7 @@ void prefetch_inputs(const Data& d, std::span<const std::size_t> idx) {
     if constexpr (requires { d.prefetch_input(i); }) {
       d.prefetch_input(i);  // a source that computes its inputs knows what it will read
     } else if constexpr (requires { d.input(i); }) {
-      const auto in = d.input(i);
-      const auto* p = reinterpret_cast<const char*>(std::data(in));
-      const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
-      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+      prefetch_to_l2(d.input(i));
     }
   }
 }

@@ -72,6 +72,17 @@ constexpr std::size_t static_outputs() {
   else return dynamic;
 }
 
+// Asks the memory system for a sample's input, which the next mini-batch will read, into the L2 cache
+// (prefetcht2, locality 1), not L1: a step's kernels stream their weights through L1 before the next gather,
+// and on the Zen 4 host prefetching into L1 trained 784-30-10 at mini-batch 10 about 10 % slower
+// (docs/benchmarks.md, "The next mini-batch into L2").
+template <class R>
+void prefetch_to_l2(const R& in) noexcept {
+  const auto* p = reinterpret_cast<const char*>(std::data(in));
+  const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
+  for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b, 0, 1);
+}
+
 // T(b) / scale without a division (with r = 1 / scale): q = b·r, then one correction step with the residual
 // b − q·scale, which an FMA computes exactly (Markstein's). It equals the division for all 256 bytes
 // and almost every scale (all of 20,000 random ones); bytes_to_values checks that for its scale.

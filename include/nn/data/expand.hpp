@@ -170,10 +170,7 @@ class expanded_images {
   // The trainer asks for the inputs of the next mini-batch ahead of time: these are the source's.
   void prefetch_input(std::size_t i) const {
     if (i >= size()) return;
-    const auto in = source_->input(i % n_);
-    const auto* p = reinterpret_cast<const char*>(std::data(in));
-    const std::size_t bytes = std::size(in) * sizeof(*std::data(in));
-    for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+    detail::prefetch_to_l2(source_->input(i % n_));
   }
 
  private:
