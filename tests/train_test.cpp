@@ -355,6 +355,19 @@ TEST_CASE("a user's own byte-coded data source trains and evaluates like the sam
   REQUIRE(a == b);
 }
 
+TEST_CASE("argmax is std::max_element's first largest, with ties, infinities and NaNs anywhere", "[train]") {
+  // Values from a small set, so that ties and NaNs are common; every length from 0 to 20.
+  const float pool[] = {0.5f, 0.25f, 0.5f, -1.0f, std::nanf(""), INFINITY, -INFINITY, 0.0f, -0.0f};
+  nn::rng r(3);
+  for (std::size_t n = 0; n <= 20; ++n)
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<float> v(n);
+      for (auto& x : v) x = pool[r.below(std::size(pool))];
+      const auto want = static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+      REQUIRE(nn::detail::argmax(v.data(), n) == (n == 0 ? 0 : want));
+    }
+}
+
 namespace {
 // The blobs' 5 classes coded in 3 binary outputs (class k: bit b is (k >> b) & 1), with the data's own
 // rule for a correct answer: every output on the side of 0.5 its bit says. The library's argmax rule

@@ -87,9 +87,20 @@ void prefetch_inputs(const Data& d, std::span<const std::size_t> idx) {
   }
 }
 
+// The index of the first largest of v[0..n) (0 if n is 0), as std::max_element gives it, without a branch per
+// value: the trainer scores every training sample, and on 784-30-10 at mini-batch 10 max_element's
+// unpredictable branches took 2.5 % of training.
 template <class T>
 std::size_t argmax(const T* v, std::size_t n) {
-  return static_cast<std::size_t>(std::max_element(v, v + n) - v);
+  if (n == 0) return 0;
+  std::size_t best = 0;
+  T top = v[0];
+  for (std::size_t i = 1; i < n; ++i) {
+    const bool more = top < v[i];
+    best = more ? i : best;
+    top = more ? v[i] : top;
+  }
+  return best;
 }
 
 
