@@ -97,9 +97,10 @@ TEMPLATE_TEST_CASE_SIG("dense_forward matches the scalar W·x + b and sigmoid", 
 // Weights larger than 512 KB take panels of 128 inputs (each sum stored between panels and loaded back),
 // in chunks of row blocks: every sum must still be the FMA chain of its inputs in order from the bias.
 // To the bit where the build's kernels are FMAs (the compile-time kernels of an AVX2 or AVX-512 build);
-// elsewhere within the rounding bound.
-TEST_CASE("dense_forward of weights larger than L2 (784 x 512): each sum the chain of its FMAs in order", "[kernels]") {
-  constexpr std::size_t In = 784, Out = 512;
+// elsewhere within the rounding bound. 1200 x 100: the same with the last register of each row (4 of its
+// 16 lanes with AVX-512) computed in half a register, stored and loaded back between panels too.
+TEMPLATE_TEST_CASE_SIG("dense_forward of weights larger than L2: each sum the chain of its FMAs in order", "[kernels]",
+                       ((std::size_t In, std::size_t Out), In, Out), (784, 512), (1200, 100)) {
   constexpr bool exact = NN_DISPATCH == 0 && (defined_fma);
   nn::rng r(11);
   nn::matrix<float, In, Out> w;
@@ -126,6 +127,8 @@ TEST_CASE("dense_forward of weights larger than L2 (784 x 512): each sum the cha
         else wrong += std::fabs(z(s, o) - sum) > (In + 1) * u<float> * mag;
       }
     CHECK(wrong == 0);
+    CHECK(ref::padding_is_zero(z));
+    CHECK(ref::padding_is_zero(a));
   }
 }
 

@@ -86,10 +86,54 @@ NN_INLINE inline void dynamic_blocks(std::size_t n, F&& f) {
   part(std::integral_constant<std::size_t, 1>{});
 }
 
+// static_blocks' blocks in its order, each also told (bool_constant) whether it holds the last index, N − 1.
+template <std::size_t N, std::size_t Block, class F>
+NN_INLINE inline void static_blocks_last(F&& f) {
+  constexpr std::size_t before = (N - 1) / Block;  // the whole blocks ahead of the one holding N − 1
+  for (std::size_t b = 0; b < before; ++b) f(b * Block, std::integral_constant<std::size_t, Block>{}, std::false_type{});
+  f(before * Block, std::integral_constant<std::size_t, N - before * Block>{}, std::true_type{});
+}
+
 template <class T>
 NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
 template <class T>
 NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
+
+// The last register of a row, when it holds at most half of a 512-bit register's lanes (100 outputs:
+// six registers of 16 floats and 4), is computed in a 256-bit one, lanes [0, 8) of it. The AMD Zen 4
+// splits every 512-bit FMA into two 256-bit halves on its two FMA units, so the narrow register costs half
+// as much: 784 → 100 forward from 101 to 109 GFLOP/s (docs/benchmarks.md, "Half a register for the
+// tail"). Intel's 512-bit units take either at the same rate. Each lane has the same operations in the same
+// order, so the bits are those of the full register; lanes past the half are padding, which stays as it
+// was (zero: the kernels keep it so).
+template <class T, std::size_t Cols>
+inline constexpr bool half_tail = sizeof(batch<T>) == 64 && row_layout<T, Cols>::tail * 2 <= row_layout<T, Cols>::simd_width;
+
+template <class T>
+struct half_register {  // (a build without AVX-512 has no half tail: this is never used)
+  using reg = batch<T>;
+  static reg load(const T* p) noexcept { return detail::load(p); }
+};
+#if defined(__AVX512F__)
+template <>
+struct half_register<float> {
+  using reg = __m256;
+  NN_INLINE static reg load(const float* p) noexcept { return _mm256_load_ps(p); }
+  NN_INLINE static void store(float* p, reg v) noexcept { _mm256_store_ps(p, v); }
+  NN_INLINE static reg low(const batch<float>& v) noexcept { return _mm512_castps512_ps256(v); }
+  NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
+  NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
+};
+template <>
+struct half_register<double> {
+  using reg = __m256d;
+  NN_INLINE static reg load(const double* p) noexcept { return _mm256_load_pd(p); }
+  NN_INLINE static void store(double* p, reg v) noexcept { _mm256_store_pd(p, v); }
+  NN_INLINE static reg low(const batch<double>& v) noexcept { return _mm512_castpd512_pd256(v); }
+  NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_pd(a, b, c); }
+  NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_pd(a, b); }
+};
+#endif
 
 }  // namespace detail
 
@@ -162,17 +206,28 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
     // Samples [s0, s0 + sb_n) × output registers [c0, c0 + cb_n), inputs [k0, k1): from the bias when k0
     // is 0, else from what the previous panel of inputs stored, so every sum has the same additions in
     // the same order whatever the panels.
-    const auto block = [&](std::size_t s0, auto sb_c, std::size_t c0, auto cb_c, std::size_t k0, std::size_t k1) NN_INLINE {
+    // With half_tail, the block holding the row's last register (half_c) computes it in 256 bits.
+    const auto block = [&](std::size_t s0, auto sb_c, std::size_t c0, auto cb_c, auto half_c, std::size_t k0, std::size_t k1) NN_INLINE {
       constexpr std::size_t sb_n = decltype(sb_c)::value, cb_n = decltype(cb_c)::value;
-      batch<T> acc[sb_n][cb_n];
+      constexpr bool half = decltype(half_c)::value && detail::half_tail<T, Out>;
+      constexpr std::size_t cf = cb_n - (half ? 1 : 0);  // full registers
+      using H = detail::half_register<T>;
+      const std::size_t ch = (c0 + cf) * W;  // the half register's column
+      batch<T> acc[sb_n][cf ? cf : 1];
+      [[maybe_unused]] typename H::reg acc_h[sb_n];
       if (k0 == 0) {
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
+        NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) {
           const batch<T> bias = detail::load(b + (c0 + cb) * W);
           NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc[sb][cb] = bias; }
         }
+        if constexpr (half) {
+          const auto bias = H::load(b + ch);
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) { acc_h[sb] = bias; }
+        }
       } else {
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = detail::load(out + (s0 + sb) * SO + (c0 + cb) * W); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { acc[sb][cb] = detail::load(out + (s0 + sb) * SO + (c0 + cb) * W); }
+          if constexpr (half) acc_h[sb] = H::load(out + (s0 + sb) * SO + ch);
         }
       }
       const T* xr = x.row_data(s0);
@@ -184,21 +239,25 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
           NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
             if (s0 + sb_n + sb < x.rows()) __builtin_prefetch(xr + (sb_n + sb) * SI + i, 0, 3);
           }
-        batch<T> wv[cb_n];
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { wv[cb] = detail::load(wr + cb * W); }
+        batch<T> wv[cf ? cf : 1];
+        NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { wv[cb] = detail::load(wr + cb * W); }
+        [[maybe_unused]] typename H::reg wh;
+        if constexpr (half) wh = H::load(wr + cf * W);
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
           const batch<T> xv(xr[sb * SI + i]);
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[sb][cb] = simd::fma(xv, wv[cb], acc[sb][cb]); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { acc[sb][cb] = simd::fma(xv, wv[cb], acc[sb][cb]); }
+          if constexpr (half) acc_h[sb] = H::fma(H::low(xv), wh, acc_h[sb]);
         }
       }
       NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-        NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+        NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { detail::store(out + (s0 + sb) * SO + (c0 + cb) * W, acc[sb][cb]); }
+        if constexpr (half) H::store(out + (s0 + sb) * SO + ch, acc_h[sb]);
       }
     };
     if constexpr (In * SO * sizeof(T) <= (512u << 10)) {
       // Weights that stay in L2: each block of samples takes every column block in turn, its inputs in L1.
       detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-        detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE { block(s0, sb_c, c0, cb_c, 0, In); });
+        detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE { block(s0, sb_c, c0, cb_c, last_c, 0, In); });
       });
     } else {
       // Larger weights (784 → 512: 1.6 MB): chunks of 8 row blocks (their inputs and outputs stay in L2),
@@ -210,8 +269,8 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
         const std::size_t rn = std::min(chunk, x.rows() - r0);
         for (std::size_t k0 = 0; k0 < In; k0 += panel) {
           const std::size_t k1 = std::min(In, k0 + panel);
-          detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
-            detail::dynamic_blocks<SB>(rn, [&](std::size_t s0, auto sb_c) NN_INLINE { block(r0 + s0, sb_c, c0, cb_c, k0, k1); });
+          detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
+            detail::dynamic_blocks<SB>(rn, [&](std::size_t s0, auto sb_c) NN_INLINE { block(r0 + s0, sb_c, c0, cb_c, last_c, k0, k1); });
           });
         }
       }
@@ -408,29 +467,45 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
     detail::dynamic_blocks<IB>(last - first, [&](std::size_t i_start, auto ib_c) NN_INLINE {
       constexpr std::size_t ib_n = decltype(ib_c)::value;
       const std::size_t i0 = first + i_start;
-      detail::static_blocks<C, CB>([&](std::size_t c0, auto cb_c) NN_INLINE {
+      detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
         constexpr std::size_t cb_n = decltype(cb_c)::value;
-        batch<T> acc[ib_n][cb_n];
+        constexpr bool half = decltype(last_c)::value && detail::half_tail<T, Out>;  // (as in dense_forward)
+        constexpr std::size_t cf = cb_n - (half ? 1 : 0);
+        using H = detail::half_register<T>;
+        const std::size_t ch = (c0 + cf) * W;
+        batch<T> acc[ib_n][cf ? cf : 1];
+        [[maybe_unused]] typename H::reg acc_h[ib_n];
         NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
+          NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
+          if constexpr (half) acc_h[ib] = H::low(batch<T>(T(0)));
         }
         const T* dr = delta.data() + c0 * W;
         const T* xr = x.data() + i0;
         for (std::size_t s = 0; s < m; ++s, dr += SO, xr += SI) {
-          batch<T> dv[cb_n];
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { dv[cb] = detail::load(dr + cb * W); }
+          batch<T> dv[cf ? cf : 1];
+          NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { dv[cb] = detail::load(dr + cb * W); }
+          [[maybe_unused]] typename H::reg dh;
+          if constexpr (half) dh = H::load(dr + cf * W);
           NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
             const batch<T> xv(xr[ib]);
-            NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) { acc[ib][cb] = simd::fma(xv, dv[cb], acc[ib][cb]); }
+            NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { acc[ib][cb] = simd::fma(xv, dv[cb], acc[ib][cb]); }
+            if constexpr (half) acc_h[ib] = H::fma(H::low(xv), dh, acc_h[ib]);
           }
         }
         NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
-          NN_UNROLL for (std::size_t cb = 0; cb < cb_n; ++cb) {
+          NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) {
             T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
             if constexpr (Accumulate)
               detail::store(p, simd::fma(av, acc[ib][cb], detail::load(p)));
             else
               detail::store(p, av * acc[ib][cb]);
+          }
+          if constexpr (half) {
+            T* p = g.data() + (i0 + ib) * SO + ch;
+            if constexpr (Accumulate)
+              H::store(p, H::fma(H::low(av), acc_h[ib], H::load(p)));
+            else
+              H::store(p, H::mul(H::low(av), acc_h[ib]));
           }
         }
       });
