@@ -1,7 +1,7 @@
 // The kernels of a layer's forward and backward passes (dense_forward, activate, output_delta,
 // dense_backward_input) against their scalar twins in reference.hpp (summing in long double), in float and
 // double, for the sizes 1, 3, 10, 30, 100 and 784 in the padded dimension (multiples of the SIMD width
-// and not) and mini-batches of 1, 3, 10, 13 and 64 rows (every remainder of the kernels' row blocks).
+// and not) and mini-batches of 1, 3, 10, 13, 19 and 64 rows (every remainder of the kernels' row blocks).
 // Each tolerance is a bound on rounding error computed from the values summed (reference.hpp), so one
 // dropped term, a tail off by one or a wrong activation fails at every size, 784 included. The update
 // kernels are in kernels_update_test.cpp (one file would take over a minute to compile).

@@ -161,8 +161,8 @@ class lane_sum_error {
   (T, 1, 10), (T, 3, 784), (T, 10, 3), (T, 30, 100), (T, 100, 30), (T, 784, 1), (T, 784, 10), (T, 784, 784)
 // (T, N) for the kernels over rows of N values.
 #define NN_KERNEL_WIDTHS(T) (T, 1), (T, 3), (T, 10), (T, 30), (T, 100), (T, 784)
-// Mini-batch sizes: one row, and every remainder of the kernels' row blocks (12, 8, 4, 2, 1).
-#define NN_KERNEL_BATCHES 1, 3, 10, 13, 64
+// Mini-batch sizes: one row, and every remainder of the kernels' row blocks (10, 8, 4, 2, 1; 19 = 10 + 8 + 1).
+#define NN_KERNEL_BATCHES 1, 3, 10, 13, 19, 64
 
 // Every element of a comparison within its tolerance (a worst_error); on failure, the worst one.
 // For Catch2 tests.

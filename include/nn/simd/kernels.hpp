@@ -196,7 +196,10 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
   constexpr std::size_t W = L::simd_width, C = L::registers, SO = L::stride, SI = row_layout<T, In>::stride;
   constexpr std::size_t CB = C < 4 ? C : 4;
   constexpr std::size_t rows_max = (detail::register_count<T> - CB - 1) / CB;
-  constexpr std::size_t SB = rows_max < 12 ? rows_max : 12;
+  // At most 10 samples a block: the course's mini-batch of 10 is then one block, where 12 had split it
+  // into blocks of 8 and 2, and the block of 2 loaded every weight again for 4 FMAs (784 → 30 at
+  // mini-batch 10: 97 → 106 GFLOP/s on the Zen 4; docs/benchmarks.md, "A block of ten samples").
+  constexpr std::size_t SB = rows_max < 10 ? rows_max : 10;
   constexpr std::size_t line = 64 / sizeof(T);
   T* const out = z ? z : a.data();  // W·x + b goes here first; a = f(out) in place when there is no z
 
