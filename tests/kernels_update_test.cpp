@@ -1,6 +1,6 @@
 // The kernels that turn errors into parameter updates (rank_update, column_sum, axpy) and the xsimd
 // helpers under them, against their scalar twins in reference.hpp (summing in long double), in float and
-// double, for the sizes 1, 3, 10, 30, 100 and 784 in the padded dimension and mini-batches of 1, 3, 10, 13
+// double, for the sizes 1, 3, 10, 30, 100 and 784 in the padded dimension and mini-batches of 1, 3, 10, 13, 19
 // and 64 rows. Tolerances are bounds on rounding error computed from the values summed (reference.hpp).
 // The passes that compute those errors are in kernels_test.cpp (one file would take over a minute to compile).
 #include <nn/simd/kernels.hpp>
@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "catch.hpp"
@@ -65,6 +66,45 @@ TEMPLATE_TEST_CASE_SIG("rank_update matches alpha·Σ_s x[s]ᵀ·delta[s], writt
   CHECK(std::equal(parts.data(), parts.data() + split * parts.stride, g0.data()));
   nn::simd::rank_update<true, T, In, Out>(x, delta, parts, alpha, 0, split);
   CHECK(std::equal(parts.data(), parts.data() + In * parts.stride, g.data()));
+}
+
+// Where the build's compile-time kernels are FMAs (AVX2 or AVX-512, not the run-time paths), each value is
+// the FMA chain over the samples in order, then one FMA (or product) with alpha: to the bit, whatever the
+// register it is computed in. The shapes include rows whose last register AVX-512 computes in 256 bits
+// (float 100 = 6 × 16 + 4 and 3; double 10 = 8 + 2), and a block holding that register alone (double 100 =
+// 12 × 8 + 4: blocks of 4, 4, 4 and 1 registers).
+TEMPLATE_TEST_CASE_SIG("rank_update: each value the FMA chain of its samples, to the bit", "[kernels]",
+                       ((class T, std::size_t In, std::size_t Out), T, In, Out), (float, 30, 100), (float, 10, 3),
+                       (float, 20, 30), (double, 30, 10), (double, 12, 100)) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  constexpr bool exact = NN_DISPATCH == 0 || !std::is_same_v<T, float>;
+#else
+  constexpr bool exact = false;
+#endif
+  if (!exact) return;  // (no FMA in this build's kernels: rank_update's test above bounds the error)
+  const std::size_t m = GENERATE(1, 10, 19);
+  nn::rng r(7 * In + Out + m);
+  bm<T, In> x(m);
+  bm<T, Out> delta(m);
+  nn::matrix<T, In, Out> g, fresh;
+  ref::fill(x, r);
+  ref::fill(delta, r);
+  ref::fill(g, r);
+  const nn::matrix<T, In, Out> g0 = g;
+  const T alpha = static_cast<T>(-0.37);
+  nn::simd::rank_update<true, T, In, Out>(x, delta, g, alpha);
+  nn::simd::rank_update<false, T, In, Out>(x, delta, fresh, alpha);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < In; ++i)
+    for (std::size_t o = 0; o < Out; ++o) {
+      T acc(0);
+      for (std::size_t s = 0; s < m; ++s) acc = std::fma(x(s, i), delta(s, o), acc);
+      wrong += g(i, o) != std::fma(alpha, acc, g0(i, o));
+      wrong += fresh(i, o) != alpha * acc;
+    }
+  CHECK(wrong == 0);
+  CHECK(ref::padding_is_zero(g));
+  CHECK(ref::padding_is_zero(fresh));
 }
 
 TEMPLATE_TEST_CASE_SIG("column_sum matches alpha·Σ_s delta[s]", "[kernels]", ((class T, std::size_t N), T, N),

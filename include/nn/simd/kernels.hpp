@@ -106,15 +106,29 @@ NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(
 // tail"). Intel's 512-bit units take either at the same rate. Each lane has the same operations in the same
 // order, so the bits are those of the full register; lanes past the half are padding, which stays as it
 // was (zero: the kernels keep it so).
+// Only where the 256-bit FMA is compiled in too: GCC's -mavx512f alone does not enable it (-mfma).
+#if defined(NN_SIMD_X86) && defined(__AVX512F__) && defined(__FMA__)
+#define NN_HALF_REGISTERS 1
+#else
+#define NN_HALF_REGISTERS 0
+#endif
 template <class T, std::size_t Cols>
-inline constexpr bool half_tail = sizeof(batch<T>) == 64 && row_layout<T, Cols>::tail * 2 <= row_layout<T, Cols>::simd_width;
+inline constexpr bool half_tail = NN_HALF_REGISTERS && sizeof(batch<T>) == 64 &&
+                                  row_layout<T, Cols>::tail * 2 <= row_layout<T, Cols>::simd_width;
 
+// The full register's operations under the half register's names: never run (half_tail is false where
+// this is the one), but the kernels' discarded half-tail branches name them (clang checks the names once
+// they no longer depend on a template parameter).
 template <class T>
-struct half_register {  // (a build without AVX-512 has no half tail: this is never used)
+struct half_register {
   using reg = batch<T>;
-  static reg load(const T* p) noexcept { return detail::load(p); }
+  NN_INLINE static reg load(const T* p) noexcept { return detail::load(p); }
+  NN_INLINE static void store(T* p, const reg& v) noexcept { detail::store(p, v); }
+  NN_INLINE static reg low(const batch<T>& v) noexcept { return v; }
+  NN_INLINE static reg fma(const reg& a, const reg& b, const reg& c) noexcept { return simd::fma(a, b, c); }
+  NN_INLINE static reg mul(const reg& a, const reg& b) noexcept { return a * b; }
 };
-#if defined(__AVX512F__)
+#if NN_HALF_REGISTERS
 template <>
 struct half_register<float> {
   using reg = __m256;
