@@ -87,11 +87,17 @@ NN_INLINE inline void dynamic_blocks(std::size_t n, F&& f) {
 }
 
 // static_blocks' blocks in its order, each also told (bool_constant) whether it holds the last index, N − 1.
-template <std::size_t N, std::size_t Block, class F>
+// Only when Mark: otherwise every block is told false, through static_blocks' own loop, so that the last
+// block is not compiled a second time for nothing.
+template <std::size_t N, std::size_t Block, bool Mark, class F>
 NN_INLINE inline void static_blocks_last(F&& f) {
-  constexpr std::size_t before = (N - 1) / Block;  // the whole blocks ahead of the one holding N − 1
-  for (std::size_t b = 0; b < before; ++b) f(b * Block, std::integral_constant<std::size_t, Block>{}, std::false_type{});
-  f(before * Block, std::integral_constant<std::size_t, N - before * Block>{}, std::true_type{});
+  if constexpr (!Mark) {
+    static_blocks<N, Block>([&](std::size_t start, auto size) NN_INLINE { f(start, size, std::false_type{}); });
+  } else {
+    constexpr std::size_t before = (N - 1) / Block;  // the whole blocks ahead of the one holding N − 1
+    for (std::size_t b = 0; b < before; ++b) f(b * Block, std::integral_constant<std::size_t, Block>{}, std::false_type{});
+    f(before * Block, std::integral_constant<std::size_t, N - before * Block>{}, std::true_type{});
+  }
 }
 
 template <class T>
@@ -226,7 +232,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
     // With half_tail, the block holding the row's last register (half_c) computes it in 256 bits.
     const auto block = [&](std::size_t s0, auto sb_c, std::size_t c0, auto cb_c, auto half_c, std::size_t k0, std::size_t k1) NN_INLINE {
       constexpr std::size_t sb_n = decltype(sb_c)::value, cb_n = decltype(cb_c)::value;
-      constexpr bool half = decltype(half_c)::value && detail::half_tail<T, Out>;
+      constexpr bool half = decltype(half_c)::value;
       constexpr std::size_t cf = cb_n - (half ? 1 : 0);  // full registers
       using H = detail::half_register<T>;
       const std::size_t ch = (c0 + cf) * W;  // the half register's column
@@ -274,7 +280,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
     if constexpr (In * SO * sizeof(T) <= (512u << 10)) {
       // Weights that stay in L2: each block of samples takes every column block in turn, its inputs in L1.
       detail::dynamic_blocks<SB>(x.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-        detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE { block(s0, sb_c, c0, cb_c, last_c, 0, In); });
+        detail::static_blocks_last<C, CB, detail::half_tail<T, Out>>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE { block(s0, sb_c, c0, cb_c, last_c, 0, In); });
       });
     } else {
       // Larger weights (784 → 512: 1.6 MB): chunks of 8 row blocks (their inputs and outputs stay in L2),
@@ -286,7 +292,7 @@ void dense_forward(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, In, O
         const std::size_t rn = std::min(chunk, x.rows() - r0);
         for (std::size_t k0 = 0; k0 < In; k0 += panel) {
           const std::size_t k1 = std::min(In, k0 + panel);
-          detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
+          detail::static_blocks_last<C, CB, detail::half_tail<T, Out>>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
             detail::dynamic_blocks<SB>(rn, [&](std::size_t s0, auto sb_c) NN_INLINE { block(r0 + s0, sb_c, c0, cb_c, last_c, k0, k1); });
           });
         }
@@ -484,9 +490,9 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
     detail::dynamic_blocks<IB>(last - first, [&](std::size_t i_start, auto ib_c) NN_INLINE {
       constexpr std::size_t ib_n = decltype(ib_c)::value;
       const std::size_t i0 = first + i_start;
-      detail::static_blocks_last<C, CB>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
+      detail::static_blocks_last<C, CB, detail::half_tail<T, Out>>([&](std::size_t c0, auto cb_c, auto last_c) NN_INLINE {
         constexpr std::size_t cb_n = decltype(cb_c)::value;
-        constexpr bool half = decltype(last_c)::value && detail::half_tail<T, Out>;  // (as in dense_forward)
+        constexpr bool half = decltype(last_c)::value;  // (as in dense_forward)
         constexpr std::size_t cf = cb_n - (half ? 1 : 0);
         using H = detail::half_register<T>;
         const std::size_t ch = (c0 + cf) * W;
