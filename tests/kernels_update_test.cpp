@@ -69,10 +69,12 @@ TEMPLATE_TEST_CASE_SIG("rank_update matches alpha·Σ_s x[s]ᵀ·delta[s], writt
 }
 
 // Where the build's compile-time kernels are FMAs (AVX2 or AVX-512, not the run-time paths), each value is
-// the FMA chain over the samples in order, then one FMA (or product) with alpha: to the bit, whatever the
-// register it is computed in. The shapes include rows whose last register AVX-512 computes in 256 bits
-// (float 100 = 6 × 16 + 4 and 3; double 10 = 8 + 2), and a block holding that register alone (double 100 =
-// 12 × 8 + 4: blocks of 4, 4, 4 and 1 registers).
+// the FMA chain over the samples in order from +0, then one FMA (or product) with alpha: to the bit,
+// whatever the register it is computed in, the sign of a zero included (the kernel starts from the first
+// sample's products: an input that is 0 in every sample, against errors that are all negative, makes every
+// product −0, and the chain from +0 gives +0). The shapes include rows whose last register AVX-512 computes
+// in 256 bits (float 100 = 6 × 16 + 4 and 3; double 10 = 8 + 2), and a block holding that register alone
+// (double 100 = 12 × 8 + 4: blocks of 4, 4, 4 and 1 registers).
 TEMPLATE_TEST_CASE_SIG("rank_update: each value the FMA chain of its samples, to the bit", "[kernels]",
                        ((class T, std::size_t In, std::size_t Out), T, In, Out), (float, 30, 100), (float, 10, 3),
                        (float, 20, 30), (double, 30, 10), (double, 12, 100)) {
@@ -90,17 +92,24 @@ TEMPLATE_TEST_CASE_SIG("rank_update: each value the FMA chain of its samples, to
   ref::fill(x, r);
   ref::fill(delta, r);
   ref::fill(g, r);
+  // Input 1 is 0 in every sample and output 2's errors are all negative; weight (1, 2) is −0.
+  for (std::size_t s = 0; s < m; ++s) {
+    x(s, 1) = T(0);
+    delta(s, Out > 2 ? 2 : 0) = -std::fabs(delta(s, Out > 2 ? 2 : 0)) - T(0.01);
+  }
+  g(1, Out > 2 ? 2 : 0) = -T(0);
   const nn::matrix<T, In, Out> g0 = g;
   const T alpha = static_cast<T>(-0.37);
   nn::simd::rank_update<true, T, In, Out>(x, delta, g, alpha);
   nn::simd::rank_update<false, T, In, Out>(x, delta, fresh, alpha);
+  const auto same = [](T a, T b) { return a == b && std::signbit(a) == std::signbit(b); };
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < In; ++i)
     for (std::size_t o = 0; o < Out; ++o) {
       T acc(0);
       for (std::size_t s = 0; s < m; ++s) acc = std::fma(x(s, i), delta(s, o), acc);
-      wrong += g(i, o) != std::fma(alpha, acc, g0(i, o));
-      wrong += fresh(i, o) != alpha * acc;
+      wrong += !same(g(i, o), std::fma(alpha, acc, g0(i, o)));
+      wrong += !same(fresh(i, o), alpha * acc);
     }
   CHECK(wrong == 0);
   CHECK(ref::padding_is_zero(g));
