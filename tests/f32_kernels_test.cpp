@@ -101,6 +101,34 @@ TEST_CASE("f32 product: every path, every finish, sizes that are not multiples o
   }
 }
 
+// Sums from 0 start from their first products (kernels.hpp, detail::settle): a row of a that is all zeros,
+// against rows of b that are all negative, makes every product −0, and the sum must still be the +0 of a
+// chain from +0 on every path: store gives +0, scale −0.375 · +0 = −0, add −0 + (−0) = −0 onto a −0.
+TEST_CASE("f32 product: a sum of −0 products is +0, as from +0, on every path", "[f32]") {
+  nn::rng r(11);
+  for (const isa path : paths()) {
+    INFO("path " << nn::simd::name(path));
+    for (const std::size_t inner : {1, 2, 10})
+      for (const auto finish : {f32::product_finish::store, f32::product_finish::scale, f32::product_finish::add}) {
+        INFO("inner " << inner << ", finish " << static_cast<int>(finish));
+        const std::size_t m = 13, cols = 40;
+        rows a(m, inner, r), b(inner, cols, r), out(m, cols, r);
+        for (std::size_t q = 0; q < inner; ++q) {
+          a.v.data()[5 * a.stride + q] = 0.0f;
+          for (std::size_t c = 0; c < cols; ++c) b.v.data()[q * b.stride + c] = -std::fabs(b.at(q, c)) - 0.5f;
+        }
+        for (std::size_t c = 0; c < cols; ++c) out.v.data()[5 * out.stride + c] = -0.0f;
+        f32::product_args args{m, inner, cols, a.v.data(), a.stride, 1, b.v.data(), b.stride, nullptr,
+                               out.v.data(), out.stride, finish, -0.375f};
+        f32::kernels_for(path).product(args);
+        const bool negative = finish != f32::product_finish::store;
+        std::size_t wrong = 0;
+        for (std::size_t c = 0; c < cols; ++c) wrong += out.at(5, c) != 0.0f || std::signbit(out.at(5, c)) != negative;
+        CHECK(wrong == 0);
+      }
+  }
+}
+
 TEST_CASE("f32 dot: every path, sizes that are not multiples of a register", "[f32]") {
   nn::rng r(6);
   for (const isa path : paths()) {

@@ -124,6 +124,7 @@ struct ops {
   NN_INLINE static reg loadu(const float* p) noexcept { return _mm_loadu_ps(p); }
   NN_INLINE static void store(float* p, reg v) noexcept { _mm_store_ps(p, v); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm_mul_ps(a, b); }
+  NN_INLINE static reg add(reg a, reg b) noexcept { return _mm_add_ps(a, b); }
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm_add_ps(_mm_mul_ps(a, b), c); }  // (no FMA)
   NN_INLINE static float sum(reg v) noexcept {
     alignas(16) float l[4];
@@ -149,6 +150,7 @@ struct ops {
   NN_INLINE static reg loadu(const float* p) noexcept { return _mm256_loadu_ps(p); }
   NN_INLINE static void store(float* p, reg v) noexcept { _mm256_store_ps(p, v); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
+  NN_INLINE static reg add(reg a, reg b) noexcept { return _mm256_add_ps(a, b); }
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
   NN_INLINE static float sum(reg v) noexcept {
     alignas(32) float l[8];
@@ -173,6 +175,7 @@ struct ops {
   NN_INLINE static reg loadu(const float* p) noexcept { return _mm512_loadu_ps(p); }
   NN_INLINE static void store(float* p, reg v) noexcept { _mm512_store_ps(p, v); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm512_mul_ps(a, b); }
+  NN_INLINE static reg add(reg a, reg b) noexcept { return _mm512_add_ps(a, b); }
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm512_fmadd_ps(a, b, c); }
   // A register's sum in the order of xsimd 8.1's AVX-512 hadd, which nn's compile-time kernels use too:
   // lanes i and i + 8, then i and i + 4, then neighbours, then the two pairs.

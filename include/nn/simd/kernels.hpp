@@ -102,6 +102,17 @@ NN_INLINE inline void static_blocks_last(F&& f) {
 
 template <class T>
 NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
+
+// Sums from zero over a short run (rank_update: the samples of a mini-batch) start their accumulators from
+// the first products, x·y, not from FMAs into zeros: on Zen 4 784 × 30 at mini-batch 10 ran 9–11 % faster
+// (docs/benchmarks.md, "The first sample multiplied"; over long runs, the convolution's products, it
+// changed nothing). x·y differs from fma(x, y, +0) only where the product is an exact −0 (a zero times a
+// negative number), which the FMA makes +0; every later FMA keeps that difference a −0 where the chain
+// from +0 has +0, and settle, + 0 at the end, takes it back: the same bits as the FMA chain from +0. (With
+// flush-to-zero, a sum whose last FMA underflowed to −0 becomes +0 too: the sign of a zero, where the
+// true sum was a negative number of magnitude below 1.2e−38.)
+template <class R>
+NN_INLINE inline R settle(const R& v) noexcept { return v + R(0); }
 template <class T>
 NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
 
@@ -499,10 +510,7 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
         constexpr std::size_t cf = cb_n - (half ? 1 : 0);
         using H = detail::half_register<T>;
         const std::size_t ch = (c0 + cf) * W;
-        // The sums start from the first sample's products, not from FMAs into zeros: on Zen 4 the block
-        // ran 11 % faster (docs/benchmarks.md, "The first sample multiplied"). x·d + 0 and x·d differ
-        // only for a product that is −0, so a sum can differ from the FMA chain from +0 only by being −0
-        // where that chain gives +0; the finish adds +0 (−0 + 0 = +0, all else unchanged): the same bits.
+        // The sums start from the first sample's products and are settled at the end (detail::settle).
         batch<T> acc[ib_n][cf ? cf : 1];
         [[maybe_unused]] typename H::reg acc_h[ib_n];
         const T* dr = delta.data() + c0 * W;
@@ -536,11 +544,10 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
             if constexpr (half) acc_h[ib] = H::fma(H::low(xv), dh, acc_h[ib]);
           }
         }
-        const batch<T> zero(T(0));
         NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
           NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) {
             T* p = g.data() + (i0 + ib) * SO + (c0 + cb) * W;
-            const batch<T> sum = acc[ib][cb] + zero;
+            const batch<T> sum = detail::settle(acc[ib][cb]);
             if constexpr (Accumulate)
               detail::store(p, simd::fma(av, sum, detail::load(p)));
             else
@@ -548,7 +555,7 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
           }
           if constexpr (half) {
             T* p = g.data() + (i0 + ib) * SO + ch;
-            const auto sum = H::add(acc_h[ib], H::low(zero));
+            const auto sum = H::add(acc_h[ib], H::low(batch<T>(T(0))));
             if constexpr (Accumulate)
               H::store(p, H::fma(H::low(av), sum, H::load(p)));
             else
