@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <stdexcept>
 #include <limits>
 #include <vector>
 
@@ -281,4 +283,48 @@ TEST_CASE("learning-rate schedules: step and cosine factors, applied each epoch 
   t.schedule = [](std::size_t e) { return e == 2 ? 0.0 : 1.0; };
   REQUIRE_THROWS_WITH(t.fit(net, train), "nn::trainer: the learning-rate schedule gave 0.000000 for epoch 2; it must be a finite factor > 0");
   REQUIRE(t.optimizer.learning_rate == 0.2);  // restored after the exception too
+}
+
+// nn::callback, the type of the trainers' callbacks (nn/callback.hpp): what std::function would do with
+// each thing users assign to them.
+namespace {
+double twice(std::size_t e) { return 2.0 * static_cast<double>(e); }
+}  // namespace
+
+TEST_CASE("nn::callback holds lambdas, functions and std::functions, copies them, and is empty when given none", "[optimizer]") {
+  nn::callback<double(std::size_t)> c;
+  REQUIRE_FALSE(c);
+  REQUIRE(c == nullptr);
+  REQUIRE_THROWS_AS(c(1), std::logic_error);
+  c = twice;
+  REQUIRE(c);
+  REQUIRE(c(3) == 6.0);
+  c = nullptr;
+  REQUIRE_FALSE(c);
+  double (*none)(std::size_t) = nullptr;
+  c = none;
+  REQUIRE_FALSE(c);
+  c = std::function<double(std::size_t)>();
+  REQUIRE_FALSE(c);
+  c = std::function<double(std::size_t)>([](std::size_t e) { return e + 0.5; });
+  REQUIRE(c(1) == 1.5);
+  c = {};
+  REQUIRE_FALSE(c);
+  // A copy holds its own copy of the callable (its state is not shared), as std::function's does.
+  int calls = 0;
+  nn::callback<void(const nn::epoch_report&)> a = [n = 0, &calls](const nn::epoch_report&) mutable { calls = ++n; };
+  a(nn::epoch_report{});
+  auto b = a;
+  b(nn::epoch_report{});
+  REQUIRE(calls == 2);
+  a(nn::epoch_report{});
+  REQUIRE(calls == 2);  // a's own counter: 1 → 2
+  b = a;
+  b(nn::epoch_report{});
+  REQUIRE(calls == 3);
+  auto moved = std::move(b);
+  REQUIRE(moved);
+  // And the other way: a std::function made from a callback.
+  const std::function<double(std::size_t)> f = nn::callback<double(std::size_t)>(twice);
+  REQUIRE(f(4) == 8.0);
 }

@@ -15,7 +15,6 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdio>
-#include <functional>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -121,7 +120,7 @@ class online_trainer {
   Cost cost{};
   std::size_t batch_size = 1;
   std::size_t report_every = 10000;  // examples between calls of on_report (0: only the final one)
-  std::function<void(const online_report&)> on_report = print_online_report;
+  callback<void(const online_report&)> on_report = print_online_report;
   bool flush_subnormals = true;  // as nn::trainer's: subnormal numbers become 0 in the steps
 
   online_trainer() = default;

@@ -5,9 +5,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
-#include <functional>
 #include <stdexcept>
 #include <string>
+
+#include "nn/callback.hpp"
 
 namespace nn {
 
@@ -31,13 +32,13 @@ struct epoch_report {
 
 // Learning-rate schedules for trainer::schedule: the factor for each (0-based) epoch.
 // Step decay: 1 for the first `every` epochs, then `factor`, factor², …
-inline std::function<double(std::size_t)> step_decay(std::size_t every, double factor) {
+inline callback<double(std::size_t)> step_decay(std::size_t every, double factor) {
   if (every == 0 || !(factor > 0)) throw std::invalid_argument("nn::step_decay: every must be ≥ 1 and factor > 0");
   return [=](std::size_t e) { return std::pow(factor, static_cast<double>(e / every)); };
 }
 // Cosine decay (Loshchilov & Hutter's SGDR without restarts): from 1 at epoch 0 down to `floor` at epoch
 // `epochs` − 1 along half a cosine; `floor` after that.
-inline std::function<double(std::size_t)> cosine_decay(std::size_t epochs, double floor = 0.01) {
+inline callback<double(std::size_t)> cosine_decay(std::size_t epochs, double floor = 0.01) {
   if (epochs == 0 || !(floor > 0 && floor <= 1))
     throw std::invalid_argument("nn::cosine_decay: epochs must be ≥ 1 and floor in (0, 1]");
   return [=](std::size_t e) {

@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -23,6 +22,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "nn/callback.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/cost.hpp"
 #include "nn/data/dataset.hpp"
@@ -64,7 +64,7 @@ class trainer {
   // Optional learning-rate schedule: the factor, at each epoch, by which the optimizer's learning_rate
   // (its value when fit starts) is multiplied, e.g. nn::step_decay(10, 0.5) or nn::cosine_decay(30).
   // fit restores the starting rate when it returns.
-  std::function<double(std::size_t epoch)> schedule;
+  callback<double(std::size_t epoch)> schedule;
   // Early stopping: with patience p > 0, fit stops when the count correct on the data passed as its
   // third argument (a validation set) has not risen for p epochs, and leaves the network with the
   // parameters of the best epoch (the first of equals). Keras's EarlyStopping with
@@ -95,9 +95,9 @@ class trainer {
   // Evaluation, inference and the callbacks run in the thread's own state. false: IEEE arithmetic in the
   // steps. A run resumed from a checkpoint gives the uninterrupted run's bits only with the same setting.
   bool flush_subnormals = true;
-  std::function<void(const epoch_report&)> on_epoch = print_report;
+  callback<void(const epoch_report&)> on_epoch = print_report;
   // Optional: (samples done, samples in the epoch), about 100 times an epoch, e.g. for a progress bar.
-  std::function<void(std::size_t, std::size_t)> on_progress;
+  callback<void(std::size_t, std::size_t)> on_progress;
 
   trainer() = default;
   explicit trainer(Optimizer o, Cost c = {}) : optimizer(std::move(o)), cost(std::move(c)) {}

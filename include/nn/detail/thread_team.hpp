@@ -3,16 +3,22 @@
 //
 // Between runs the workers sleep on a condition variable (a run is an epoch, so waking them is rare);
 // inside a run the barrier spins briefly, then yields, since a mini-batch phase takes microseconds.
+// POSIX threads, not <thread>, <mutex> and <condition_variable>: those headers cost every program that
+// includes nn/network.hpp about 0.1 s of build (docs/benchmarks.md, "Compile time").
 #pragma once
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
-#include <condition_variable>
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <exception>
-#include <functional>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -21,21 +27,39 @@
 namespace nn::detail {
 
 class thread_team {
+  struct lock {  // (std::lock_guard's part that is needed)
+    explicit lock(pthread_mutex_t& m) noexcept : m_(m) { pthread_mutex_lock(&m_); }
+    ~lock() { pthread_mutex_unlock(&m_); }
+    lock(const lock&) = delete;
+    lock& operator=(const lock&) = delete;
+    pthread_mutex_t& m_;
+  };
+  struct start {
+    thread_team* team;
+    std::size_t member;
+  };
+
  public:
   explicit thread_team(std::size_t size) : size_(size ? size : 1) {
-    workers_.reserve(size_ - 1);
-    for (std::size_t t = 1; t < size_; ++t) workers_.emplace_back([this, t] { work(t); });
+    workers_ = std::make_unique<pthread_t[]>(size_);
+    starts_ = std::make_unique<start[]>(size_);
+    for (std::size_t t = 1; t < size_; ++t) {
+      starts_[t] = {this, t};
+      const int e = pthread_create(&workers_[t], nullptr, &thread_team::entry, &starts_[t]);
+      if (e != 0) {
+        stop(t);  // (the ones already started)
+        throw std::runtime_error("nn: could not start thread " + std::to_string(t) + " of " + std::to_string(size_) +
+                                 " for training: " + std::strerror(e));
+      }
+    }
   }
   thread_team(const thread_team&) = delete;
   thread_team& operator=(const thread_team&) = delete;
   ~thread_team() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-      ++run_id_;
-    }
-    wake_.notify_all();
-    for (auto& w : workers_) w.join();
+    stop(size_);
+    pthread_cond_destroy(&wake_);
+    pthread_cond_destroy(&done_);
+    pthread_mutex_destroy(&mutex_);
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -44,28 +68,30 @@ class thread_team {
   // f must not throw out of a phase that others wait for at a barrier: members catch their own
   // exceptions, agree at a barrier, and return together (see trainer::fit); an exception that does
   // escape f is rethrown here after all members have finished.
-  void run(const std::function<void(std::size_t)>& f) {
+  template <class F>
+  void run(F&& f) {
     if (size_ == 1) {
       failing_.store(false, std::memory_order_relaxed);
-      return f(0);
+      return f(std::size_t{0});
     }
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &f;
+      lock l(mutex_);
+      job_ = const_cast<void*>(static_cast<const void*>(std::addressof(f)));
+      call_ = [](void* job, std::size_t member) { (*static_cast<std::remove_reference_t<F>*>(job))(member); };
       pending_ = size_ - 1;
       failing_.store(false, std::memory_order_relaxed);
       error_ = nullptr;
       ++run_id_;
     }
-    wake_.notify_all();
+    pthread_cond_broadcast(&wake_);
     std::exception_ptr mine;
     try {
-      f(0);
+      f(std::size_t{0});
     } catch (...) {
       mine = std::current_exception();
     }
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    lock l(mutex_);
+    while (pending_ != 0) pthread_cond_wait(&done_, &mutex_);
     job_ = nullptr;
     if (mine) std::rethrow_exception(mine);
     if (error_) std::rethrow_exception(error_);
@@ -88,7 +114,7 @@ class thread_team {
     } else {
       for (unsigned spins = 0; generation_.load(std::memory_order_acquire) == gen; ++spins) {
         if (spins < 4000) pause();
-        else std::this_thread::yield();  // an oversubscribed machine: let the others run
+        else sched_yield();  // an oversubscribed machine: let the others run
       }
     }
     // Overwritten only when every member has arrived at the next barrier, so stable until then.
@@ -102,34 +128,55 @@ class thread_team {
 #endif
   }
 
-  void work(std::size_t member) {
+  static void* entry(void* arg) {
+    const start* s = static_cast<const start*>(arg);
+    s->team->work(s->member);
+    return nullptr;
+  }
+
+  // Stops and joins workers [1, started).
+  void stop(std::size_t started) noexcept {
+    {
+      lock l(mutex_);
+      stop_ = true;
+      ++run_id_;
+    }
+    pthread_cond_broadcast(&wake_);
+    for (std::size_t t = 1; t < started; ++t) pthread_join(workers_[t], nullptr);
+  }
+
+  void work(std::size_t member) noexcept {
     std::size_t seen = 0;
     for (;;) {
-      const std::function<void(std::size_t)>* job;
+      void* job;
+      void (*call)(void*, std::size_t);
       {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return run_id_ != seen; });
+        lock l(mutex_);
+        while (run_id_ == seen) pthread_cond_wait(&wake_, &mutex_);
         seen = run_id_;
         if (stop_) return;
         job = job_;
+        call = call_;
       }
       std::exception_ptr error;
       try {
-        (*job)(member);
+        call(job, member);
       } catch (...) {
         error = std::current_exception();
       }
-      std::lock_guard<std::mutex> lock(mutex_);
+      lock l(mutex_);
       if (error && !error_) error_ = error;
-      if (--pending_ == 0) done_.notify_one();
+      if (--pending_ == 0) pthread_cond_signal(&done_);
     }
   }
 
   std::size_t size_;
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  const std::function<void(std::size_t)>* job_ = nullptr;
+  std::unique_ptr<pthread_t[]> workers_;
+  std::unique_ptr<start[]> starts_;
+  pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t wake_ = PTHREAD_COND_INITIALIZER, done_ = PTHREAD_COND_INITIALIZER;
+  void* job_ = nullptr;
+  void (*call_)(void*, std::size_t) = nullptr;
   std::size_t run_id_ = 0, pending_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
