@@ -148,6 +148,24 @@ TEST_CASE("f32 dot: every path, sizes that are not multiples of a register", "[f
               check_close(out.at(s, i), want, cols, 1.0L);
             }
         }
+    // a over 512 KB (1201 rows of 112 floats): b's rows in chunks that stay in L1 (36 rows of 112), each
+    // block of a's rows serving a whole chunk: 80 rows are two chunks and a part.
+    for (const std::size_t m : {3, 80}) {
+      INFO("rows " << m << ", n 1201, cols 100");
+      const std::size_t n = 1201, cols = 100;
+      const rows a(n, cols, r), b(m, cols, r);
+      rows out(m, n, r);
+      k.dot({m, n, cols, a.v.data(), a.stride, b.v.data(), b.stride, out.v.data(), out.stride});
+      std::size_t wrong = 0;
+      for (std::size_t s = 0; s < m; ++s)
+        for (std::size_t i = 0; i < n; ++i) {
+          long double want = 0;
+          for (std::size_t c = 0; c < cols; ++c) want += static_cast<long double>(a.at(i, c)) * b.at(s, c);
+          const long double tol = (cols + 2) * 2 * std::numeric_limits<float>::epsilon() + 1e-30L;
+          wrong += !(std::fabs(static_cast<long double>(out.at(s, i)) - want) <= tol);
+        }
+      CHECK(wrong == 0);
+    }
   }
 }
 

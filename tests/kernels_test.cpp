@@ -132,9 +132,11 @@ TEMPLATE_TEST_CASE_SIG("dense_forward of weights larger than L2: each sum the ch
   }
 }
 
+// (1200, 100): weights over 512 KB whose errors' chunks (36 rows of 112 floats in 16 KB) hold several
+// blocks of samples: m = 64 is a chunk and a part (784 × 784 has chunks of one block).
 TEMPLATE_TEST_CASE_SIG("dense_backward_input matches (W^T delta) times the activation's derivative", "[kernels]",
                        ((class T, std::size_t In, std::size_t Out), T, In, Out), NN_KERNEL_LAYERS(float),
-                       NN_KERNEL_LAYERS(double)) {
+                       NN_KERNEL_LAYERS(double), (float, 1200, 100)) {
   const std::size_t m = GENERATE(NN_KERNEL_BATCHES);
   nn::rng r(7 * In + Out + m);
   nn::matrix<T, In, Out> w;

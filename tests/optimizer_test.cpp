@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <stdexcept>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -327,4 +328,15 @@ TEST_CASE("nn::callback holds lambdas, functions and std::functions, copies them
   // And the other way: a std::function made from a callback.
   const std::function<double(std::size_t)> f = nn::callback<double(std::size_t)>(twice);
   REQUIRE(f(4) == 8.0);
+  // An empty callback of another signature gives an empty one; a full one, a full one.
+  nn::callback<double(std::size_t)> from_float = nn::callback<float(std::size_t)>{};
+  REQUIRE_FALSE(from_float);
+  from_float = nn::callback<float(std::size_t)>([](std::size_t e) { return static_cast<float>(e) * 0.5f; });
+  REQUIRE(from_float(3) == 1.5);
+  // A pointer to a member is not taken (std::function would take it; a trainer never calls one).
+  struct S {
+    double f(std::size_t) const { return 0; }
+  };
+  STATIC_REQUIRE_FALSE(std::is_constructible_v<nn::callback<double(const S&, std::size_t)>, decltype(&S::f)>);
+  STATIC_REQUIRE(std::is_constructible_v<nn::callback<double(std::size_t)>, double (*)(std::size_t)>);
 }

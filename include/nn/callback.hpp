@@ -33,20 +33,23 @@ class callback<R(A...)> {
   std::unique_ptr<base> f_;
 
  public:
+  using is_nn_callback = void;  // (any nn::callback, for the emptiness test below)
   callback() noexcept = default;
   callback(std::nullptr_t) noexcept {}
-  // Any callable with this signature. A null function pointer or an empty std::function gives an empty
-  // callback, as std::function's own constructor does.
+  // Any callable object or function with this signature (not a pointer to a member: wrap it in a lambda).
+  // A null function pointer, an empty std::function or an empty nn::callback of another signature gives
+  // an empty callback, as std::function's own constructor does.
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, callback> && std::is_invocable_r_v<R, std::decay_t<F>&, A...>)
+    requires(!std::is_same_v<std::remove_cvref_t<F>, callback> && !std::is_member_pointer_v<std::decay_t<F>> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&, A...>)
   callback(F&& f) {
     using D = std::decay_t<F>;
-    if constexpr (std::is_pointer_v<std::remove_cvref_t<F>> || std::is_member_pointer_v<std::remove_cvref_t<F>>) {  // (a function itself is never null)
+    if constexpr (std::is_pointer_v<std::remove_cvref_t<F>>) {  // (a function itself is never null)
       if (f == nullptr) return;
     } else if constexpr (requires(const D& d) {
-                           typename D::result_type;  // (std::function, without naming it)
+                           requires requires { typename D::result_type; } || requires { typename D::is_nn_callback; };
                            static_cast<bool>(d);
-                         }) {
+                         }) {  // (std::function, without naming it, or another nn::callback)
       if (!static_cast<bool>(f)) return;
     }
     f_ = std::make_unique<holder<D>>(std::forward<F>(f));

@@ -64,7 +64,8 @@ class thread_team {
 
   std::size_t size() const noexcept { return size_; }
 
-  // Runs f(member) on every member, the caller being member 0, and returns when all have returned.
+  // Runs f(member) on every member, the caller being member 0, and returns when all have returned (f: a
+  // callable object, such as a lambda; what it returns is dropped).
   // f must not throw out of a phase that others wait for at a barrier: members catch their own
   // exceptions, agree at a barrier, and return together (see trainer::fit); an exception that does
   // escape f is rethrown here after all members have finished.
@@ -72,7 +73,8 @@ class thread_team {
   void run(F&& f) {
     if (size_ == 1) {
       failing_.store(false, std::memory_order_relaxed);
-      return f(std::size_t{0});
+      f(std::size_t{0});
+      return;
     }
     {
       lock l(mutex_);

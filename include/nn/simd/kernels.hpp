@@ -108,9 +108,10 @@ NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_alig
 // (docs/benchmarks.md, "The first sample multiplied"; over long runs, the convolution's products, it
 // changed nothing). x·y differs from fma(x, y, +0) only where the product is an exact −0 (a zero times a
 // negative number), which the FMA makes +0; every later FMA keeps that difference a −0 where the chain
-// from +0 has +0, and settle, + 0 at the end, takes it back: the same bits as the FMA chain from +0. (With
-// flush-to-zero, a sum whose last FMA underflowed to −0 becomes +0 too: the sign of a zero, where the
-// true sum was a negative number of magnitude below 1.2e−38.)
+// from +0 has +0, and settle, + 0 at the end, takes it back: the same bits as the FMA chain from +0, the
+// sign of a zero included, except for a sum whose last FMA rounded a negative number to −0 (a result
+// below 2^−149 in magnitude in float, 2^−1074 in double, or below the normal range under flush-to-zero,
+// the trainer's default), which becomes +0. (-ffast-math, which drops signed zeros, drops the + 0 too.)
 template <class R>
 NN_INLINE inline R settle(const R& v) noexcept { return v + R(0); }
 template <class T>
@@ -145,6 +146,7 @@ struct half_register {
   NN_INLINE static reg fma(const reg& a, const reg& b, const reg& c) noexcept { return simd::fma(a, b, c); }
   NN_INLINE static reg mul(const reg& a, const reg& b) noexcept { return a * b; }
   NN_INLINE static reg add(const reg& a, const reg& b) noexcept { return a + b; }
+  NN_INLINE static reg zero() noexcept { return batch<T>(T(0)); }
 };
 #if NN_HALF_REGISTERS
 template <>
@@ -156,6 +158,7 @@ struct half_register<float> {
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_ps(a, b, c); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_ps(a, b); }
   NN_INLINE static reg add(reg a, reg b) noexcept { return _mm256_add_ps(a, b); }
+  NN_INLINE static reg zero() noexcept { return _mm256_setzero_ps(); }
 };
 template <>
 struct half_register<double> {
@@ -166,6 +169,7 @@ struct half_register<double> {
   NN_INLINE static reg fma(reg a, reg b, reg c) noexcept { return _mm256_fmadd_pd(a, b, c); }
   NN_INLINE static reg mul(reg a, reg b) noexcept { return _mm256_mul_pd(a, b); }
   NN_INLINE static reg add(reg a, reg b) noexcept { return _mm256_add_pd(a, b); }
+  NN_INLINE static reg zero() noexcept { return _mm256_setzero_pd(); }
 };
 #endif
 
@@ -437,44 +441,60 @@ void dense_backward_input(matrix_ref<const T, In, Out> w, matrix_ref<const T, dy
     }
   } else {
     constexpr std::size_t B = detail::register_count<T> >= 32 ? 4 : 3;
-    detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
-      constexpr std::size_t sb_n = decltype(sb_c)::value;
-      detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
-        constexpr std::size_t ib_n = decltype(ib_c)::value;
-        batch<T> acc[sb_n][ib_n];
+    // A block of B samples × B inputs: the B weight rows' dot products with the B samples' errors.
+    const auto block = [&](std::size_t s0, auto sb_c, std::size_t i0, auto ib_c) NN_INLINE {
+      constexpr std::size_t sb_n = decltype(sb_c)::value, ib_n = decltype(ib_c)::value;
+      batch<T> acc[sb_n][ib_n];
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+        NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = batch<T>(T(0)); }
+      }
+      for (std::size_t c = 0; c < C; ++c) {
+        batch<T> wv[ib_n];
+        NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); }
         NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = batch<T>(T(0)); }
+          const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
+          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = simd::fma(wv[ib], dv, acc[sb][ib]); }
         }
-        for (std::size_t c = 0; c < C; ++c) {
-          batch<T> wv[ib_n];
-          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { wv[ib] = detail::load(w.data() + (i0 + ib) * SO + c * W); }
-          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-            const batch<T> dv = detail::load(delta.data() + (s0 + sb) * SO + c * W);
-            NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { acc[sb][ib] = simd::fma(wv[ib], dv, acc[sb][ib]); }
-          }
-        }
+      }
 #if defined(NN_SIMD_X86) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-        // AVX-512 floats: a 4 × 4 block's sums at once (f32.hpp), the same bits as one by one. (Only with
-        // every extension f32.hpp's AVX-512 path is compiled for: a build with -mavx512f alone sums one by one.)
-        if constexpr (std::is_same_v<T, float> && width<T> == 16) {
-          using ops = f32::avx512::ops;
-          if constexpr (sb_n == 4 && ib_n == 4) {
-            ops::reg a[4][4];
-            NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) NN_UNROLL for (std::size_t ib = 0; ib < 4; ++ib) a[sb][ib] = acc[sb][ib];
-            ops::write_sums_4x4(a, dp.data() + s0 * SI + i0, SI);
-          } else {
-            NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-              NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = ops::sum(acc[sb][ib]); }
-            }
+      // AVX-512 floats: a 4 × 4 block's sums at once (f32.hpp), the same bits as one by one. (Only with
+      // every extension f32.hpp's AVX-512 path is compiled for: a build with -mavx512f alone sums one by one.)
+      if constexpr (std::is_same_v<T, float> && width<T> == 16) {
+        using ops = f32::avx512::ops;
+        if constexpr (sb_n == 4 && ib_n == 4) {
+          ops::reg a[4][4];
+          NN_UNROLL for (std::size_t sb = 0; sb < 4; ++sb) NN_UNROLL for (std::size_t ib = 0; ib < 4; ++ib) a[sb][ib] = acc[sb][ib];
+          ops::write_sums_4x4(a, dp.data() + s0 * SI + i0, SI);
+        } else {
+          NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+            NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = ops::sum(acc[sb][ib]); }
           }
-          return;
         }
+        return;
+      }
 #endif
-        NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
-          NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); }
-        }
+      NN_UNROLL for (std::size_t sb = 0; sb < sb_n; ++sb) {
+        NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) { dp.data()[(s0 + sb) * SI + i0 + ib] = reduce_add(acc[sb][ib]); }
+      }
+    };
+    if constexpr (In * SO * sizeof(T) <= (512u << 10)) {
+      // Weights that stay in L2: each block of samples takes every block of inputs in turn.
+      detail::dynamic_blocks<B>(delta.rows(), [&](std::size_t s0, auto sb_c) NN_INLINE {
+        detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE { block(s0, sb_c, i0, ib_c); });
       });
-    });
+    } else {
+      // Larger weights (chapter 6's 2880 → 100: 1.3 MB, more than the L2): each block of inputs' weight
+      // rows serves every block of samples of a chunk, whose errors (at most 16 KB) stay in L1, so the
+      // weights come from memory once per chunk instead of once per block of samples. Every value is the
+      // same block's same sums whatever the order of the blocks: the same bits.
+      constexpr std::size_t fit = (16u << 10) / (SO * sizeof(T)) / B * B, chunk = fit > B ? fit : B;
+      for (std::size_t r0 = 0; r0 < delta.rows(); r0 += chunk) {
+        const std::size_t rn = std::min(chunk, delta.rows() - r0);
+        detail::static_blocks<In, B>([&](std::size_t i0, auto ib_c) NN_INLINE {
+          detail::dynamic_blocks<B>(rn, [&](std::size_t s0, auto sb_c) NN_INLINE { block(r0 + s0, sb_c, i0, ib_c); });
+        });
+      }
+    }
     for (std::size_t s = 0; s < dp.rows(); ++s)
       for (std::size_t c = 0; c < CI; ++c) finish(s * SI + c * W, c, detail::load(dp.data() + s * SI + c * W));
   }
@@ -518,7 +538,7 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
         if (m == 0) {
           NN_UNROLL for (std::size_t ib = 0; ib < ib_n; ++ib) {
             NN_UNROLL for (std::size_t cb = 0; cb < cf; ++cb) { acc[ib][cb] = batch<T>(T(0)); }
-            if constexpr (half) acc_h[ib] = H::low(batch<T>(T(0)));
+            if constexpr (half) acc_h[ib] = H::zero();
           }
         } else {
           batch<T> dv[cf ? cf : 1];
@@ -555,7 +575,7 @@ void rank_update(matrix_ref<const T, dynamic, In> x, matrix_ref<const T, dynamic
           }
           if constexpr (half) {
             T* p = g.data() + (i0 + ib) * SO + ch;
-            const auto sum = H::add(acc_h[ib], H::low(batch<T>(T(0))));
+            const auto sum = H::add(acc_h[ib], H::zero());
             if constexpr (Accumulate)
               H::store(p, H::fma(H::low(av), sum, H::load(p)));
             else
