@@ -135,6 +135,7 @@ struct position {
   std::uint32_t value_bytes = 0;
   std::uint64_t samples = 0, batch_size = 0, epoch = 0, next = 0;
   std::size_t parameters_at = 0;  // the offset of the parameters' count
+  std::size_t shuffle_at = 0;     // the offset of the shuffle's random engine
 };
 template <class T, class Opt>
 position read_position(const std::string& path) {
@@ -162,6 +163,7 @@ position read_position(const std::string& path) {
   r(steps);
   r(p.epoch);
   r(p.next);
+  p.shuffle_at = r.offset();
   return p;
 }
 
@@ -624,6 +626,15 @@ TEST_CASE("bad files and other runs' files are data_errors naming the file, and 
     std::memcpy(b.data() + b.size() - 8, &h, 8);
     const auto e = failed_resume(copy("forged.ckpt", b));
     REQUIRE_THAT(e.what(), contains_text("byte " + std::to_string(at.parameters_at) + ": a count of 1099511627776 values of 4 bytes"));
+  }
+  SECTION("a forged file with a right hash: the shuffle's random engine all zero (it would never draw again)") {
+    const auto at = read_position<float, nn::adam>(good);
+    auto b = bytes;
+    std::fill(b.begin() + static_cast<std::ptrdiff_t>(at.shuffle_at), b.begin() + static_cast<std::ptrdiff_t>(at.shuffle_at) + 32, std::uint8_t{0});
+    const std::uint64_t h = nn::detail::fnv1a(b.data() + 28, b.size() - 36);
+    std::memcpy(b.data() + b.size() - 8, &h, 8);
+    const auto e = failed_resume(copy("zero_rng.ckpt", b));
+    REQUIRE_THAT(e.what(), contains_text("byte " + std::to_string(at.shuffle_at) + ": expected the shuffle's random engine"));
   }
   SECTION("a forged file with a right hash: bytes after the state (found after the parameters were read)") {
     auto b = bytes;

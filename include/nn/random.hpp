@@ -87,6 +87,12 @@ class rng {
     a(spare_);
     a(has_spare_);
   }
+  // Whether a state read from a file is one an engine can be in: xoshiro's four words are never all zero
+  // (from all zeros it gives 0 for ever, and below() and normal() would never return), and a spare normal
+  // is finite.
+  bool valid_state() const noexcept {
+    return (s_[0] | s_[1] | s_[2] | s_[3]) != 0 && (!has_spare_ || std::isfinite(spare_));
+  }
 
   // Fisher-Yates shuffle.
   template <class U>

@@ -218,7 +218,13 @@ class trainer {
     opt.checkpoint(a);
     a(steps_);
     a(s.epoch), a(s.next);
+    const std::size_t shuffle_at = a.offset();
     s.shuffle.checkpoint(a);
+    if constexpr (Archive::loading)
+      if (!s.shuffle.valid_state())
+        throw data_error(a.path(), shuffle_at,
+                         "expected the shuffle's random engine (four words, not all zero, and a finite spare), found "
+                         "a state it cannot be in (a damaged or forged checkpoint)");
     std::vector<std::uint64_t> order(s.order.begin(), s.order.end());
     a(order);
     if constexpr (Archive::loading) s.order.assign(order.begin(), order.end());
