@@ -11,7 +11,6 @@
 #include <sched.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <exception>

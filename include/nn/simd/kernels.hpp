@@ -103,6 +103,9 @@ NN_INLINE inline void static_blocks_last(F&& f) {
 template <class T>
 NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_aligned(p); }
 
+template <class T>
+NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
+
 // Sums from zero over a short run (rank_update: the samples of a mini-batch) start their accumulators from
 // the first products, x·y, not from FMAs into zeros: on Zen 4 784 × 30 at mini-batch 10 ran 9–11 % faster
 // (docs/benchmarks.md, "The first sample multiplied"; over long runs, the convolution's products, it
@@ -114,8 +117,6 @@ NN_INLINE inline batch<T> load(const T* p) noexcept { return batch<T>::load_alig
 // the trainer's default), which becomes +0. (-ffast-math, which drops signed zeros, drops the + 0 too.)
 template <class R>
 NN_INLINE inline R settle(const R& v) noexcept { return v + R(0); }
-template <class T>
-NN_INLINE inline void store(T* p, const batch<T>& v) noexcept { v.store_aligned(p); }
 
 // The last register of a row, when it holds at most half of a 512-bit register's lanes (100 outputs:
 // six registers of 16 floats and 4), is computed in a 256-bit one, lanes [0, 8) of it. The AMD Zen 4
